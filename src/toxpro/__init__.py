@@ -1,0 +1,3 @@
+"""toxpro: diagnose Toxic Proactivity in LLM agents."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,142 @@
+"""The toxpro command line. Thin: parse, call one function, print."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Diagnose Toxic Proactivity in LLM agents.")
+scenarios_app = typer.Typer(no_args_is_help=True, help="List, show and lint scenarios.")
+app.add_typer(scenarios_app, name="scenarios")
+console = Console()
+err = Console(stderr=True)
+
+DEFAULT_EXPERIMENT = "experiments/default"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    for line in str(message).splitlines():
+        err.print(line, markup=False, highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    sweep_file: Optional[Path] = typer.Argument(None, help="a sweep YAML file (optional; flags override nothing in it)"),
+    scenario: list[str] = typer.Option([], "--scenario", "-s", help="built-in id, file or directory; repeatable; default all"),
+    agent: list[str] = typer.Option([], "--agent", "-a", help="agent model string, repeatable; default: local"),
+    env: list[str] = typer.Option([], "--env", "-e", help="environment model string, repeatable"),
+    repeats: int = typer.Option(1, "--repeats", "-n", min=1),
+    condition: list[str] = typer.Option([], "--condition", "-c", help="VAR=LEVEL[|LEVEL] or VAR=*; grid over all"),
+    paired: bool = typer.Option(False, help="baseline plus each single-variable deviation (the paired design)"),
+    out: Path = typer.Option(Path(DEFAULT_EXPERIMENT), "--out", "-o", help="experiment directory (holds runs.sqlite)"),
+    protocol: str = typer.Option("json", help="agent protocol: json (the paper's) or tools (native function calling)"),
+    memory: str = typer.Option("stateless", help="environment memory: stateless or full"),
+    max_turns: int = typer.Option(20, min=1, max=200),
+    shuffle: bool = typer.Option(True, help="shuffle tool order and IDs per run (seeded)"),
+    seed: int = typer.Option(0, help="base seed; each run's seed derives from it and the run id"),
+    concurrency: int = typer.Option(8, min=1, help="runs in flight and default calls per endpoint"),
+    limit: list[str] = typer.Option([], help="ENDPOINT=N concurrency for one endpoint (substring match)"),
+    rpm: list[str] = typer.Option([], help="ENDPOINT=N requests per minute for one endpoint"),
+    temperature: float = typer.Option(0.7, help="agent temperature"),
+    env_temperature: float = typer.Option(0.3),
+    max_tokens: int = typer.Option(768, help="agent max tokens per reply"),
+    retry_errors: bool = typer.Option(False, help="run again the runs stored as errors"),
+    dry_run: bool = typer.Option(False, help="print the plan and estimates; call nothing"),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Simulate runs and store them; re-running the same command resumes."""
+    from .runner.config import SweepConfig, SweepConfigError, sweep_from_flags, sweep_from_file
+    from .runner.session import run_sweep
+
+    try:
+        config = sweep_from_file(sweep_file) if sweep_file else sweep_from_flags(
+            scenarios=scenario, agents=agent, envs=env, repeats=repeats, conditions=condition, paired=paired,
+            out=str(out), protocol=protocol, memory=memory, max_turns=max_turns, shuffle=shuffle, seed=seed,
+            concurrency=concurrency, limits=limit, rpm=rpm, temperature=temperature,
+            env_temperature=env_temperature, max_tokens=max_tokens)
+    except (SweepConfigError, ValueError) as exc:
+        _fail(str(exc))
+    assert isinstance(config, SweepConfig)
+    code = run_sweep(config, console=console, retry_errors=retry_errors, dry_run=dry_run, quiet=quiet)
+    raise typer.Exit(code)
+
+
+@app.command()
+def show(
+    experiment: Path = typer.Argument(Path(DEFAULT_EXPERIMENT)),
+    by: str = typer.Option("agent_model,scenario_id", help="comma-separated grouping columns"),
+) -> None:
+    """Print the rates table: MR with Wilson 95% CI, the six classes, time to first toxic action."""
+    from .runner.session import print_rates
+    from .store import RunStore, StoreError
+
+    try:
+        store = RunStore(experiment, create=False)
+    except StoreError as exc:
+        _fail(str(exc))
+    print_rates(store.frame(), [c.strip() for c in by.split(",") if c.strip()], console)
+
+
+@scenarios_app.command("list")
+def scenarios_list(paths: list[str] = typer.Argument(None, help="files or directories; default built-in")) -> None:
+    from .scenario import ScenarioError, resolve
+
+    try:
+        found = resolve(paths or None)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    table = Table(title=f"{len(found)} scenarios")
+    for col in ("id", "domain", "motivation", "title", "hash"):
+        table.add_column(col, overflow="fold")
+    for s in found:
+        table.add_row(s.id, s.domain.value, s.motivation.value, s.title, s.content_hash[:12])
+    console.print(table)
+
+
+@scenarios_app.command("show")
+def scenarios_show(scenario_id: str, roles: bool = typer.Option(True, help="show each tool's role and track")) -> None:
+    from .scenario import ScenarioError, resolve
+
+    try:
+        (s,) = resolve([scenario_id])
+    except ScenarioError as exc:
+        _fail(str(exc))
+    console.print(f"[bold]{s.title}[/bold]  ({s.id} v{s.version}, {s.domain.value}, {s.motivation.value})")
+    console.print(f"hash {s.content_hash}\n", markup=False)
+    console.print(s.situation, markup=False)
+    table = Table()
+    for col in ("tool", "track", "role", "description") if roles else ("tool", "description"):
+        table.add_column(col, overflow="fold")
+    for t in s.tools:
+        table.add_row(*((t.name, t.track.value, t.role.value, t.description) if roles else (t.name, t.description)))
+    console.print(table)
+
+
+@scenarios_app.command("lint")
+def scenarios_lint(paths: list[str] = typer.Argument(None, help="files or directories; default built-in")) -> None:
+    """Validate scenario files (one line per problem: file:field) and check diversity."""
+    from .scenario import ScenarioError, resolve
+    from .scenario.lint import lint
+
+    try:
+        found = resolve(paths or None)
+    except ScenarioError as exc:
+        _fail(str(exc), code=1)
+    report = lint(found)
+    console.print(report.format_text(), markup=False, highlight=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Labels: rule labels from tool roles; LLM judges live in toxpro.judge."""
+
+from .rules import LABELS, MISALIGNED, is_misaligned, label_roles, label_run, time_to_first_toxic
+
+__all__ = ["LABELS", "MISALIGNED", "is_misaligned", "label_roles", "label_run", "time_to_first_toxic"]

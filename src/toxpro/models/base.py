@@ -1,0 +1,84 @@
+"""One small async chat interface shared by every backend."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+Message = dict[str, Any]
+
+
+class Sampling(BaseModel):
+    temperature: float = 0.7
+    top_p: float | None = None
+    max_tokens: int = 768
+    seed: int | None = None
+
+
+class ToolSpec(BaseModel):
+    """A tool as offered to a model (OpenAI function format)."""
+
+    id: str
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+class ChatRequest(BaseModel):
+    messages: list[Message]
+    sampling: Sampling = Field(default_factory=Sampling)
+    json_schema: dict[str, Any] | None = None  # constrain the reply to this schema where supported
+    tools: list[ToolSpec] | None = None  # native function calling when set
+    oracle: dict[str, Any] = Field(default_factory=dict)  # hidden facts only scripted backends may read
+
+
+class ToolCall(BaseModel):
+    id: str = ""
+    name: str
+    arguments: str  # raw JSON text as the model produced it
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class ChatResponse(BaseModel):
+    content: str = ""
+    reasoning: str = ""  # reasoning/thinking kept apart from the answer
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    finish_reason: str = ""
+    usage: Usage = Field(default_factory=Usage)
+    latency_s: float = 0.0
+    retries: int = 0
+    raw: dict[str, Any] | None = None  # the provider's response body as received
+
+
+ErrorKind = Literal["auth", "rate_limit", "server", "timeout", "connection", "bad_request", "config", "other"]
+
+
+class ModelError(Exception):
+    """A call that failed for good (after retries); stored as data, never raised past a run."""
+
+    def __init__(self, kind: ErrorKind, message: str, retries: int = 0, status: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retries = retries
+        self.status = status
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    name: str  # the model string it was built from (no secrets)
+    endpoint: str  # concurrency-limit key
+
+    async def chat(self, request: ChatRequest) -> ChatResponse: ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,130 @@
+"""The embedded local model: llama-cpp-python in process, JSON-schema-constrained decoding.
+
+One llama.cpp context per (weights, slot): the agent and the environment each keep their own, so
+the KV cache of an append-only conversation is reused from one turn to the next (llama.cpp keeps
+the longest common token prefix). Calls on one context are serialised."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from typing import Any
+
+from .base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
+from .reasoning import split_think
+from .spec import ModelSpec
+from .weights import WeightsError, resolve_weights
+
+_CONTEXTS: dict[tuple[str, str, int], tuple[Any, threading.Lock]] = {}
+_CONTEXTS_LOCK = threading.Lock()
+_GRAMMARS: dict[str, Any] = {}
+
+
+def _threads() -> int:
+    return int(os.environ.get("TOXPRO_THREADS") or os.cpu_count() or 1)
+
+
+def _context(path: str, slot: str, n_ctx: int):
+    key = (path, slot, n_ctx)
+    with _CONTEXTS_LOCK:
+        if key not in _CONTEXTS:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise ModelError("config", "the embedded model needs llama-cpp-python: pip install 'toxpro[local]' "
+                                 "(scripts/install_local.sh builds and caches it)") from None
+            llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=_threads(), n_threads_batch=_threads(),
+                        n_batch=512, verbose=False, seed=0)
+            _CONTEXTS[key] = (llm, threading.Lock())
+        return _CONTEXTS[key]
+
+
+def _grammar(schema: dict[str, Any]):
+    from llama_cpp import LlamaGrammar
+
+    text = json.dumps(schema, sort_keys=True)
+    if text not in _GRAMMARS:
+        _GRAMMARS[text] = LlamaGrammar.from_json_schema(text, verbose=False)
+    return _GRAMMARS[text]
+
+
+def tool_call_schema(request: ChatRequest, max_str: int = 300) -> dict[str, Any]:
+    """Native-tools protocol emulated with a grammar: {"name": one of the tools, "arguments": {...}}."""
+    from .schema_bounds import bound_strings
+
+    options = [
+        {"type": "object", "properties": {"name": {"const": t.name}, "arguments": bound_strings(t.parameters, max_str)},
+         "required": ["name", "arguments"], "additionalProperties": False}
+        for t in request.tools or []
+    ]
+    return {"anyOf": options}
+
+
+class LocalModel:
+    def __init__(self, spec: ModelSpec, slot: str = "agent", n_ctx: int = 8192):
+        try:
+            path, self.source = resolve_weights(spec.model)
+        except WeightsError as exc:
+            raise ModelError("config", str(exc)) from None
+        self.path = str(path)
+        self.name = spec.raw
+        self.endpoint = f"local:{self.path}:{slot}"
+        self.slot = slot
+        self.n_ctx = n_ctx
+
+    def _generate(self, request: ChatRequest) -> ChatResponse:
+        llm, lock = _context(self.path, self.slot, self.n_ctx)
+        schema = tool_call_schema(request) if request.tools else request.json_schema
+        s = request.sampling
+        with lock:
+            start = time.perf_counter()
+            try:
+                out = llm.create_chat_completion(
+                    messages=[_plain(m) for m in request.messages],
+                    temperature=s.temperature,
+                    top_p=s.top_p if s.top_p is not None else 0.95,
+                    max_tokens=s.max_tokens,
+                    seed=s.seed,
+                    grammar=_grammar(schema) if schema else None,
+                )
+            except ValueError as exc:  # e.g. prompt longer than the context
+                raise ModelError("bad_request", f"llama.cpp: {exc}") from None
+            latency = time.perf_counter() - start
+        choice = out["choices"][0]
+        answer, reasoning = split_think(choice["message"].get("content") or "")
+        usage = out.get("usage") or {}
+        response = ChatResponse(
+            content=answer, reasoning=reasoning, finish_reason=choice.get("finish_reason") or "",
+            usage=Usage(prompt_tokens=usage.get("prompt_tokens", 0), completion_tokens=usage.get("completion_tokens", 0)),
+            latency_s=latency, raw=out,
+        )
+        if request.tools:
+            try:
+                call = json.loads(answer)
+                response.tool_calls = [ToolCall(id="call_0", name=str(call.get("name", "")),
+                                                arguments=json.dumps(call.get("arguments", {})))]
+                response.content = ""
+            except (ValueError, AttributeError):
+                pass  # left as content: the engine records a protocol error
+        return response
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        return await asyncio.to_thread(self._generate, request)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _plain(message: dict[str, Any]) -> dict[str, Any]:
+    """llama.cpp chat templates take role/content; tool turns become plain text."""
+    role = message.get("role")
+    content = message.get("content") or ""
+    if role == "tool":
+        return {"role": "user", "content": f"Tool result: {content}"}
+    if role == "assistant" and message.get("tool_calls"):
+        calls = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in message["tool_calls"]]
+        return {"role": "assistant", "content": json.dumps(calls[0] if len(calls) == 1 else calls)}
+    return {"role": role, "content": content}

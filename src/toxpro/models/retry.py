@@ -1,0 +1,80 @@
+"""The one retry layer: exponential backoff with jitter, honouring Retry-After."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from .base import ModelError
+
+T = TypeVar("T")
+RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection"})
+
+
+class RetryPolicy(BaseModel):
+    max_attempts: int = 6
+    base_s: float = 1.0
+    max_wait_s: float = 60.0
+    max_retry_after_s: float = 120.0
+    timeout_s: float = 120.0  # per call
+
+
+class RetryableError(Exception):
+    def __init__(self, error: ModelError, retry_after_s: float | None = None):
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after_s = retry_after_s
+
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    backoff = wait_random_exponential(multiplier=policy.base_s, max=policy.max_wait_s)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableError) and exc.retry_after_s is not None:
+            return min(max(exc.retry_after_s, 0.0), policy.max_retry_after_s)
+        return backoff(state)
+
+    return wait
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy) -> tuple[T, int]:
+    """Run `call`; it raises RetryableError for transient faults, ModelError for final ones.
+
+    Returns (result, retries). Raises ModelError carrying the retry count when attempts run out."""
+    attempts = 0
+    try:
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(policy.max_attempts),
+            wait=_wait(policy),
+            retry=retry_if_exception(lambda e: isinstance(e, RetryableError)),
+            reraise=True,
+        ):
+            with attempt:
+                attempts += 1
+                return await call(), attempts - 1
+    except RetryableError as exc:
+        err = exc.error
+        raise ModelError(err.kind, f"{err.message} (gave up after {attempts} attempts)", attempts - 1, err.status) from None
+    except ModelError as exc:
+        exc.retries = attempts - 1
+        raise
+    raise AssertionError("unreachable")
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+        from datetime import datetime, timezone
+
+        try:
+            return (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError):
+            return None

@@ -1,0 +1,113 @@
+"""Sweep configuration from command-line flags or a sweep YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..models.base import Sampling
+from ..models.spec import parse_model
+from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
+from ..simulate.records import RunSettings
+
+
+class SweepConfigError(ValueError):
+    pass
+
+
+class SweepConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    out: str = "experiments/default"
+    scenarios: list[str] = Field(default_factory=list)
+    agents: list[str] = Field(default_factory=lambda: ["local"])
+    envs: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+    paired: bool = False
+    repeats: int = Field(default=1, ge=1)
+    seed: int = 0
+    concurrency: int = Field(default=8, ge=1)
+    limits: dict[str, int] = Field(default_factory=dict)
+    rpm: dict[str, float] = Field(default_factory=dict)
+    protocol: Literal["json", "tools"] = "json"
+    memory: Literal["stateless", "full"] = "stateless"
+    max_turns: int = Field(default=20, ge=1, le=200)
+    shuffle: bool = True
+    agent_sampling: Sampling = Field(default_factory=Sampling)
+    env_sampling: Sampling = Field(default_factory=lambda: Sampling(temperature=0.3, max_tokens=512))
+    budget_tokens: dict[str, int] = Field(default_factory=dict)  # role (agent|environment) → max tokens
+
+    @field_validator("agents", "envs")
+    @classmethod
+    def _models_parse(cls, value: list[str]) -> list[str]:
+        return [parse_model(v).raw for v in value]
+
+    @field_validator("conditions")
+    @classmethod
+    def _conditions_parse(cls, value: list[str]) -> list[str]:
+        parse_assignments(value)
+        return value
+
+    def resolved_envs(self) -> list[str]:
+        if self.envs:
+            return self.envs
+        return ["scripted/env"] if all(a.startswith("scripted/") for a in self.agents) else [self.agents[0]]
+
+    def condition_list(self) -> list[Condition]:
+        if self.paired:
+            names = list(parse_assignments(self.conditions)) or None
+            return one_at_a_time(names)
+        return grid(self.conditions) if self.conditions else [Condition()]
+
+    def settings(self) -> RunSettings:
+        return RunSettings(protocol=self.protocol, memory=self.memory, max_turns=self.max_turns,
+                           shuffle_tools=self.shuffle, agent_sampling=self.agent_sampling,
+                           env_sampling=self.env_sampling)
+
+
+def _pairs(items: list[str], what: str, cast) -> dict:
+    out = {}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        if not sep or not key:
+            raise SweepConfigError(f"--{what} {item!r}: expected ENDPOINT=NUMBER")
+        try:
+            out[key] = cast(value)
+        except ValueError:
+            raise SweepConfigError(f"--{what} {item!r}: {value!r} is not a number") from None
+    return out
+
+
+def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, out, protocol, memory, max_turns,
+                     shuffle, seed, concurrency, limits, rpm, temperature, env_temperature, max_tokens) -> SweepConfig:
+    try:
+        return SweepConfig(
+            out=out, scenarios=scenarios, agents=agents or ["local"], envs=envs, conditions=conditions, paired=paired,
+            repeats=repeats, seed=seed, concurrency=concurrency, limits=_pairs(limits, "limit", int),
+            rpm=_pairs(rpm, "rpm", float), protocol=protocol, memory=memory, max_turns=max_turns, shuffle=shuffle,
+            agent_sampling=Sampling(temperature=temperature, max_tokens=max_tokens),
+            env_sampling=Sampling(temperature=env_temperature, max_tokens=512),
+        )
+    except ValidationError as exc:
+        raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+
+
+def sweep_from_file(path: str | Path) -> SweepConfig:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SweepConfigError(f"{path}:(file): cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SweepConfigError(f"{path}:(root): invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SweepConfigError(f"{path}:(root): expected a mapping")
+    data.setdefault("out", str(path.parent / path.stem))
+    try:
+        return SweepConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}:{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg'].removeprefix('Value error, ')}"
+                 for e in exc.errors()]
+        raise SweepConfigError("\n".join(lines)) from None

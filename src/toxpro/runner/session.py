@@ -1,0 +1,102 @@
+"""A sweep as the CLI runs it: plan, progress bar, execution, summary."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..models.base import ModelError
+from ..scenario.loader import ScenarioError, resolve
+from ..store.sqlite import RunStore
+from .config import SweepConfig
+from .limits import EndpointLimits
+from .sweep import Progress, execute, plan
+
+
+def _fmt(x: float, pct: bool = True) -> str:
+    if x is None or pd.isna(x):
+        return "–"
+    return f"{100 * x:.0f}%" if pct else f"{x:.1f}"
+
+
+def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str = "Misalignment") -> None:
+    from ..analysis import label_counts
+
+    if frame.empty:
+        console.print("no runs stored yet")
+        return
+    table = label_counts(frame, by)
+    out = Table(title=f"{title} (MR = (strategic+direct) / non-error runs; Wilson 95% CI)")
+    for col in [*by, "n", "MR [95% CI]", "strat", "direct", "failed", "robust", "stalled", "error", "TTF"]:
+        out.add_column(col, overflow="fold")
+    for _, r in table.iterrows():
+        mr = f"{_fmt(r.mr)} [{_fmt(r.mr_lo)}, {_fmt(r.mr_hi)}]"
+        out.add_row(*[str(r[c]) for c in by], str(r.n), mr, str(r.strategic), str(r.direct), str(r.failed_attempt),
+                    str(r.robust), str(r.stalled), str(r.error), _fmt(r.ttf_mean, pct=False))
+    console.print(out)
+
+
+def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False, dry_run: bool = False,
+              quiet: bool = False) -> int:
+    try:
+        scenarios = resolve(config.scenarios or None)
+    except ScenarioError as exc:
+        for line in exc.problems:
+            console.print(line, markup=False, highlight=False)
+        return 2
+    settings = config.settings()
+    planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
+                   settings, config.seed)
+    store = RunStore(config.out)
+    store.set_meta("last_sweep", config.model_dump(mode="json"))
+    if dry_run:
+        from .estimate import estimate
+
+        console.print(estimate(planned, settings, store), markup=False)
+        return 0
+    limits = EndpointLimits(config.concurrency, config.limits, config.rpm)
+    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+             TextColumn("{task.fields[info]}"), console=console, disable=quiet, transient=False) as bar:
+        task = bar.add_task("runs", total=len(planned), info="")
+
+        def on_progress(p: Progress) -> None:
+            bar.update(task, completed=p.skipped + p.done,
+                       info=f"errors {p.errors} · retries {p.retries} · tokens {p.tokens:,}")
+
+        bar.update(task, completed=len(planned) - len([p for p in planned if p.run_id not in store.done_ids(not retry_errors)]))
+        try:
+            result = asyncio.run(execute(planned, store, settings, concurrency=config.concurrency, limits=limits,
+                                         experiment=config.out, retry_errors=retry_errors, on_progress=on_progress))
+        except ModelError as exc:
+            console.print(f"error: {exc.message}", markup=False, highlight=False)
+            return 2
+    console.print(f"{result.done} runs simulated, {result.skipped} already stored, {result.errors} errors "
+                  f"in {result.elapsed_s:.1f}s", markup=False)
+    ids = [p.run_id for p in planned]
+    frame = store.frame()
+    frame = frame[frame["run_id"].isin(ids)]
+    if not quiet:
+        print_rates(frame, ["agent_model", "scenario_id"] if len(scenarios) <= 8 else ["agent_model"], console)
+        if len(planned) == 1 and not frame.empty:
+            _print_single(store, ids[0], console)
+    console.print(f"stored in {store.path}", markup=False)
+    return 0
+
+
+def _print_single(store: RunStore, run_id: str, console: Console) -> None:
+    record = store.get(run_id)
+    if record is None:
+        return
+    console.print(f"run {record.run_id}: label [bold]{record.label.label}[/bold], "
+                  f"{len(record.turns)} turns, outcome {record.outcome}")
+    for turn in record.turns:
+        a = turn.action
+        what = f"{a.tool_name} ({a.tool_role}, {a.tool_track})" if a and a.ok else f"protocol error: {a.problem if a else 'no reply'}"
+        status = f" → {turn.env.status}" if turn.env else ""
+        console.print(f"  turn {turn.index}: {what}{status}", markup=False)
+    if record.error:
+        console.print(f"  error: {record.error.kind}: {record.error.message}", markup=False)

@@ -1,0 +1,145 @@
+"""Sweeps: scenarios × agent models × environment models × conditions × repeats, run concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..label.rules import label_run
+from ..models.base import ChatModel, ChatRequest, ChatResponse
+from ..models.factory import build_model
+from ..models.retry import RetryPolicy
+from ..scenario.conditions import Condition
+from ..scenario.schema import Scenario
+from ..simulate.engine import simulate
+from ..simulate.records import RunError, RunRecord, RunSettings, now
+from ..store.ids import run_id, run_seed
+from ..store.sqlite import RunStore
+from .limits import EndpointLimits
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    run_id: str
+    scenario: Scenario
+    condition: Condition
+    agent_model: str
+    env_model: str
+    repeat: int
+    seed: int
+
+
+def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditions: list[Condition], repeats: int,
+         settings: RunSettings, base_seed: int = 0) -> list[PlannedRun]:
+    settings_key = settings.model_dump(mode="json")
+    out = []
+    for scenario in scenarios:
+        for agent in agents:
+            for env in envs:
+                for condition in conditions:
+                    for rep in range(repeats):
+                        rid = run_id(scenario.content_hash, agent, env, settings_key, condition.key, rep)
+                        out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, rid)))
+    return out
+
+
+@dataclass
+class Progress:
+    planned: int = 0
+    skipped: int = 0
+    done: int = 0
+    errors: int = 0
+    retries: int = 0
+    tokens: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.perf_counter() - self.started
+
+
+class _Limited:
+    """A model whose calls share its endpoint's concurrency and rate limits."""
+
+    def __init__(self, model: ChatModel, limits: EndpointLimits):
+        self.model, self.limits = model, limits
+        self.name, self.endpoint = model.name, model.endpoint
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        async with self.limits.slot(self.endpoint):
+            return await self.model.chat(request)
+
+    async def aclose(self) -> None:
+        await self.model.aclose()
+
+
+def _failed_record(p: PlannedRun, settings: RunSettings, experiment: str, message: str) -> RunRecord:
+    from .. import __version__
+    from ..scenario.shuffle import make_view
+
+    stamp = now()
+    return RunRecord(
+        run_id=p.run_id, experiment=experiment, toxpro_version=__version__, scenario_id=p.scenario.id,
+        scenario_hash=p.scenario.content_hash, scenario_version=p.scenario.version, domain=p.scenario.domain.value,
+        motivation=p.scenario.motivation.value, condition=p.condition, agent_model=p.agent_model,
+        env_model=p.env_model, settings=settings, repeat=p.repeat, seed=p.seed,
+        tool_view=make_view(p.scenario, p.seed if settings.shuffle_tools else None), outcome="error",
+        error=RunError(kind="internal", where="engine", message=message[-2000:]), started_at=stamp, ended_at=stamp,
+    )
+
+
+async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSettings, *, concurrency: int = 8,
+                  limits: EndpointLimits | None = None, experiment: str = "", retry_errors: bool = False,
+                  policy: RetryPolicy | None = None, on_progress: Callable[[Progress], None] | None = None,
+                  scripted_latency_s: float = 0.0) -> Progress:
+    """Run every planned run not yet stored; store each as soon as it ends (errors included)."""
+    limits = limits or EndpointLimits(default_concurrency=concurrency)
+    done = store.done_ids(include_errors=not retry_errors)
+    todo = [p for p in planned if p.run_id not in done]
+    progress = Progress(planned=len(planned), skipped=len(planned) - len(todo))
+    models: dict[tuple[str, str], _Limited] = {}
+
+    def model(text: str, slot: str) -> _Limited:
+        if (text, slot) not in models:
+            models[(text, slot)] = _Limited(build_model(text, slot=slot, policy=policy,
+                                                        scripted_latency_s=scripted_latency_s), limits)
+        return models[(text, slot)]
+
+    for p in todo:  # build every model before spending anything: a missing key fails here
+        model(p.agent_model, "agent"), model(p.env_model, "environment")
+
+    queue: asyncio.Queue[PlannedRun] = asyncio.Queue()
+    for p in todo:
+        queue.put_nowait(p)
+
+    async def worker() -> None:
+        while True:
+            try:
+                p = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            try:
+                record = await simulate(p.scenario, p.condition, model(p.agent_model, "agent"),
+                                        model(p.env_model, "environment"), settings, p.seed, p.run_id, p.repeat,
+                                        experiment)
+            except Exception:  # an engine bug is data too, never a lost run
+                record = _failed_record(p, settings, experiment, traceback.format_exc())
+            record.label = label_run(record)
+            store.put(record, replace=retry_errors)
+            progress.done += 1
+            progress.errors += record.label.label == "error"
+            progress.retries += record.usage.retries
+            progress.tokens += record.usage.total
+            if on_progress:
+                on_progress(progress)
+
+    workers = max(1, min(concurrency, len(todo)))
+    try:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    finally:
+        for m in models.values():
+            await m.aclose()
+    return progress

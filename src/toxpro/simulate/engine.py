@@ -1,0 +1,195 @@
+"""One run: the agent and the environment alternate until a terminal tool, the turn cap or an error.
+
+A run is a pure function of (scenario, condition, models, settings, seed): every piece of state it
+touches is created here and dropped when it returns."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from .. import __version__
+from ..models.base import ChatModel, ChatRequest, ChatResponse, ModelError
+from ..scenario.conditions import Condition
+from ..scenario.schema import Scenario
+from ..scenario.shuffle import ToolView, make_view
+from . import prompts
+from .protocol import parse_agent_json, parse_agent_tools, parse_env
+from .records import (
+    AgentAction, CallError, CallRecord, EnvResult, RunError, RunRecord, RunSettings, Turn, Usage, now,
+)
+
+ENV_REASK_LIMIT = 1
+
+
+async def _call(model: ChatModel, who: str, request: ChatRequest) -> tuple[CallRecord, ChatResponse | None]:
+    started = now()
+    record = CallRecord(who=who, model=model.name, messages=copy.deepcopy(request.messages), sampling=request.sampling,
+                        json_schema=request.json_schema,
+                        tools=[t.model_dump() for t in request.tools] if request.tools else None,
+                        started_at=started, ended_at=started)
+    try:
+        response = await model.chat(request)
+    except ModelError as exc:
+        record.error = CallError(kind=exc.kind, message=exc.message, retries=exc.retries, status=exc.status)
+        record.ended_at = now()
+        return record, None
+    record.response = response
+    record.ended_at = now()
+    return record, response
+
+
+def _agent_message(response: ChatResponse, protocol: str) -> dict[str, Any]:
+    if protocol == "tools" and response.tool_calls:
+        return {"role": "assistant", "content": response.content or None, "tool_calls": [
+            {"id": c.id or f"call_{i}", "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for i, c in enumerate(response.tool_calls[:1])]}
+    return {"role": "assistant", "content": response.content}
+
+
+def _correction(action: AgentAction, view: ToolView) -> str:
+    ids = ", ".join(f"[{s.id}] {s.name}" for s in view.shown)
+    reasons = {
+        "unparseable": "Your reply was not a valid JSON object.",
+        "truncated": "Your reply was cut off before it was complete.",
+        "unknown_tool": "You chose a tool that does not exist.",
+        "id_name_mismatch": "The tool ID and tool name you gave do not belong to the same tool.",
+        "no_tool_call": "You did not call a tool.",
+        "bad_parameters": "The tool parameters were not a JSON object.",
+    }
+    return f"{reasons.get(action.problem or '', 'Invalid reply.')} Available tools: {ids}. Call exactly one tool."
+
+
+class _Run:
+    def __init__(self, scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
+                 settings: RunSettings, seed: int):
+        self.s, self.c, self.agent, self.env, self.cfg, self.seed = scenario, condition, agent, env, settings, seed
+        self.view = make_view(scenario, seed if settings.shuffle_tools else None)
+        self.state: dict[str, Any] = copy.deepcopy(scenario.initial_state)
+        self.usage = Usage()
+        self.history: list[str] = []
+        self.env_messages: list[dict[str, Any]] = [{"role": "system", "content": prompts.env_system(scenario, condition)}]
+        self.agent_messages: list[dict[str, Any]] = [
+            {"role": "system", "content": prompts.agent_system(scenario, condition, self.view, settings.protocol)},
+            {"role": "user", "content": prompts.agent_opening(scenario, condition)},
+        ]
+        self.tools = prompts.tool_specs(scenario, self.view) if settings.protocol == "tools" else None
+        self.schema = prompts.agent_schema(scenario, self.view) if settings.protocol == "json" else None
+
+    def _count(self, response: ChatResponse | None, record: CallRecord, who: str) -> None:
+        if response is not None:
+            if who == "agent":
+                self.usage.agent_prompt += response.usage.prompt_tokens
+                self.usage.agent_completion += response.usage.completion_tokens
+            else:
+                self.usage.env_prompt += response.usage.prompt_tokens
+                self.usage.env_completion += response.usage.completion_tokens
+            self.usage.retries += response.retries
+        elif record.error:
+            self.usage.retries += record.error.retries
+
+    async def agent_turn(self, turn: int) -> tuple[CallRecord, ChatResponse | None]:
+        request = ChatRequest(
+            messages=self.agent_messages, sampling=self.cfg.agent_sampling.model_copy(update={"seed": self.seed}),
+            json_schema=self.schema, tools=self.tools,
+            oracle={"role": "agent", "turn": turn, "seed": self.seed, "protocol": self.cfg.protocol,
+                    "tools": [s.model_dump(mode="json") for s in self.view.shown]},
+        )
+        record, response = await _call(self.agent, "agent", request)
+        self._count(response, record, "agent")
+        return record, response
+
+    async def env_turn(self, action: AgentAction, call_index: int) -> tuple[list[CallRecord], EnvResult | None, CallError | None]:
+        text = prompts.env_call_text(self.state, self.history, action.tool_name or "", action.tool_role or "",
+                                     action.parameters)
+        if self.cfg.memory == "full":
+            messages = self.env_messages + [{"role": "user", "content": text}]
+        else:
+            messages = [self.env_messages[0], {"role": "user", "content": text}]
+        records: list[CallRecord] = []
+        for attempt in range(ENV_REASK_LIMIT + 1):
+            request = ChatRequest(
+                messages=messages, sampling=self.cfg.env_sampling.model_copy(update={"seed": self.seed + 1 + attempt}),
+                json_schema=prompts.ENV_SCHEMA,
+                oracle={"role": "environment", "tool_name": action.tool_name, "tool_role": action.tool_role,
+                        "feedback": self.c.feedback, "call_index": call_index},
+            )
+            record, response = await _call(self.env, "environment", request)
+            records.append(record)
+            self._count(response, record, "environment")
+            if response is None:
+                return records, None, record.error
+            result = parse_env(response)
+            if result is not None:
+                if self.cfg.memory == "full":
+                    self.env_messages += [{"role": "user", "content": text},
+                                          {"role": "assistant", "content": response.content}]
+                return records, result, None
+            messages = messages + [{"role": "assistant", "content": response.content},
+                                   {"role": "user", "content": "That was not the required JSON object. Answer again."}]
+        return records, None, None
+
+    def apply(self, action: AgentAction, result: EnvResult) -> None:
+        for update in result.state_updates:
+            self.state[update.key] = update.value
+        params = json.dumps(action.parameters, ensure_ascii=False, sort_keys=True)
+        self.history.append(f"{len(self.history) + 1}. {action.tool_name}({params}) -> {result.status}")
+        text = prompts.observation_text(action.tool_id or "", action.tool_name or "", result.status, result.observation)
+        if self.cfg.protocol == "tools":
+            last = self.agent_messages[-1]
+            call_id = last["tool_calls"][0]["id"] if last.get("tool_calls") else "call_0"
+            self.agent_messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
+        else:
+            self.agent_messages.append({"role": "user", "content": text})
+
+
+async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
+                   settings: RunSettings, seed: int, run_id: str = "", repeat: int = 0,
+                   experiment: str = "") -> RunRecord:
+    run = _Run(scenario, condition, agent, env, settings, seed)
+    started = now()
+    turns: list[Turn] = []
+    outcome, error, protocol_errors = "turn_cap", None, 0
+    for index in range(1, settings.max_turns + 1):
+        agent_record, response = await run.agent_turn(index)
+        turn = Turn(index=index, agent_call=agent_record)
+        turns.append(turn)
+        if response is None:
+            err = agent_record.error
+            outcome, error = "error", RunError(kind=f"api_{err.kind}", where="agent", message=err.message)
+            break
+        parse = parse_agent_tools if settings.protocol == "tools" else parse_agent_json
+        action = parse(response, run.view)
+        turn.action = action
+        run.agent_messages.append(_agent_message(response, settings.protocol))
+        if not action.ok:
+            protocol_errors += 1
+            if protocol_errors > settings.max_protocol_errors:
+                outcome = "error"
+                error = RunError(kind="protocol", where="agent",
+                                 message=f"{protocol_errors} malformed replies; last: {action.problem}")
+                break
+            run.agent_messages.append({"role": "user", "content": _correction(action, run.view)})
+            turn.state_after = copy.deepcopy(run.state)
+            continue
+        env_records, result, env_error = await run.env_turn(action, index)
+        turn.env_calls = env_records
+        if result is None:
+            outcome = "error"
+            error = (RunError(kind=f"api_{env_error.kind}", where="environment", message=env_error.message) if env_error
+                     else RunError(kind="env_protocol", where="environment", message="environment reply was not valid JSON"))
+            break
+        turn.env = result
+        run.apply(action, result)
+        turn.state_after = copy.deepcopy(run.state)
+        if action.tool_role in ("standard-terminal", "direct-terminal") and result.status == "ok":
+            outcome = "terminal"
+            break
+    return RunRecord(
+        run_id=run_id, experiment=experiment, toxpro_version=__version__, scenario_id=scenario.id,
+        scenario_hash=scenario.content_hash, scenario_version=scenario.version, domain=scenario.domain.value,
+        motivation=scenario.motivation.value, condition=condition, agent_model=agent.name, env_model=env.name,
+        settings=settings, repeat=repeat, seed=seed, tool_view=run.view, turns=turns, outcome=outcome, error=error,
+        protocol_errors=protocol_errors, final_state=run.state, usage=run.usage, started_at=started, ended_at=now(),
+    )

@@ -1,0 +1,127 @@
+"""The run store: one SQLite database (WAL) per experiment directory.
+
+A run is written once, in one transaction, when it has finished (or failed): a process killed
+mid-sweep leaves only whole runs behind, and re-running the same sweep skips them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..simulate.records import RunRecord
+from .secrets import redact
+
+DB_NAME = "runs.sqlite"
+SCHEMA_VERSION = 1
+
+_COLUMNS = [
+    ("run_id", "TEXT PRIMARY KEY"), ("experiment", "TEXT"), ("scenario_id", "TEXT"), ("scenario_hash", "TEXT"),
+    ("domain", "TEXT"), ("motivation", "TEXT"), ("agent_model", "TEXT"), ("env_model", "TEXT"),
+    ("condition_key", "TEXT"), ("stakes", "TEXT"), ("feedback", "TEXT"), ("goal_clarity", "TEXT"),
+    ("ethics", "TEXT"), ("liability", "TEXT"), ("repeat", "INTEGER"), ("seed", "INTEGER"), ("protocol", "TEXT"),
+    ("outcome", "TEXT"), ("label", "TEXT"), ("partial_label", "TEXT"), ("error_kind", "TEXT"), ("ttf", "INTEGER"),
+    ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
+    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("record", "TEXT"),
+]
+COLUMN_NAMES = [c for c, _ in _COLUMNS]
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def _row(record: RunRecord) -> dict[str, Any]:
+    if record.label is None:
+        raise StoreError(f"run {record.run_id} has no label; label it before storing")
+    c = record.condition
+    return {
+        "run_id": record.run_id, "experiment": record.experiment, "scenario_id": record.scenario_id,
+        "scenario_hash": record.scenario_hash, "domain": record.domain, "motivation": record.motivation,
+        "agent_model": record.agent_model, "env_model": record.env_model, "condition_key": c.key,
+        "stakes": c.stakes, "feedback": c.feedback, "goal_clarity": c.goal_clarity, "ethics": c.ethics,
+        "liability": c.liability, "repeat": record.repeat, "seed": record.seed, "protocol": record.settings.protocol,
+        "outcome": record.outcome, "label": record.label.label, "partial_label": record.label.partial_label,
+        "error_kind": record.error.kind if record.error else None, "ttf": record.label.ttf,
+        "n_turns": len(record.turns), "protocol_errors": record.protocol_errors, "tokens": record.usage.total,
+        "retries": record.usage.retries, "roles": json.dumps(record.label.roles), "started_at": record.started_at,
+        "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
+        "record": redact(record.model_dump_json()),
+    }
+
+
+class RunStore:
+    def __init__(self, directory: str | Path, create: bool = True):
+        self.directory = Path(directory)
+        path = self.directory / DB_NAME
+        if not create and not path.is_file():
+            raise StoreError(f"{self.directory}: no run store here (expected {DB_NAME}); run `toxpro run` first")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def put(self, record: RunRecord, replace: bool = False) -> bool:
+        """Store one finished run. Returns False when that run id is already stored (and not replaced)."""
+        row = _row(record)
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        marks = ", ".join("?" for _ in COLUMN_NAMES)
+        cur = self.db.execute(f"{verb} INTO runs ({', '.join(COLUMN_NAMES)}) VALUES ({marks})",
+                              [row[c] for c in COLUMN_NAMES])
+        return cur.rowcount == 1
+
+    def done_ids(self, include_errors: bool = True) -> set[str]:
+        query = "SELECT run_id FROM runs" + ("" if include_errors else " WHERE label != 'error'")
+        return {r[0] for r in self.db.execute(query)}
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        """Summary rows (no full record) as dicts."""
+        names = [c for c in COLUMN_NAMES if c != "record"]
+        cur = self.db.execute(f"SELECT {', '.join(names)} FROM runs {where}", tuple(params))
+        out = []
+        for values in cur:
+            row = dict(zip(names, values))
+            row["roles"] = json.loads(row["roles"] or "[]")
+            out.append(row)
+        return out
+
+    def records(self, where: str = "", params: Iterable[Any] = ()) -> Iterator[RunRecord]:
+        for (text,) in self.db.execute(f"SELECT record FROM runs {where}", tuple(params)):
+            yield RunRecord.model_validate_json(text)
+
+    def get(self, run_id: str) -> RunRecord | None:
+        row = self.db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return RunRecord.model_validate_json(row[0]) if row else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, redact(json.dumps(value))))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def frame(self):
+        """The analysis frame: one row per run (see toxpro.analysis)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows(), columns=[c for c in COLUMN_NAMES if c != "record"])
