@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from importlib import resources
+import importlib.util
 from pathlib import Path
 
 
@@ -78,27 +78,17 @@ def _sha256(path: Path) -> str:
 def _chunk_files(source: WeightSource) -> list[Path]:
     chunks: list[Path] = []
     for package in source.packages:
-        try:
-            root = resources.files(package)
-        except ModuleNotFoundError:
+        spec = importlib.util.find_spec(package)  # locate without importing (its __init__ may need extras)
+        if spec is None or not spec.submodule_search_locations:
             raise WeightsError(
                 f"model {source.name}: package {package} is not installed; run: {install_hint(source)}"
-            ) from None
-        found = sorted(
-            Path(str(p)) for p in _walk(root) if p.name.endswith((".bin", ".gguf")) or ".part" in p.name
-        )
+            )
+        root = Path(list(spec.submodule_search_locations)[0])
+        found = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith((".bin", ".gguf")))
         if not found:
             raise WeightsError(f"model {source.name}: package {package} holds no weight chunk")
         chunks.extend(found)
     return chunks
-
-
-def _walk(root):
-    for entry in root.iterdir():
-        if entry.is_dir():
-            yield from _walk(entry)
-        else:
-            yield entry
 
 
 def resolve_weights(name: str) -> tuple[Path, WeightSource]:
