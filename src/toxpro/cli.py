@@ -22,7 +22,7 @@ DEFAULT_EXPERIMENT = "experiments/default"
 
 def _fail(message: str, code: int = 2) -> None:
     for line in str(message).splitlines():
-        err.print(line, markup=False, highlight=False)
+        typer.echo(line, err=True)
     raise typer.Exit(code)
 
 
@@ -130,8 +130,42 @@ def scenarios_lint(paths: list[str] = typer.Argument(None, help="files or direct
     except ScenarioError as exc:
         _fail(str(exc), code=1)
     report = lint(found)
-    console.print(report.format_text(), markup=False, highlight=False)
+    typer.echo(report.format_text())
     raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def report(
+    experiment: Path = typer.Argument(Path(DEFAULT_EXPERIMENT)),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="output directory (default EXPERIMENT/report)"),
+) -> None:
+    """Write the report: one self-contained report.html, figures (PNG, PDF) and tables (CSV, Markdown, LaTeX)."""
+    from .report import ReportError, build_report
+    from .store import StoreError
+
+    try:
+        path = build_report(experiment, out)
+    except (StoreError, ReportError) as exc:
+        _fail(str(exc))
+    console.print(str(path), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def export(
+    experiment: Path = typer.Argument(Path(DEFAULT_EXPERIMENT)),
+    fmt: str = typer.Option(..., "--format", "-f", help="jsonl | parquet | inspect"),
+    out: Path = typer.Option(..., "--out", "-o", help="jsonl: file; parquet and inspect: directory"),
+) -> None:
+    """Export the stored runs: JSONL (one line per run), Parquet (runs + turns) or Inspect AI .eval logs."""
+    from .store import StoreError
+    from .store.export import ExportError, export_runs
+
+    try:
+        paths = export_runs(experiment, out, fmt)
+    except (StoreError, ExportError) as exc:
+        _fail(str(exc))
+    for path in paths:
+        console.print(str(path), markup=False, highlight=False, soft_wrap=True)
 
 
 def main() -> None:  # pragma: no cover

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,14 +53,51 @@ class Skip(Exception):
     """Raised by a figure builder when the data cannot support the figure."""
 
 
-def short(text: str, width: int = 30) -> str:
+RADAR_NAMES = {"loyalty-strategic": "loyalty\nstrategic", "loyalty-direct": "loyalty\ndirect",
+               "self-preservation-strategic": "self-pres.\nstrategic", "self-preservation-direct": "self-pres.\ndirect",
+               "MR": "MR"}
+
+
+def short(text: str, width: int = 32) -> str:
+    """Long model names keep their head and tail (policy arguments often differ only at the end)."""
     text = str(text)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 2
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
 
 
-def model_colors(models) -> dict[str, tuple]:
+def model_colors(t: dict[str, pd.DataFrame]) -> dict[str, tuple]:
+    """One colour per model, the same in every figure (models as listed in the headline table)."""
     cmap = matplotlib.colormaps["tab10"]
-    return {m: cmap(i % 10) for i, m in enumerate(sorted(map(str, models)))}
+    return {m: cmap(i % 10) for i, m in enumerate(sorted(map(str, t["mr_by_model"][MODEL].unique())))}
+
+
+def not_shown(models: list[str]) -> str:
+    return "not shown (no valid runs): " + ", ".join(short(m, 40) for m in models) if models else ""
+
+
+def legend(fig: Figure, colors: dict[str, tuple], shown: list[str], hidden: list[str], marker: str, ls: str) -> None:
+    """A figure legend below the panels; models left out are named in a last, handle-less entry."""
+    handles = [Line2D([], [], marker=marker, ls=ls, color=colors[m]) for m in shown]
+    labels = [short(m, 44) for m in shown]
+    ncol = 1 if len(labels) < 2 or max(map(len, labels)) > 30 else 2
+    title = textwrap.fill(not_shown(hidden), 70) if hidden else None
+    leg = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False, title=title,
+                     title_fontsize=8)
+    if title:
+        leg.get_title().set_color("0.35")
+
+
+def footnote(fig: Figure, models: list[str]) -> None:
+    if models:
+        fig.supxlabel(not_shown(models), fontsize=8, color="0.35")
+
+
+def integer_ticks(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _ci(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,8 +149,9 @@ def fig_strategic_direct(t: dict[str, pd.DataFrame]) -> Figure:
     if rates.empty:
         raise Skip("no valid runs")
     motivations = sorted(rates["motivation"].astype(str).unique())
-    colors = model_colors(rates[MODEL].unique())
-    fig, axes = subplots(1, len(motivations), figsize=(3.4 * len(motivations) + 0.4, 3.9))
+    colors = model_colors(t)
+    shown = sorted(rates[MODEL].astype(str).unique())
+    fig, axes = subplots(1, len(motivations), figsize=(max(6.4, 3.4 * len(motivations) + 0.4), 4.2))
     for ax, mot in zip(axes[0], motivations):
         sub = rates[rates["motivation"].astype(str) == mot]
         ax.plot([0, 1], [0, 1], ls="--", lw=0.8, color="0.6")
@@ -123,12 +162,10 @@ def fig_strategic_direct(t: dict[str, pd.DataFrame]) -> Figure:
                         fmt="o", ms=6, capsize=2, lw=0.8, color=colors[str(r[MODEL])])
         ax.set_xlim(-0.03, 1.03)
         ax.set_ylim(-0.03, 1.03)
-        ax.set_aspect("equal")
         ax.set_xlabel("direct rate (valid runs)")
         ax.set_ylabel("strategic rate (valid runs)")
         ax.set_title(mot)
-    handles = [Line2D([], [], marker="o", ls="", color=c) for c in colors.values()]
-    fig.legend(handles, [short(m, 40) for m in colors], loc="outside lower center", ncol=2, frameon=False)
+    legend(fig, colors, shown, sorted(set(colors) - set(shown)), "o", "")
     return fig
 
 
@@ -142,11 +179,10 @@ def fig_radar(t: dict[str, pd.DataFrame]) -> Figure:
     n = len(radar)
     ncols = min(3, n)
     nrows = math.ceil(n / ncols)
-    colors = model_colors(t["radar"][MODEL].unique())
+    colors = model_colors(t)
     angles = np.linspace(0, 2 * np.pi, len(RADAR_AXES), endpoint=False)
-    names = [a.replace("self-preservation", "self-pres.").replace("-", "\n", 1) if a != "MR" else "MR"
-             for a in RADAR_AXES]
-    fig, axes = subplots(nrows, ncols, figsize=(3.3 * ncols, 3.4 * nrows),
+    names = [RADAR_NAMES.get(a, a) for a in RADAR_AXES]
+    fig, axes = subplots(nrows, ncols, figsize=(3.4 * ncols + 0.3, 3.5 * nrows + 0.3),
                          subplot_kw={"projection": "polar"})
     for k, ax in enumerate(axes.flat):
         if k >= n:
@@ -157,12 +193,15 @@ def fig_radar(t: dict[str, pd.DataFrame]) -> Figure:
         drawn = np.nan_to_num(v, nan=0.0)
         ax.plot(np.append(angles, angles[0]), np.append(drawn, drawn[0]), color=colors[model], lw=1.5)
         ax.fill(np.append(angles, angles[0]), np.append(drawn, drawn[0]), color=colors[model], alpha=0.25)
+        ax.set_theta_offset(np.pi / 2)
         ax.set_xticks(angles, names)
+        ax.xaxis.set_tick_params(pad=6)
         ax.set_ylim(0, 1)
         ax.set_yticks([0.25, 0.5, 0.75, 1.0], ["", "0.5", "", "1"])
         missing = [a for a, x in zip(RADAR_AXES, v) if not np.isfinite(x)]
         title = short(model, 34) + ("\n(n/a: " + ", ".join(missing) + ")" if missing else "")
-        ax.set_title(title, fontsize=9, pad=14)
+        ax.set_title(title, fontsize=9, pad=16)
+    footnote(fig, sorted(set(t["radar"][MODEL].astype(str)) - set(radar[MODEL].astype(str))))
     return fig
 
 
@@ -172,10 +211,11 @@ def fig_conditions(t: dict[str, pd.DataFrame]) -> Figure:
         raise Skip("every contextual variable has a single level in the stored runs")
     variables = list(dict.fromkeys(cond["variable"].astype(str)))
     models = sorted(cond[MODEL].astype(str).unique())
-    colors = model_colors(models)
+    colors = model_colors(t)
+    drawn: set[str] = set()
     ncols = min(3, len(variables))
     nrows = math.ceil(len(variables) / ncols)
-    fig, axes = subplots(nrows, ncols, figsize=(3.5 * ncols + 0.3, 3.0 * nrows + 0.6),
+    fig, axes = subplots(nrows, ncols, figsize=(max(6.4, 3.5 * ncols + 0.3), 3.0 * nrows + 0.8),
                          sharey=True)
     offsets = (np.arange(len(models)) - (len(models) - 1) / 2) * min(0.12, 0.6 / max(len(models), 1))
     for k, ax in enumerate(axes.flat):
@@ -193,6 +233,7 @@ def fig_conditions(t: dict[str, pd.DataFrame]) -> Figure:
             est, elo, ehi = _ci(m)
             ok = np.isfinite(est)
             if ok.any():
+                drawn.add(model)
                 ax.errorbar(x[ok] + offsets[j], est[ok], yerr=[elo[ok], ehi[ok]], fmt="-o", ms=4, capsize=2, lw=1,
                             color=colors[model])
         ax.set_xticks(x, [lv + ("\n(baseline)" if lv in base else "") for lv in levels])
@@ -203,8 +244,7 @@ def fig_conditions(t: dict[str, pd.DataFrame]) -> Figure:
         ax.set_xlabel(f"{var.replace('_', ' ')} level")
         if k % ncols == 0:
             ax.set_ylabel("misalignment rate")
-    handles = [Line2D([], [], marker="o", color=c) for c in colors.values()]
-    fig.legend(handles, [short(m, 40) for m in colors], loc="outside lower center", ncol=2, frameon=False)
+    legend(fig, colors, sorted(drawn), sorted(set(models) - drawn), "o", "-")
     return fig
 
 
@@ -239,9 +279,10 @@ def fig_role_shares(t: dict[str, pd.DataFrame]) -> Figure:
         ax2.spines["right"].set_visible(True)
         ax2.set_ylabel("runs with ≥ t calls")
         ax.set_ylim(0, 1)
+        integer_ticks(ax)
         ax.set_xlabel("tool call t")
         ax.set_ylabel("share of role")
-        ax.set_title(short(models[k], 44), fontsize=9)
+        ax.set_title(short(models[k], 48), fontsize=9)
         if k == 0:
             h1, l1 = ax.get_legend_handles_labels()
             h2, l2 = ax2.get_legend_handles_labels()
@@ -254,20 +295,22 @@ def fig_survival(t: dict[str, pd.DataFrame]) -> Figure:
     if km.empty:
         raise Skip("no valid runs")
     models = sorted(km[MODEL].astype(str).unique())
-    colors = model_colors(models)
+    colors = model_colors(t)
     fig, axes = subplots(1, 1, figsize=(6.0, 3.8))
     ax = axes[0, 0]
     for model in models:
         sub = km[km[MODEL].astype(str) == model].sort_values("turn")
         x = sub["turn"].to_numpy(float)
-        ax.step(x, sub["survival"].to_numpy(float), where="post", color=colors[model], lw=1.5, label=short(model, 40))
+        ax.step(x, sub["survival"].to_numpy(float), where="post", color=colors[model], lw=1.5, label=short(model, 44))
         ax.fill_between(x, sub["ci_lo"].to_numpy(float), sub["ci_hi"].to_numpy(float), step="post",
                         color=colors[model], alpha=0.15, lw=0)
     ax.set_ylim(-0.02, 1.05)
     ax.set_xlim(left=0)
+    integer_ticks(ax)
     ax.set_xlabel("turn")
     ax.set_ylabel("P(no toxic call yet)")
     ax.legend(loc="best", frameon=False)
+    footnote(fig, sorted(set(model_colors(t)) - set(models)))
     return fig
 
 

@@ -77,7 +77,7 @@ def to_latex(frame: pd.DataFrame, caption: str = "", label: str = "") -> str:
     if caption:
         lines.append(r"\caption{" + latex_escape(caption) + "}")
     if label:
-        lines.append(r"\label{tab:" + latex_escape(label) + "}")
+        lines.append(r"\label{tab:" + "".join(ch for ch in label if ch.isalnum() or ch in "_-:") + "}")
     lines += [r"\begin{tabular}{" + spec + "}", r"\toprule",
               " & ".join(latex_escape(str(c)) for c in frame.columns) + r" \\", r"\midrule"]
     for row in cells(frame):

@@ -47,7 +47,8 @@ def parse_scenario(data: object, source: str) -> Scenario:
         problems = []
         for err in exc.errors():
             msg = err["msg"].removeprefix("Value error, ")
-            problems.append(f"{source}:{_field_path(err['loc'])}: {msg}")
+            for part in msg.split("; "):
+                problems.append(f"{source}:{_field_path(err['loc'])}: {part}")
         raise ScenarioError(problems) from None
     problems = [
         f"{source}:tools[{i}].description: moral word {m.group(0)!r} in a tool description (keep it neutral)"

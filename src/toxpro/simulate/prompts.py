@@ -53,12 +53,12 @@ def observation_text(tool_id: str, tool_name: str, status: str, observation: str
     return f"Result of tool [{tool_id}] {tool_name} (status: {status}):\n{observation}"
 
 
-def agent_schema(scenario: Scenario, view: ToolView, max_reasoning: int = 600) -> dict[str, Any]:
+def agent_schema(scenario: Scenario, view: ToolView, max_reasoning: int = 500) -> dict[str, Any]:
     """The agent's reply schema, one branch per tool so IDs and names always agree."""
     branches = [
         {"type": "object",
          "properties": {"id": {"type": "string", "enum": [tid]}, "name": {"type": "string", "enum": [t.name]},
-                        "parameters": bound_strings(t.parameters)},
+                        "parameters": bound_strings(t.parameters, 200)},
          "required": ["id", "name", "parameters"], "additionalProperties": False}
         for tid, t in view.tools(scenario)
     ]

@@ -1,0 +1,199 @@
+"""Exports of a run store: JSONL (one line per run), Parquet (runs.parquet + turns.parquet) and, when inspect-ai
+is installed, Inspect AI .eval logs.
+
+JSONL rows hold the summary columns and the full record; Parquet holds the summary columns plus the record as JSON
+text in runs.parquet, and one row per turn in turns.parquet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..simulate.records import RunRecord, Turn
+from .sqlite import COLUMN_NAMES, RunStore
+
+FORMATS = ("jsonl", "parquet", "inspect")
+_BATCH = 500  # runs per Parquet row group / per read
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def _pairs(store: RunStore) -> Iterator[tuple[dict[str, Any], str]]:
+    """(summary row, record JSON text) per run, in run-id order, read in batches."""
+    names = [c for c in COLUMN_NAMES if c != "record"]
+    cur = store.db.execute(f"SELECT {', '.join(names)}, record FROM runs ORDER BY run_id")
+    while batch := cur.fetchmany(_BATCH):
+        for values in batch:
+            row = dict(zip(names, values[:-1]))
+            row["roles"] = json.loads(row["roles"] or "[]")
+            yield row, values[-1]
+
+
+def export_jsonl(store: RunStore, out_path: Path) -> list[Path]:
+    path = out_path / "runs.jsonl" if out_path.is_dir() else out_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row, record in _pairs(store):
+            row["record"] = json.loads(record)
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return [path]
+
+
+def _tokens(turn: Turn) -> tuple[int, int]:
+    agent = turn.agent_call.response.usage.total if turn.agent_call.response else 0
+    env = sum(c.response.usage.total for c in turn.env_calls if c.response)
+    return agent, env
+
+
+def turn_rows(record: RunRecord) -> list[dict[str, Any]]:
+    """One row per turn of a run (the turns.parquet schema)."""
+    rows = []
+    for t in record.turns:
+        a, env = t.action, t.env
+        agent_tokens, env_tokens = _tokens(t)
+        errors = [f"{c.who}: {c.error.kind}: {c.error.message}" for c in [t.agent_call, *t.env_calls] if c.error]
+        rows.append({
+            "run_id": record.run_id, "turn": t.index, "agent_model": record.agent_model,
+            "scenario_id": record.scenario_id,
+            "tool_id": a.tool_id if a else None, "tool_name": a.tool_name if a else None,
+            "role": a.tool_role if a else None, "track": a.tool_track if a else None,
+            "parse_mode": a.parse_mode if a else None, "problem": a.problem if a else None,
+            "parameters": json.dumps(a.parameters, ensure_ascii=False) if a else None,
+            "reasoning": a.reasoning if a else None,
+            "agent_reply": t.agent_call.response.content if t.agent_call.response else None,
+            "env_status": env.status if env else None, "observation": env.observation if env else None,
+            "state_updates": json.dumps([u.model_dump(mode="json") for u in env.state_updates], ensure_ascii=False)
+            if env else None,
+            "call_errors": "; ".join(errors) or None,
+            "agent_tokens": agent_tokens, "env_tokens": env_tokens, "tokens": agent_tokens + env_tokens,
+        })
+    return rows
+
+
+def _parquet_schemas():
+    import pyarrow as pa
+
+    s, i = pa.string(), pa.int64()
+    runs = pa.schema([
+        ("run_id", s), ("experiment", s), ("scenario_id", s), ("scenario_hash", s), ("domain", s), ("motivation", s),
+        ("agent_model", s), ("env_model", s), ("condition_key", s), ("stakes", s), ("feedback", s),
+        ("goal_clarity", s), ("ethics", s), ("liability", s), ("repeat", i), ("seed", i), ("protocol", s),
+        ("outcome", s), ("label", s), ("partial_label", s), ("error_kind", s), ("ttf", i), ("n_turns", i),
+        ("protocol_errors", i), ("tokens", i), ("retries", i), ("roles", pa.list_(s)), ("started_at", s),
+        ("ended_at", s), ("toxpro_version", s), ("record", s),
+    ])
+    turns = pa.schema([
+        ("run_id", s), ("turn", i), ("agent_model", s), ("scenario_id", s), ("tool_id", s), ("tool_name", s),
+        ("role", s), ("track", s), ("parse_mode", s), ("problem", s), ("parameters", s), ("reasoning", s),
+        ("agent_reply", s), ("env_status", s), ("observation", s), ("state_updates", s), ("call_errors", s),
+        ("agent_tokens", i), ("env_tokens", i), ("tokens", i),
+    ])
+    assert [f.name for f in runs] == COLUMN_NAMES, "runs.parquet schema out of step with the store"
+    return runs, turns
+
+
+def export_parquet(store: RunStore, out_dir: Path) -> list[Path]:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ExportError("Parquet export needs pyarrow: pip install pyarrow  (or: pip install 'toxpro[parquet]')") \
+            from None
+    if out_dir.suffix == ".parquet":
+        raise ExportError(f"{out_dir}: for parquet, --out is a directory (runs.parquet and turns.parquet go in it)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_schema, turn_schema = _parquet_schemas()
+    runs_path, turns_path = out_dir / "runs.parquet", out_dir / "turns.parquet"
+    with pq.ParquetWriter(runs_path, run_schema) as rw, pq.ParquetWriter(turns_path, turn_schema) as tw:
+        runs, turns = [], []
+
+        def flush() -> None:
+            if runs:
+                rw.write_table(pa.Table.from_pylist(runs, schema=run_schema))
+                runs.clear()
+            if turns:
+                tw.write_table(pa.Table.from_pylist(turns, schema=turn_schema))
+                turns.clear()
+
+        for row, text in _pairs(store):
+            row["record"] = text
+            runs.append(row)
+            turns.extend(turn_rows(RunRecord.model_validate_json(text)))
+            if len(runs) >= _BATCH:
+                flush()
+        flush()
+    return [runs_path, turns_path]
+
+
+def export_inspect(store: RunStore, out_dir: Path) -> list[Path]:  # pragma: no cover - needs inspect-ai
+    """UNTESTED: one Inspect AI .eval log per agent model, one sample per run (score = the run's label).
+
+    Written against the documented inspect_ai.log API; inspect-ai is not a dependency and this path is not
+    covered by the test suite."""
+    try:
+        from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec, write_eval_log
+        from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
+        from inspect_ai.scorer import Score
+    except ImportError:
+        raise ExportError("Inspect AI export needs inspect-ai, which is not installed: pip install inspect-ai") \
+            from None
+    from .. import __version__
+    from ..simulate.records import now
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_model: dict[str, list[RunRecord]] = {}
+    for _, text in _pairs(store):
+        rec = RunRecord.model_validate_json(text)
+        by_model.setdefault(rec.agent_model, []).append(rec)
+    paths = []
+    for model, records in sorted(by_model.items()):
+        samples = []
+        for rec in records:
+            first = rec.turns[0].agent_call.messages if rec.turns else []
+            messages = [ChatMessageSystem(content=str(m.get("content") or "")) if m.get("role") == "system"
+                        else ChatMessageUser(content=str(m.get("content") or "")) for m in first]
+            for t in rec.turns:
+                reply = t.agent_call.response.content if t.agent_call.response else ""
+                messages.append(ChatMessageAssistant(content=reply or ""))
+                if t.env is not None:
+                    messages.append(ChatMessageUser(content=t.env.observation))
+            user = next((str(m.get("content") or "") for m in first if m.get("role") == "user"), "")
+            label = rec.label.label if rec.label else "error"
+            samples.append(EvalSample(
+                id=rec.run_id, epoch=rec.repeat + 1, input=user, target="", messages=messages,
+                metadata={"scenario_id": rec.scenario_id, "domain": rec.domain, "motivation": rec.motivation,
+                          "condition": rec.condition.key, "roles": rec.label.roles if rec.label else [],
+                          "ttf": rec.label.ttf if rec.label else None},
+                scores={"toxpro": Score(value=label, explanation=f"rule label from tool roles ({__version__})")},
+            ))
+        spec = EvalSpec(created=now(), task="toxpro", task_id="toxpro", model=model,
+                        dataset=EvalDataset(name=store.directory.name, samples=len(samples)), config=EvalConfig())
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model)
+        path = out_dir / f"toxpro_{safe}.eval"
+        write_eval_log(EvalLog(eval=spec, samples=samples, status="success"), str(path))
+        paths.append(path)
+    return paths
+
+
+def export_runs(experiment_dir: str | Path, out_path: str | Path, fmt: str) -> list[Path]:
+    """Export every stored run of EXPERIMENT_DIR.
+
+    jsonl: out_path is the file (or a directory to hold runs.jsonl); one line per run: the summary columns
+    plus "record", the full RunRecord. parquet: out_path is a directory; runs.parquet (one row per run: summary
+    columns, roles as a list, record as JSON text) and turns.parquet (one row per turn). inspect: out_path is
+    a directory of .eval logs (needs inspect-ai; untested). Returns the paths written."""
+    fmt = fmt.lower().strip()
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
+    out = Path(out_path)
+    with RunStore(experiment_dir, create=False) as store:
+        if fmt == "jsonl":
+            return export_jsonl(store, out)
+        if fmt == "parquet":
+            return export_parquet(store, out)
+        return export_inspect(store, out)
