@@ -60,7 +60,7 @@ RADAR_NAMES = {"loyalty-strategic": "loyalty\nstrategic", "loyalty-direct": "loy
 
 def short(text: str, width: int = 32) -> str:
     """Long model names keep their head and tail (policy arguments often differ only at the end)."""
-    text = str(text)
+    text = str(text).replace("$", r"\$")  # no mathtext from model names
     if len(text) <= width:
         return text
     head = (width - 1) // 2
