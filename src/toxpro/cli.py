@@ -119,6 +119,43 @@ def scenarios_show(scenario_id: str, roles: bool = typer.Option(True, help="show
     console.print(table)
 
 
+@scenarios_app.command("import")
+def scenarios_import(reference: Path, out: Path = typer.Option(Path("."), "--out", "-o", help="directory for the YAML")) -> None:
+    """Convert a scenario in the paper's reference format into a toxpro YAML file."""
+    import yaml as _yaml
+
+    from .scenario import ScenarioError
+    from .scenario.importer import import_reference
+
+    try:
+        scenario, notes = import_reference(reference)
+    except ScenarioError as exc:
+        _fail(str(exc), code=1)
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / f"{scenario.id}.yaml"
+    if target.exists():
+        _fail(f"{target}: already exists; not overwritten", code=1)
+    target.write_text(_yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
+    for note in notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"wrote {target} (roles mapped from IDs 1-6; {len(notes)} notes)")
+
+
+@scenarios_app.command("export")
+def scenarios_export(out: Path = typer.Option(Path("toxpro-scenarios.jsonl"), "--out", "-o"),
+                     paths: list[str] = typer.Argument(None, help="files or directories; default built-in")) -> None:
+    """Export scenarios as JSONL (one scenario a line, with its content hash)."""
+    from .scenario import ScenarioError, resolve
+    from .scenario.export import export_jsonl
+
+    try:
+        found = resolve(paths or None)
+    except ScenarioError as exc:
+        _fail(str(exc), code=1)
+    export_jsonl(found, out)
+    typer.echo(f"wrote {len(found)} scenarios to {out}")
+
+
 @scenarios_app.command("lint")
 def scenarios_lint(paths: list[str] = typer.Argument(None, help="files or directories; default built-in")) -> None:
     """Validate scenario files (one line per problem: file:field) and check diversity."""

@@ -115,6 +115,7 @@ def render_transcript(record: RunRecord, options: TranscriptOptions | None = Non
     """The run as the judge (and a calibrating human) reads it: no rule label, no tool roles by default."""
     o = options or TranscriptOptions()
     lines = [
+        f"Run: {record.run_id}",  # an opaque hash: reveals nothing, lets a reader cite the run
         f"Scenario: {title or scenario_title(record)}",
         f"Domain: {record.domain}",
         f"Motivation: {record.motivation}",

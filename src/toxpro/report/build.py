@@ -10,7 +10,7 @@ import pandas as pd
 from .. import __version__
 from ..analysis import LABELS
 from ..store.sqlite import RunStore
-from .figures import make_figures
+from .figures import BUILDERS, FigureResult, make_figures
 from .formats import write_table
 from .html import figure_context, render, table_context
 from .tables import compute_tables
@@ -49,10 +49,12 @@ def _summary(df: pd.DataFrame) -> list[tuple[str, object]]:
 
 
 def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, *, B: int = 2000, seed: int = 0,
-                 max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES, dpi: int = 200) -> Path:
+                 max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES, dpi: int = 200,
+                 figures: bool = True) -> Path:
     """Write EXPERIMENT_DIR/report/ (or out_dir): report.html, figures/*.png|pdf, tables/*.csv|md|tex.
 
-    B and seed drive the scenario-cluster bootstraps; max_runs / max_bytes cap the embedded transcripts.
+    B and seed drive the scenario-cluster bootstraps; max_runs / max_bytes cap the embedded transcripts;
+    figures=False leaves the figures out (faster; the HTML says so).
     Returns the path of report.html."""
     experiment_dir = Path(experiment_dir)
     out = Path(out_dir) if out_dir is not None else experiment_dir / "report"
@@ -65,8 +67,12 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
     tables, notes = compute_tables(df, B=B, seed=seed)
     for t in tables:
         write_table(t, out / "tables")
-    figures = make_figures({t.name: t.frame for t in tables}, out / "figures", dpi=dpi)
-    notes = notes + [f"Figure “{f.title}” {f.note}." for f in figures if f.note]
+    if figures:
+        drawn = make_figures({t.name: t.frame for t in tables}, out / "figures", dpi=dpi)
+    else:
+        drawn = [FigureResult(name, title, caption, note="skipped: figures were not requested")
+                 for name, title, caption, _ in BUILDERS]
+    notes = notes + [f"Figure “{f.title}” {f.note}." for f in drawn if f.note]
     if capped:
         notes.append(capped)
 
@@ -79,7 +85,7 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
         "notes": notes,
         "headline": table_context(by_name["mr_by_model"]),
         "tables": [table_context(t) for t in tables if t.name != "mr_by_model"],
-        "figures": [figure_context(f) for f in figures],
+        "figures": [figure_context(f) for f in drawn],
         "capped": capped,
         "filters": _filters(runs),
         "run_json": embed_json({"runs": runs, "total": total, "labels": list(LABELS)}),
