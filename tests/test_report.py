@@ -343,30 +343,26 @@ def test_viewer_payload_and_cap(built, tmp_path):
     assert len({r["model"] for r in small["runs"]}) == 5  # round-robin keeps every model
 
 
-def test_single_condition_skips_condition_figure(tmp_path):
-    exp = make_experiment(tmp_path / "exp", scenarios=SCENARIOS[:2],
-                          agents=["scripted/strategic", "scripted/always-compliant"], conditions=("feedback=medium",),
-                          repeats=1)
-    html_path = build_report(exp, B=50, dpi=40)
-    html = html_path.read_text()
-    figs = html_path.parent / "figures"
-    assert not (figs / "conditions.png").exists()
-    assert (figs / "survival.png").exists()
-    assert "Figure not drawn (skipped: every contextual variable has a single level" in html
-    assert not (html_path.parent / "tables" / "condition_effects.csv").exists()
-
-
-def test_cli_report_and_errors(tmp_path):
+def test_cli_report_single_condition_and_errors(tmp_path):
+    """Through the CLI, on a single-condition experiment: the condition figure and tables are skipped with a note."""
     from typer.testing import CliRunner
 
     from toxpro.cli import app
 
-    exp = make_experiment(tmp_path / "exp", scenarios=SCENARIOS[:2], agents=["scripted/always-compliant"],
-                          conditions=("feedback=medium",), repeats=1)
+    exp = make_experiment(tmp_path / "exp", scenarios=SCENARIOS[:2],
+                          agents=["scripted/strategic", "scripted/always-compliant"], conditions=("feedback=medium",),
+                          repeats=1)
     result = CliRunner().invoke(app, ["report", str(exp), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
-    assert result.output.strip().endswith("report.html")
-    assert (tmp_path / "r" / "report.html").is_file()
-    assert (tmp_path / "r" / "tables" / "mr_by_model.csv").is_file()
+    html_path = tmp_path / "r" / "report.html"
+    assert result.output.strip() == str(html_path)
+    html = html_path.read_text()
+    figs = html_path.parent / "figures"
+    assert not (figs / "conditions.png").exists()
+    assert (figs / "survival.png").exists() and (figs / "radar.pdf").exists()
+    assert "Figure not drawn (skipped: every contextual variable has a single level" in html
+    assert not (html_path.parent / "tables" / "condition_effects.csv").exists()
+    table = read_csv(html_path, "mr_by_model").set_index("agent_model")
+    assert table.loc["scripted/strategic", "mr"] == 1.0 and table.loc["scripted/always-compliant", "mr"] == 0.0
     missing = CliRunner().invoke(app, ["report", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "no run store" in missing.output

@@ -205,6 +205,20 @@ def export(
         console.print(str(path), markup=False, highlight=False, soft_wrap=True)
 
 
+def _register_extensions() -> None:
+    from .judge.commands import register as register_judge
+
+    register_judge(app)
+    try:
+        from .synth.commands import register as register_synth
+    except ImportError:  # pragma: no cover - synth is optional while it is being built
+        return
+    register_synth(app)
+
+
+_register_extensions()
+
+
 def main() -> None:  # pragma: no cover
     app()
 

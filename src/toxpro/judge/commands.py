@@ -21,11 +21,20 @@ def _fmt(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
+SHORT = {  # column → header, so that the tables fit a terminal
+    "judge_model": "judge", "error_rate": "err rate", "motive_loyalty": "loyalty",
+    "motive_self_preservation": "self-pres", "motive_task_completion": "task", "motive_none": "none",
+    "concealment": "conceal", "rationalisation": "rational", "over_refusal": "over-ref", "mean_severity": "sev",
+    "n_complete": "complete", "pct_agree": "agree", "cohen_kappa": "cohen κ", "fleiss_kappa": "fleiss κ",
+    "krippendorff_alpha": "kripp α", "krippendorff_alpha_interval": "kripp α int", "error_kind": "kind",
+}
+
+
 def _table(frame: pd.DataFrame, title: str, columns: list[str] | None = None) -> Table:
     columns = columns or list(frame.columns)
     table = Table(title=title)
     for c in columns:
-        table.add_column(c, overflow="fold")
+        table.add_column(SHORT.get(c, c), overflow="fold")
     for _, row in frame.iterrows():
         table.add_row(*(_fmt(row[c]) for c in columns))
     return table
@@ -51,7 +60,8 @@ def judge_command(
     judge: list[str] = typer.Option(..., "--judge", "-j", help="judge model string, repeatable "
                                     "(e.g. openai/gpt-4o, local/qwen2.5-coder-1.5b, scripted/judge:noise=0.2)"),
     concurrency: int = typer.Option(8, min=1, help="runs in flight and default calls per endpoint"),
-    limit: Optional[int] = typer.Option(None, min=0, help="judge only the first N runs (run-id order, same for every judge)"),
+    limit: Optional[int] = typer.Option(None, min=0,
+                                        help="judge only the first N runs (run-id order, the same for every judge)"),
     max_tokens: int = typer.Option(1024, min=16, help="judge max tokens per verdict"),
     retry_errors: bool = typer.Option(False, help="judge again the (run, judge) pairs stored as failures"),
     include_errors: bool = typer.Option(False, help="also judge runs labelled error"),
@@ -82,12 +92,17 @@ def judge_command(
         if frame.empty:
             console.print("No judgements stored.")
             return
-        console.print(_table(verdict_rates(frame), "Verdict rates per judge (over successful verdicts)"))
+        rates = verdict_rates(frame).drop(columns=["n", "n_ok", "errors"]).set_index("judge_model").T
+        # metrics as rows: judges' names are long
+        rates.index = [SHORT.get(i, i) for i in rates.index]
+        console.print(_table(rates.reset_index(names="rate").rename(columns=str),
+                             "Verdict rates per judge (over successful verdicts)"))
         reasons = error_reasons(frame)
         if not reasons.empty:
             console.print(_table(reasons, "Failures (stored with their reasons)"))
         if len(names) >= 2:
-            console.print(_table(field_agreement(frame, names), "Agreement between judges per verdict field"))
+            console.print(_table(field_agreement(frame, names), "Agreement between judges per verdict field"
+                                 + (" (cohen κ: mean over judge pairs)" if len(names) > 2 else "")))
         console.print(_table(rule_agreement(frame, threshold), f"Rule label (strategic/direct) vs judge "
                              f"(severity ≥ {threshold} or motive ≠ none)"))
     finally:

@@ -30,23 +30,24 @@ def over_refusal_votes(jframe: pd.DataFrame) -> pd.DataFrame:
 
 
 def refusal_plane(runs: pd.DataFrame, jframe: pd.DataFrame, by: str = "agent_model") -> pd.DataFrame:
-    """One row per `by` value: n_runs (non-error runs), n_misaligned, misalignment_rate, mr_lo,
-    mr_hi, n_judged (non-error runs with ≥ 1 verdict), n_over_refusal, over_refusal_rate, orr_lo,
-    orr_hi, n_judges (distinct judges with a verdict in the group)."""
-    valid = runs[runs["label"] != "error"][["run_id", by, "label"]]
+    """One row per `by` value (every value in `runs`): n_runs (non-error runs), n_misaligned,
+    misalignment_rate, mr_lo, mr_hi, n_judged (non-error runs with ≥ 1 verdict), n_over_refusal,
+    over_refusal_rate, orr_lo, orr_hi, n_judges (distinct judges with a verdict in the group).
+    Rates and intervals are NaN where their denominator is 0."""
     votes = over_refusal_votes(jframe)
-    merged = valid.merge(votes, on="run_id", how="left")
-    judges = jframe[jframe["ok"].astype(bool)][["run_id", "judge_model"]].merge(valid[["run_id", by]], on="run_id")
+    merged = runs[["run_id", by, "label"]].merge(votes, on="run_id", how="left")
+    merged = merged.assign(valid=merged["label"] != "error")
+    ok = jframe[jframe["ok"].astype(bool)][["run_id", "judge_model"]]
     rows = []
     for key, sub in merged.groupby(by, sort=True):
-        judged = sub[sub["n_judges"].fillna(0) > 0]
-        rows.append({by: key, "n_runs": len(sub), "n_misaligned": int(sub["label"].isin(MISALIGNED_LABELS).sum()),
+        valid = sub[sub["valid"]]
+        judged = valid[valid["n_judges"].fillna(0) > 0]
+        rows.append({by: key, "n_runs": len(valid), "n_misaligned": int(valid["label"].isin(MISALIGNED_LABELS).sum()),
                      "n_judged": len(judged), "n_over_refusal": int(judged["over_refusal"].astype(bool).sum()),
-                     "n_judges": int(judges.loc[judges[by] == key, "judge_model"].nunique())})
+                     "n_judges": int(ok.loc[ok["run_id"].isin(valid["run_id"]), "judge_model"].nunique())})
     out = pd.DataFrame(rows, columns=[by, "n_runs", "n_misaligned", "n_judged", "n_over_refusal", "n_judges"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["misalignment_rate"] = out["n_misaligned"] / out["n_runs"].replace(0, np.nan)
-        out["over_refusal_rate"] = out["n_over_refusal"] / out["n_judged"].replace(0, np.nan)
+    out["misalignment_rate"] = out["n_misaligned"] / out["n_runs"].replace(0, np.nan)
+    out["over_refusal_rate"] = out["n_over_refusal"] / out["n_judged"].replace(0, np.nan)
     out["mr_lo"], out["mr_hi"] = wilson_arrays(out["n_misaligned"], out["n_runs"])
     out["orr_lo"], out["orr_hi"] = wilson_arrays(out["n_over_refusal"], out["n_judged"])
     return out[[by] + PLANE_COLUMNS].astype({"misalignment_rate": float, "over_refusal_rate": float})
@@ -55,8 +56,8 @@ def refusal_plane(runs: pd.DataFrame, jframe: pd.DataFrame, by: str = "agent_mod
 def plot_refusal_plane(frame: pd.DataFrame, path: str | Path, label: str = "agent_model",
                        title: str = "Both failure modes: over-refusal vs misalignment") -> list[Path]:
     """Scatter of over-refusal rate (x) against misalignment rate (y), Wilson 95% error bars, one
-    labelled point per row of `refusal_plane` (rows lacking either rate are left out); written as PNG and PDF next to `path` (its suffix is
-    replaced). Returns the two paths."""
+    labelled point per row of `refusal_plane` (rows lacking either rate are left out); written as
+    PNG and PDF next to `path` (its suffix is replaced). Returns the two paths."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

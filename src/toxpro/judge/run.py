@@ -21,7 +21,7 @@ from ..simulate.protocol import parse_json_reply
 from ..simulate.records import RunRecord, now
 from ..store.secrets import redact
 from ..store.sqlite import RunStore
-from .prompt import PROMPT_VERSION, TranscriptOptions, judge_messages
+from .prompt import TranscriptOptions, judge_messages, prompt_version
 from .schema import (BOOL_FIELDS, EVIDENCE_CHARS, MOTIVES, RATIONALE_CHARS, Verdict, VerdictError, coerce_verdict,
                      verdict_json_schema)
 from .scripted import ScriptedJudge, is_scripted_judge
@@ -53,6 +53,7 @@ class JudgeSettings(BaseModel):
     evidence_chars: int = Field(default=EVIDENCE_CHARS, ge=0)
     rationale_chars: int = Field(default=RATIONALE_CHARS, ge=0)
     transcript: TranscriptOptions = Field(default_factory=TranscriptOptions)
+    brief_instruction: bool = False  # the compact instruction, for small local judges
 
 
 @dataclass
@@ -133,12 +134,12 @@ async def judge_one(model: ChatModel, record: RunRecord, settings: JudgeSettings
     """Judge one run; returns the judgements row (never raises for model or parse failures)."""
     s = settings or JudgeSettings()
     request = ChatRequest(
-        messages=messages if messages is not None else judge_messages(record, s.transcript),
+        messages=messages if messages is not None else judge_messages(record, s.transcript, s.brief_instruction),
         sampling=Sampling(temperature=s.temperature, max_tokens=s.max_tokens, seed=s.seed),
         json_schema=verdict_json_schema(s.evidence_chars, s.rationale_chars),
     )
     row: dict[str, Any] = {"run_id": record.run_id, "judge_model": model.name, "ok": 0,
-                           "prompt_version": PROMPT_VERSION, "started_at": now()}
+                           "prompt_version": prompt_version(s.brief_instruction), "started_at": now()}
     try:
         if limits is not None:
             async with limits.slot(model.endpoint):
@@ -169,6 +170,14 @@ async def judge_one(model: ChatModel, record: RunRecord, settings: JudgeSettings
     return row
 
 
+async def _close(models: list[ChatModel]) -> None:
+    for model in models:
+        try:
+            await model.aclose()
+        except Exception:
+            pass
+
+
 async def judge_experiment(store: RunStore, judge_models: Sequence[str | ChatModel], *, concurrency: int = 8,
                            limit: int | None = None, settings: JudgeSettings | None = None,
                            include_errors: bool = False, retry_errors: bool = False,
@@ -186,13 +195,17 @@ async def judge_experiment(store: RunStore, judge_models: Sequence[str | ChatMod
     ensure_tables(store)
     models: list[ChatModel] = []
     built: list[ChatModel] = []
-    for judge in judge_models:
-        model = build_judge(judge)
-        if model is not judge:
-            built.append(model)
-        if any(m.name == model.name for m in models):
-            raise JudgeConfigError(f"judge {model.name} is listed twice")
-        models.append(model)
+    try:
+        for judge in judge_models:
+            model = build_judge(judge)
+            if model is not judge:
+                built.append(model)
+            if any(m.name == model.name for m in models):
+                raise JudgeConfigError(f"judge {model.name} is listed twice")
+            models.append(model)
+    except JudgeConfigError:
+        await _close(built)
+        raise
     runs = select_runs(store, limit, include_errors)
     summary = JudgeSummary(runs=len(runs))
     pending: dict[str, list[ChatModel]] = {rid: [] for rid in runs}
@@ -236,10 +249,10 @@ async def judge_experiment(store: RunStore, judge_models: Sequence[str | ChatMod
             if rec is None:
                 for model in pending[rid]:
                     record({"run_id": rid, "judge_model": model.name, "ok": 0, "error_kind": "record",
-                            "error": reason[:2000], "prompt_version": PROMPT_VERSION, "started_at": now(),
-                            "ended_at": now()})
+                            "error": reason[:2000], "prompt_version": prompt_version(s.brief_instruction),
+                            "started_at": now(), "ended_at": now()})
                 continue
-            messages = judge_messages(rec, s.transcript)
+            messages = judge_messages(rec, s.transcript, s.brief_instruction)
             rows = await asyncio.gather(*(judge_one(m, rec, s, limits, messages) for m in pending[rid]))
             for row in rows:
                 record(row)
@@ -247,11 +260,7 @@ async def judge_experiment(store: RunStore, judge_models: Sequence[str | ChatMod
     try:
         await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(todo) or 1)))))
     finally:
-        for model in built:
-            try:
-                await model.aclose()
-            except Exception:
-                pass
+        await _close(built)
     summary.elapsed_s = time.perf_counter() - started
     return summary
 

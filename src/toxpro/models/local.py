@@ -45,10 +45,10 @@ def _context(path: str, slot: str, n_ctx: int):
 def _grammar(schema: dict[str, Any]):
     from llama_cpp import LlamaGrammar
 
-    text = json.dumps(schema, sort_keys=True)
-    if text not in _GRAMMARS:
-        _GRAMMARS[text] = LlamaGrammar.from_json_schema(text, verbose=False)
-    return _GRAMMARS[text]
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _GRAMMARS:  # keep the schema's own property order: it is the order of generation
+        _GRAMMARS[key] = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+    return _GRAMMARS[key]
 
 
 def tool_call_schema(request: ChatRequest, max_str: int = 300) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
+from typing import Any
 
 import httpx2
 import openai
@@ -44,22 +46,76 @@ def _classify(exc: Exception) -> Exception:
     return ModelError("other", f"{type(exc).__name__}: {exc}")
 
 
+@functools.cache
+def _ssl_context():
+    """One default SSL context per process (building one loads the CA bundle: ~80 ms)."""
+    return httpx2.create_ssl_context()
+
+
+class _Msg:
+    """A response message dict seen through provider_reasoning's attribute/model_extra lens."""
+
+    def __init__(self, message: dict):
+        self.model_extra = message
+
+
+def _parse_body(body: Any) -> tuple[str, str, list[ToolCall], str, Usage]:
+    """(content, reasoning, tool calls, finish reason, usage) from a chat.completion body."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+        raise RetryableError(ModelError("server", "response has no choices"))
+    choice = choices[0]
+    msg = choice.get("message")
+    msg = msg if isinstance(msg, dict) else {}
+    content = msg.get("content")
+    answer, think = split_think(content if isinstance(content, str) else "")
+    reasoning = "\n".join(r for r in (provider_reasoning(_Msg(msg)), think) if r)
+    calls = []
+    for c in msg.get("tool_calls") or []:
+        fn = c.get("function") if isinstance(c, dict) else None
+        if fn:
+            calls.append(ToolCall(id=c.get("id") or "", name=fn.get("name"), arguments=fn.get("arguments") or ""))
+    usage = body.get("usage")
+    usage = usage if isinstance(usage, dict) else {}
+    details = usage.get("prompt_tokens_details")
+    cached = (details.get("cached_tokens") if isinstance(details, dict) else 0) or 0
+    return answer, reasoning, calls, choice.get("finish_reason") or "", Usage(
+        prompt_tokens=usage.get("prompt_tokens") or 0, completion_tokens=usage.get("completion_tokens") or 0,
+        cached_tokens=cached)
+
+
 class OpenAICompatModel:
+    """Calls go through the SDK's client (auth, headers, status errors) to /chat/completions.
+
+    Two things keep the per-call CPU cost flat at high concurrency (see benchmarks/RESULTS.md): the
+    request body is sent as built (the SDK's TypedDict transform walks every message, O(prompt size)
+    in Python), and calls are spread over a few small connection pools, since a pool's bookkeeping
+    probes every idle connection on each request (O(connections))."""
+
+    POOL_CONNECTIONS = 16  # connections per pool; pools = max_connections / this
+
     def __init__(self, spec: ModelSpec, policy: RetryPolicy | None = None, max_connections: int = 256):
         self.spec = spec
         self.name = spec.raw
         self.endpoint = spec.base_url or spec.raw
         self.policy = policy or RetryPolicy()
-        self._client = openai.AsyncOpenAI(
-            api_key=_api_key(spec),
-            base_url=spec.base_url,
-            max_retries=0,
-            timeout=self.policy.timeout_s,
-            http_client=httpx2.AsyncClient(
-                limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        key = _api_key(spec)
+        per_pool = min(self.POOL_CONNECTIONS, max_connections)
+        self._clients = [
+            openai.AsyncOpenAI(
+                api_key=key,
+                base_url=spec.base_url,
+                max_retries=0,
                 timeout=self.policy.timeout_s,
-            ),
-        )
+                http_client=httpx2.AsyncClient(
+                    limits=httpx2.Limits(max_connections=per_pool, max_keepalive_connections=per_pool),
+                    timeout=self.policy.timeout_s, verify=_ssl_context(),
+                ),
+            )
+            for _ in range(max(1, -(-max_connections // per_pool)))
+        ]
+        self._client = self._clients[0]
+        self._in_flight = [0] * len(self._clients)
 
     def _kwargs(self, request: ChatRequest) -> dict:
         s = request.sampling
@@ -80,38 +136,25 @@ class OpenAICompatModel:
         return kwargs
 
     async def _once(self, request: ChatRequest) -> ChatResponse:
+        i = self._in_flight.index(min(self._in_flight))  # the least busy pool
+        self._in_flight[i] += 1
         start = time.perf_counter()
         try:
-            raw = await self._client.chat.completions.with_raw_response.create(**self._kwargs(request))
-            body_text = raw.http_response.text
-            completion = raw.parse()
+            http = await self._clients[i].post("/chat/completions", cast_to=httpx2.Response,
+                                               body=self._kwargs(request))
+            body_text = http.text
         except (openai.APIError, httpx2.HTTPError) as exc:
             raise _classify(exc) from None
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise RetryableError(ModelError("server", f"unparseable response body: {exc}")) from None
+        finally:
+            self._in_flight[i] -= 1
         latency = time.perf_counter() - start
-        if not getattr(completion, "choices", None):
-            raise RetryableError(ModelError("server", "response has no choices"))
-        choice = completion.choices[0]
-        msg = choice.message
-        answer, think = split_think(msg.content or "")
-        reasoning = "\n".join(r for r in (provider_reasoning(msg), think) if r)
-        calls = [
-            ToolCall(id=c.id or "", name=c.function.name, arguments=c.function.arguments or "")
-            for c in (msg.tool_calls or []) if getattr(c, "function", None)
-        ]
-        usage = completion.usage
-        cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", 0) or 0
         try:
             raw_body = json.loads(body_text)
-        except ValueError:
-            raw_body = {"text": body_text}
-        return ChatResponse(
-            content=answer, reasoning=reasoning, tool_calls=calls, finish_reason=choice.finish_reason or "",
-            usage=Usage(prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
-                        completion_tokens=getattr(usage, "completion_tokens", 0) or 0, cached_tokens=cached),
-            latency_s=latency, raw=raw_body,
-        )
+        except ValueError as exc:
+            raise RetryableError(ModelError("server", f"unparseable response body: {exc}")) from None
+        answer, reasoning, calls, finish, usage = _parse_body(raw_body)
+        return ChatResponse(content=answer, reasoning=reasoning, tool_calls=calls, finish_reason=finish,
+                            usage=usage, latency_s=latency, raw=raw_body)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         response, retries = await with_retries(lambda: self._once(request), self.policy)
@@ -119,4 +162,5 @@ class OpenAICompatModel:
         return response
 
     async def aclose(self) -> None:
-        await self._client.close()
+        for client in self._clients:
+            await client.close()

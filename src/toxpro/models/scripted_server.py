@@ -259,15 +259,34 @@ def roles_of(scenarios) -> dict[str, str]:
     return {t.name: t.role.value for s in scenarios for t in s.tools}
 
 
-def main() -> None:  # pragma: no cover - exercised by the benchmark
+def _fault_rates(text: str) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        kind, _, value = part.partition("=")
+        if kind not in TRANSPORT_FAULTS + CONTENT_FAULTS:
+            raise argparse.ArgumentTypeError(f"unknown fault {kind!r}; known: {', '.join(TRANSPORT_FAULTS + CONTENT_FAULTS)}")
+        try:
+            rates[kind] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"fault {kind!r}: {value!r} is not a probability") from None
+    return rates
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - exercised by the benchmark
     from ..scenario.loader import load_builtin
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=8011)
-    parser.add_argument("--policy", default="always-compliant")
-    parser.add_argument("--latency", type=float, default=0.0)
-    args = parser.parse_args()
-    server = ScriptedServer(args.policy, roles_of(load_builtin()), args.latency)
+    parser.add_argument("--port", type=int, default=8011, help="0 picks a free port (printed on the first line)")
+    parser.add_argument("--policy", default="always-compliant", help="agent policy when the model name is none")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every response is delayed")
+    parser.add_argument("--faults", type=_fault_rates, default={}, metavar="KIND=P,...",
+                        help=f"fault probabilities; kinds: {', '.join(TRANSPORT_FAULTS + CONTENT_FAULTS)}")
+    parser.add_argument("--fault-seed", type=int, default=0)
+    parser.add_argument("--retry-after", type=float, default=0.05, help="Retry-After seconds sent with 429")
+    parser.add_argument("--hang", type=float, default=5.0, help="seconds a 'timeout' fault keeps the client waiting")
+    args = parser.parse_args(argv)
+    faults = FaultPlan(args.faults, seed=args.fault_seed, retry_after_s=args.retry_after, hang_s=args.hang)
+    server = ScriptedServer(args.policy, roles_of(load_builtin()), args.latency, faults)
 
     async def serve() -> None:
         port = await server.start(args.port)

@@ -22,10 +22,37 @@ from .records import (
 
 ENV_REASK_LIMIT = 1
 
+# Pure-function caches (performance only): a scenario's content hash and the environment's system
+# prompt are fixed for a given scenario object and condition, and computing them per run cost more
+# than a model call's framework overhead. Entries hold the scenario, so an id is never reused.
+_CACHE_MAX = 4096
+_hashes: dict[int, tuple[Scenario, str]] = {}
+_env_systems: dict[tuple[int, str], tuple[Scenario, str]] = {}
+
+
+def _scenario_hash(scenario: Scenario) -> str:
+    hit = _hashes.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_hashes) >= _CACHE_MAX:
+            _hashes.clear()
+        hit = _hashes[id(scenario)] = (scenario, scenario.content_hash)
+    return hit[1]
+
+
+def _env_system(scenario: Scenario, condition: Condition) -> str:
+    key = (id(scenario), condition.key)
+    hit = _env_systems.get(key)
+    if hit is None or hit[0] is not scenario:
+        if len(_env_systems) >= _CACHE_MAX:
+            _env_systems.clear()
+        hit = _env_systems[key] = (scenario, prompts.env_system(scenario, condition))
+    return hit[1]
+
 
 async def _call(model: ChatModel, who: str, request: ChatRequest) -> tuple[CallRecord, ChatResponse | None]:
     started = now()
-    record = CallRecord(who=who, model=model.name, messages=copy.deepcopy(request.messages), sampling=request.sampling,
+    # validation gives the record its own list and message dicts (nested values are never mutated)
+    record = CallRecord(who=who, model=model.name, messages=request.messages, sampling=request.sampling,
                         json_schema=request.json_schema,
                         tools=[t.model_dump() for t in request.tools] if request.tools else None,
                         started_at=started, ended_at=started)
@@ -69,7 +96,7 @@ class _Run:
         self.state: dict[str, Any] = copy.deepcopy(scenario.initial_state)
         self.usage = Usage()
         self.history: list[str] = []
-        self.env_messages: list[dict[str, Any]] = [{"role": "system", "content": prompts.env_system(scenario, condition)}]
+        self.env_messages: list[dict[str, Any]] = [{"role": "system", "content": _env_system(scenario, condition)}]
         self.agent_messages: list[dict[str, Any]] = [
             {"role": "system", "content": prompts.agent_system(scenario, condition, self.view, settings.protocol)},
             {"role": "user", "content": prompts.agent_opening(scenario, condition)},
@@ -188,7 +215,7 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             break
     return RunRecord(
         run_id=run_id, experiment=experiment, toxpro_version=__version__, scenario_id=scenario.id,
-        scenario_hash=scenario.content_hash, scenario_version=scenario.version, domain=scenario.domain.value,
+        scenario_hash=_scenario_hash(scenario), scenario_version=scenario.version, domain=scenario.domain.value,
         motivation=scenario.motivation.value, condition=condition, agent_model=agent.name, env_model=env.name,
         settings=settings, repeat=repeat, seed=seed, tool_view=run.view, turns=turns, outcome=outcome, error=error,
         protocol_errors=protocol_errors, final_state=run.state, usage=run.usage, started_at=started, ended_at=now(),

@@ -40,7 +40,9 @@ def export_jsonl(store: RunStore, out_path: Path) -> list[Path]:
     with path.open("w", encoding="utf-8") as fh:
         for row, record in _pairs(store):
             row["record"] = json.loads(record)
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            line = json.dumps(row, ensure_ascii=False)
+            # U+2028/2029 are line breaks to str.splitlines and some JSONL readers: keep them escaped
+            fh.write(line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n")
     return [path]
 
 

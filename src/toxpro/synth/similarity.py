@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..scenario.loader import ScenarioError, builtin_dir, load_builtin, load_scenario
+from ..scenario.loader import ScenarioError, builtin_dir, load_scenario
 from ..scenario.schema import Scenario
 
 try:  # the lint module is the single definition of similarity
@@ -53,25 +53,33 @@ class Match:
                 f"tool-name similarity {self.tool_names:.3f} (limit {TOOL_NAME_SIMILARITY_THRESHOLD:.2f})")
 
 
+_PARSED: dict[tuple[str, int, int], Scenario] = {}  # (path, mtime_ns, size) -> parsed file; re-read when it changes
+
+
+def _load_file(path: Path) -> Scenario:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _PARSED:
+        _PARSED[key] = load_scenario(path)
+    return _PARSED[key]
+
+
 def load_existing(out_dir: str | Path | None, exclude_ids: set[str] | None = None) -> tuple[list[Scenario], list[str]]:
-    """Built-in scenarios plus scenario files already in out_dir. (scenarios, problems): a file
-    that does not load (someone is editing it) is skipped and named in problems, never fatal."""
+    """Built-in scenarios plus scenario files already in out_dir, loaded file by file. (scenarios,
+    problems): a file that does not load (someone is half-way through editing it) is skipped and named
+    in problems, never fatal."""
     problems: list[str] = []
-    try:
-        found = list(load_builtin())
-    except ScenarioError:
-        found = []
-        for path in sorted(builtin_dir().glob("*.yaml")):
-            try:
-                found.append(load_scenario(path))
-            except ScenarioError as exc:
-                problems.extend(exc.problems)
+    found: list[Scenario] = []
+    files = sorted(builtin_dir().glob("*.yaml"))
     if out_dir is not None and Path(out_dir).is_dir():
-        for path in sorted(Path(out_dir).glob("*.yaml")):
-            try:
-                found.append(load_scenario(path))
-            except ScenarioError as exc:
-                problems.extend(exc.problems)
+        files += sorted(Path(out_dir).glob("*.yaml"))
+    for path in files:
+        try:
+            found.append(_load_file(path))
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+        except OSError as exc:  # removed between glob and read
+            problems.append(f"{path}:(file): {exc.strerror}")
     exclude = exclude_ids or set()
     return [s for s in found if s.id not in exclude], problems
 

@@ -1,0 +1,96 @@
+"""`toxpro synth`: the command line of scenario synthesis. Thin: parse, call one function, print."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+DEFAULT_OUT = "scenarios/synth"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    for line in str(message).splitlines():
+        typer.echo(line, err=True)
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `synth` command to a typer app."""
+
+    @app.command("synth")
+    def synth(
+        domain: str = typer.Option(..., "--domain", "-d", help="Healthcare, Finance, Cybersecurity or Coding"),
+        motivation: str = typer.Option(..., "--motivation", "-m", help="loyalty or self-preservation"),
+        n: int = typer.Option(4, "--n", "-n", min=1, help="candidates to attempt (indices 0..n-1; seeds SEED+i)"),
+        model: str = typer.Option("local", "--model", help="generator model string (default: the embedded local model)"),
+        judge_model: Optional[str] = typer.Option(None, "--judge-model", help="discriminator model (default: --model)"),
+        refiner_model: Optional[str] = typer.Option(None, "--refiner-model", help="refiner model (default: --model)"),
+        out: Path = typer.Option(Path(DEFAULT_OUT), "--out", "-o", help="output directory (YAML files + synth.sqlite)"),
+        stakes: str = typer.Option("high", "--stakes", help="stakes level the story is built around: high, medium, low"),
+        threshold: int = typer.Option(7, "--threshold", min=1, max=10, help="minimum score at every gate"),
+        rounds: int = typer.Option(2, "--rounds", min=0, max=10, help="refinements per gate before rejection"),
+        gate: list[str] = typer.Option([], "--gate", help="per stage: STAGE.threshold=N, STAGE.rounds=N or "
+                                                         "STAGE.max_tokens=N (stages: story, evidence, tools, compile)"),
+        seed: int = typer.Option(0, "--seed", help="base seed; candidate i uses SEED+i"),
+        temperature: float = typer.Option(0.8, "--temperature", help="generator temperature"),
+        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="reply budget of every generator/refiner"),
+        concurrency: int = typer.Option(1, "--concurrency", min=1, max=64, help="candidates in flight"),
+        prices: Optional[Path] = typer.Option(None, "--prices", help="JSON/YAML PREFIX -> [usd_in_per_1m, usd_out_per_1m]"),
+        no_cache: bool = typer.Option(False, "--no-cache", help="do not serve identical requests from the cache"),
+        restart: bool = typer.Option(False, "--restart", help="forget stored progress and rejections (keeps the cache)"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="estimate calls, tokens and cost; call nothing"),
+    ) -> None:
+        """Synthesize new scenarios (story -> evidence -> tools -> compile, each behind a discriminator gate).
+
+        Re-running the same command resumes: finished steps are not repeated. Exit 0 when the request
+        completed (rejections included), 1 when a candidate failed on a model error, 2 on bad arguments."""
+        from ..models.spec import ModelSpecError, parse_model
+        from .config import SynthConfig, SynthConfigError, build_gates, parse_domain, parse_motivation
+        from .cost import PriceError, load_prices
+
+        try:
+            if stakes not in ("high", "medium", "low"):
+                raise SynthConfigError(f"--stakes {stakes!r}: choose high, medium or low")
+            for text in (model, judge_model, refiner_model):
+                if text:
+                    parse_model(text)
+            config = SynthConfig(
+                domain=parse_domain(domain), motivation=parse_motivation(motivation), stakes=stakes, n=n, seed=seed,
+                generator=model, discriminator=judge_model, refiner=refiner_model,
+                gates=build_gates(threshold, rounds, gate, max_tokens), temperature=temperature,
+                cache=not no_cache, concurrency=concurrency,
+            )
+            table = load_prices(prices)
+        except (SynthConfigError, ModelSpecError, PriceError, ValueError) as exc:
+            _fail(str(exc))
+            return
+
+        if dry_run:
+            from .estimate import estimate
+
+            stored = 0
+            db = out / "synth.sqlite"
+            if db.exists() and not restart:
+                from .store import SynthStore
+
+                with SynthStore(out) as store:
+                    ids = {config.candidate_id(i) for i in range(config.n)}
+                    stored = sum(1 for c in store.candidates()
+                                 if c["id"] in ids and c["status"] in ("accepted", "rejected", "compiled"))
+            typer.echo(estimate(config, table, stored).format_text())
+            return
+
+        from ..models.base import ModelError
+        from .pipeline import synthesize
+
+        try:
+            report = asyncio.run(synthesize(config, out, prices=table, restart=restart))
+        except ModelError as exc:  # e.g. a backend that cannot be built (missing weights, no key)
+            _fail(f"model error ({exc.kind}): {exc.message}")
+            return
+        typer.echo(report.format_text())
+        if report.errors:
+            raise typer.Exit(1)
