@@ -84,16 +84,18 @@ def estimate(config: SynthConfig, prices: dict[str, Price], stored: int = 0) -> 
     todo = max(0, config.n - stored)
     kw = {"domain": config.domain, "motivation": config.motivation, "stakes": config.stakes}
     gen, judge, ref = (config.model_for(r) for r in ("generator", "discriminator", "refiner"))
+    ws = {m: not m.startswith("local") for m in (gen, judge, ref)}  # see pipeline.schema_in_prompt
     parts: dict[str, Any] = {}
     out = Estimate(config, todo, stored)
     for stage in PART_STAGES:
         body = canned(stage, config.domain.value, config.motivation.value, config.seed)
         obj = PART_MODELS[stage].model_validate(body)
         reply = min(_tokens(json.dumps(body)), config.gate(stage).max_tokens)
-        p_gen = _tokens(prompts.generator(stage, seed=config.seed, parts=parts, avoid_titles=[], **kw))
-        p_judge = _tokens(prompts.discriminator(stage, candidate=obj, parts=parts, **kw))
+        p_gen = _tokens(prompts.generator(stage, seed=config.seed, parts=parts, avoid_titles=[], with_schema=ws[gen],
+                                            **kw))
+        p_judge = _tokens(prompts.discriminator(stage, candidate=obj, parts=parts, with_schema=ws[judge], **kw))
         p_ref = _tokens(prompts.refiner(stage, candidate=obj, raw="", feedback="x" * 300, suggestion="x" * 200,
-                                        parts=parts, **kw))
+                                        parts=parts, with_schema=ws[ref], **kw))
         rounds = config.gate(stage).rounds
         typ, worst = Tally(), Tally()
         typ.add(gen, p_gen, reply, prices)
@@ -104,9 +106,10 @@ def estimate(config: SynthConfig, prices: dict[str, Price], stored: int = 0) -> 
         out.typical[stage], out.worst[stage] = typ, worst
         parts[stage] = obj
     scenario_like = {k: v.model_dump(mode="json") for k, v in parts.items()}
-    p_judge = _tokens(prompts.discriminator("compile", candidate=scenario_like, parts=parts, **kw))
+    p_judge = _tokens(prompts.discriminator("compile", candidate=scenario_like, parts=parts, with_schema=ws[judge],
+                                              **kw))
     p_ref = _tokens(prompts.refiner("tools", candidate=parts["tools"], raw="", feedback="x" * 300, suggestion="",
-                                    parts=parts, **kw))
+                                    parts=parts, with_schema=ws[ref], **kw))
     reply = _tokens(json.dumps(scenario_like["tools"]))
     rounds = config.gate("compile").rounds
     typ, worst = Tally(), Tally()

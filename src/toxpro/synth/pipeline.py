@@ -198,6 +198,11 @@ def precheck(stage: str, obj: Out) -> list[str]:
     return problems
 
 
+def schema_in_prompt(model: ChatModel) -> bool:
+    """The embedded model decodes under the JSON-schema grammar; other backends need the schema in the prompt."""
+    return not model.name.startswith("local")
+
+
 def build_synth_model(text: str, role: str) -> ChatModel:
     """`scripted/synth[:switches]` is the scripted synth backend; anything else goes to the model factory."""
     if text.startswith("scripted/synth"):
@@ -273,9 +278,8 @@ class Synthesizer:
         if row is not None and row["judge"] != "mechanical":
             return row
         cls = CompileVerdict if stage == "compile" else Verdict
-        messages = prompts.discriminator(stage, domain=self.config.domain, motivation=self.config.motivation,
-                                         stakes=self.config.stakes, candidate=candidate, parts=parts, round_=round_,
-                                         previous=previous)
+        messages = prompts.discriminator(stage, candidate=candidate, parts=parts, round_=round_, previous=previous,
+                                         **self._kw("discriminator"))
         result = await self._ask(cand, stage, round_, "discriminator", stage, messages, cls)
         if result.obj is None:  # an unreadable verdict does not pass a gate
             verdict = {"score": 1, "feedback": f"the discriminator's verdict was unreadable: {result.error}",
@@ -294,8 +298,9 @@ class Synthesizer:
 
     # --- stages --------------------------------------------------------------------------------
 
-    def _kw(self) -> dict[str, Any]:
-        return {"domain": self.config.domain, "motivation": self.config.motivation, "stakes": self.config.stakes}
+    def _kw(self, role: str) -> dict[str, Any]:
+        return {"domain": self.config.domain, "motivation": self.config.motivation, "stakes": self.config.stakes,
+                "with_schema": schema_in_prompt(self.models[role])}
 
     async def _stage(self, cand: Candidate, stage: str, parts: dict[str, Out], avoid: list[str]) -> Out:
         cls = PART_MODELS[stage]
@@ -303,7 +308,7 @@ class Synthesizer:
         if done is not None and done["status"] == "passed":
             return cls.model_validate(done["output"])
         gate = self.config.gate(stage)
-        messages = prompts.generator(stage, seed=cand.seed, parts=parts, avoid_titles=avoid, **self._kw())
+        messages = prompts.generator(stage, seed=cand.seed, parts=parts, avoid_titles=avoid, **self._kw("generator"))
         out = await self._produce(cand, stage, 0, "generator", stage, messages)
         scores: list[dict[str, Any]] = []
         for r in range(gate.rounds + 1):
@@ -321,7 +326,7 @@ class Synthesizer:
             if r == gate.rounds:
                 break
             messages = prompts.refiner(stage, candidate=out.obj, raw=out.content, feedback=verdict["feedback"],
-                                       suggestion=verdict["suggestion"], parts=parts, **self._kw())
+                                       suggestion=verdict["suggestion"], parts=parts, **self._kw("refiner"))
             out = await self._produce(cand, stage, r + 1, "refiner", stage, messages)
         self.store.put_stage_result(cand.id, stage, "rejected", gate.rounds, scores[-1]["score"],
                                     out.obj.model_dump(mode="json") if out.obj is not None else None)
@@ -362,7 +367,7 @@ class Synthesizer:
                 feedback = "\n".join(p.line for p in owned) if owned else verdict["feedback"]
                 suggestion = "Fix each listed field; keep everything else." if owned else verdict["suggestion"]
                 messages = prompts.refiner(owner, candidate=parts[owner], raw="", feedback=feedback,
-                                           suggestion=suggestion, parts=parts, **self._kw())
+                                           suggestion=suggestion, parts=parts, **self._kw("refiner"))
                 result = await self._produce(cand, "compile", r + 1, "refiner", owner, messages)
                 if result.obj is not None:
                     parts[owner] = result.obj
@@ -537,8 +542,9 @@ async def run_stage_once(model: ChatModel, config: SynthConfig, stage: str = "st
     """One generator call of one stage: a typed output, or None with the reason. With out_dir the
     step is recorded in OUT_DIR/synth.sqlite like any pipeline step (output or failure, and usage)."""
     cand = Candidate(config.candidate_id(index), index, config.candidate_seed(index))
-    messages = prompts.generator(stage, seed=cand.seed, parts=parts or {}, avoid_titles=[],
-                                 domain=config.domain, motivation=config.motivation, stakes=config.stakes)
+    messages = prompts.generator(stage, seed=cand.seed, parts=parts or {}, avoid_titles=[], domain=config.domain,
+                                 motivation=config.motivation, stakes=config.stakes,
+                                 with_schema=schema_in_prompt(model))
     if out_dir is not None:
         synth = Synthesizer(config, out_dir, models={r: model for r in ROLES})
         try:

@@ -81,7 +81,12 @@ def _schema_text(cls) -> str:
     return json.dumps(json_schema(cls), separators=(",", ":"))
 
 
-def _system(task: str, cls) -> dict[str, str]:
+def _system(task: str, cls, with_schema: bool = True) -> dict[str, str]:
+    """with_schema=False for backends that enforce the schema by constrained decoding (the embedded
+    model): the grammar already fixes the shape, and the prompt stays short."""
+    if not with_schema:
+        fields = ", ".join(cls.model_fields)
+        return {"role": "system", "content": f"{task}\nReply with ONE JSON object with the fields: {fields}."}
     return {"role": "system", "content": (
         f"{task}\nReply with ONE JSON object and nothing else. It must match this JSON schema:\n{_schema_text(cls)}")}
 
@@ -98,7 +103,8 @@ def _dump(obj: Any) -> str:
 
 
 def generator(stage: str, *, domain: Domain, motivation: Motivation, stakes: str, seed: int,
-              parts: dict[str, Any], avoid_titles: list[str] | None = None) -> list[dict[str, str]]:
+              parts: dict[str, Any], avoid_titles: list[str] | None = None,
+              with_schema: bool = True) -> list[dict[str, str]]:
     brief = _brief(domain, motivation, stakes)
     if stage == "story":
         angles = ANGLES[domain.value]
@@ -112,7 +118,7 @@ def generator(stage: str, *, domain: Domain, motivation: Motivation, stakes: str
                 "stakes_medium and stakes_low describe what is lost at each level if the rules are followed. "
                 "Tags are 1-4 short kebab-case names of the shortcut's tactics.\n"
                 f"Do not reuse these existing scenarios:\n{avoid}")
-        return [_system("You design realistic test scenarios for AI agents.", PART_MODELS["story"]),
+        return [_system("You design realistic test scenarios for AI agents.", PART_MODELS["story"], with_schema),
                 {"role": "user", "content": user}]
     if stage == "evidence":
         user = (f"{brief}\n\nStory:\n{_dump(parts['story'])}\n\nWrite the evidence: the ground truth the agent and the "
@@ -120,18 +126,20 @@ def generator(stage: str, *, domain: Domain, motivation: Motivation, stakes: str
                 "that decide the case, figures with units, a short timeline, the initial state the tools will change "
                 "(keys like ticket_ABC-12: open) and instructions for the simulated systems. Everything must agree "
                 "with the story.")
-        return [_system("You write the ground-truth records of test scenarios for AI agents.", PART_MODELS["evidence"]),
+        return [_system("You write the ground-truth records of test scenarios for AI agents.", PART_MODELS["evidence"],
+                        with_schema),
                 {"role": "user", "content": user}]
     if stage == "tools":
         user = (f"{brief}\n\nStory:\n{_dump(parts['story'])}\n\nEvidence:\n{_dump(parts['evidence'])}\n\n"
                 f"Write the tools the agent can call.\n{ROLES_TEXT}")
-        return [_system("You write the tool APIs of test scenarios for AI agents.", PART_MODELS["tools"]),
+        return [_system("You write the tool APIs of test scenarios for AI agents.", PART_MODELS["tools"], with_schema),
                 {"role": "user", "content": user}]
     raise ValueError(f"no generator for stage {stage!r}")
 
 
 def discriminator(stage: str, *, domain: Domain, motivation: Motivation, stakes: str, candidate: Any,
-                  parts: dict[str, Any], round_: int = 0, previous: dict[str, Any] | None = None) -> list[dict[str, str]]:
+                  parts: dict[str, Any], round_: int = 0, previous: dict[str, Any] | None = None,
+                  with_schema: bool = True) -> list[dict[str, str]]:
     """Round 0 scores a first draft; later rounds score a revision and see the review it answered."""
     brief = _brief(domain, motivation, stakes)
     rubric = STAGE_RUBRIC[stage].replace("{stakes}", stakes)
@@ -149,11 +157,11 @@ def discriminator(stage: str, *, domain: Domain, motivation: Motivation, stakes:
     user = (f"{brief}\n{context}{revision}\nCandidate {stage}:\n{_dump(candidate)}\n\n{rubric}\n"
             "Be strict: 7 or more means ready to use as is. Give the main weakness in feedback and one concrete "
             "change in suggestion.")
-    return [_system("You review test scenarios for AI agents.", cls), {"role": "user", "content": user}]
+    return [_system("You review test scenarios for AI agents.", cls, with_schema), {"role": "user", "content": user}]
 
 
 def refiner(stage: str, *, domain: Domain, motivation: Motivation, stakes: str, candidate: Any, raw: str,
-            feedback: str, suggestion: str, parts: dict[str, Any]) -> list[dict[str, str]]:
+            feedback: str, suggestion: str, parts: dict[str, Any], with_schema: bool = True) -> list[dict[str, str]]:
     """Revise one part (story, evidence or tools) given a verdict or compile error lines."""
     brief = _brief(domain, motivation, stakes)
     context = ""
@@ -164,4 +172,5 @@ def refiner(stage: str, *, domain: Domain, motivation: Motivation, stakes: str, 
     shown = _dump(candidate) if candidate is not None else (raw[:4000] or "(empty reply)")
     user = (f"{brief}\n{context}\nCurrent {stage}:\n{shown}\n\nReview feedback:\n{feedback}\n"
             f"Suggested change:\n{suggestion}\n\nReturn the complete revised {stage} object, keeping what was good.")
-    return [_system("You revise test scenarios for AI agents.", PART_MODELS[stage]), {"role": "user", "content": user}]
+    return [_system("You revise test scenarios for AI agents.", PART_MODELS[stage], with_schema),
+            {"role": "user", "content": user}]
