@@ -1,4 +1,10 @@
-"""Any OpenAI-compatible endpoint through the official SDK (SDK retries off; ours on)."""
+"""Any OpenAI-compatible endpoint: POST /chat/completions (no SDK retries; ours on).
+
+The request and its error classes are those of the official SDK (same JSON body, Bearer auth,
+status → error mapping and messages), but the call goes straight through httpx2: the SDK's request
+pipeline (option models, TypedDict transform of every message, a dozen telemetry headers) cost
+~0.7 ms of CPU per call, more than everything else toxpro does per call together (see
+benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from .retry import RetryableError, RetryPolicy, parse_retry_after, with_retries
 from .spec import ModelSpec
 
 KEY_OPTIONAL = {"vllm", "ollama", "llamacpp", "compat"}
+USER_AGENT = f"AsyncOpenAI/Python {openai.__version__}"
 
 
 def _api_key(spec: ModelSpec) -> str:
@@ -27,22 +34,41 @@ def _api_key(spec: ModelSpec) -> str:
     raise ModelError("config", f"model {spec.raw}: set the environment variable {spec.key_env} to your API key")
 
 
+def _status_message(response: httpx2.Response) -> str:
+    """The SDK's APIStatusError message: 'Error code: 429 - <error.message>'."""
+    message = f"Error code: {response.status_code}"
+    try:
+        body = json.loads(response.text.strip())
+    except ValueError:
+        return message
+    error = body.get("error", body) if isinstance(body, dict) else None
+    text = error.get("message") if isinstance(error, dict) else None
+    return f"{message} - {text}" if isinstance(text, str) and text else message
+
+
+def _classify_status(response: httpx2.Response) -> Exception:
+    status = response.status_code
+    message = f"HTTP {status}: {_status_message(response)[:300]}"
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    if status == 429:
+        return RetryableError(ModelError("rate_limit", message, status=status), retry_after)
+    if status >= 500 or status in (408, 409):
+        return RetryableError(ModelError("server", message, status=status), retry_after)
+    if status in (401, 403):
+        return ModelError("auth", message, status=status)
+    return ModelError("bad_request", message, status=status)
+
+
 def _classify(exc: Exception) -> Exception:
-    if isinstance(exc, openai.APITimeoutError):
+    """Transport failures (httpx2) and SDK errors → retryable or final ModelErrors."""
+    if isinstance(exc, (httpx2.TimeoutException, openai.APITimeoutError)):
         return RetryableError(ModelError("timeout", "request timed out"))
     if isinstance(exc, openai.APIConnectionError):
         return RetryableError(ModelError("connection", f"connection failed: {type(exc.__cause__ or exc).__name__}"))
+    if isinstance(exc, httpx2.HTTPError):
+        return RetryableError(ModelError("connection", f"connection failed: {type(exc).__name__}"))
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        message = f"HTTP {status}: {str(exc.message)[:300]}"
-        retry_after = parse_retry_after(exc.response.headers.get("retry-after")) if exc.response is not None else None
-        if status == 429:
-            return RetryableError(ModelError("rate_limit", message, status=status), retry_after)
-        if status >= 500 or status in (408, 409):
-            return RetryableError(ModelError("server", message, status=status), retry_after)
-        if status in (401, 403):
-            return ModelError("auth", message, status=status)
-        return ModelError("bad_request", message, status=status)
+        return _classify_status(exc.response)
     return ModelError("other", f"{type(exc).__name__}: {exc}")
 
 
@@ -85,12 +111,8 @@ def _parse_body(body: Any) -> tuple[str, str, list[ToolCall], str, Usage]:
 
 
 class OpenAICompatModel:
-    """Calls go through the SDK's client (auth, headers, status errors) to /chat/completions.
-
-    Two things keep the per-call CPU cost flat at high concurrency (see benchmarks/RESULTS.md): the
-    request body is sent as built (the SDK's TypedDict transform walks every message, O(prompt size)
-    in Python), and calls are spread over a few small connection pools, since a pool's bookkeeping
-    probes every idle connection on each request (O(connections))."""
+    """Calls are spread over a few small connection pools (the least busy first): a pool's
+    bookkeeping probes every idle connection on each request, O(connections) per call."""
 
     POOL_CONNECTIONS = 16  # connections per pool; pools = max_connections / this
 
@@ -99,22 +121,17 @@ class OpenAICompatModel:
         self.name = spec.raw
         self.endpoint = spec.base_url or spec.raw
         self.policy = policy or RetryPolicy()
-        key = _api_key(spec)
+        self._url = httpx2.URL(f"{spec.base_url}/chat/completions")
+        self._headers = {"Authorization": f"Bearer {_api_key(spec)}", "Accept": "application/json",
+                         "Content-Type": "application/json", "User-Agent": USER_AGENT}
         per_pool = min(self.POOL_CONNECTIONS, max_connections)
         self._clients = [
-            openai.AsyncOpenAI(
-                api_key=key,
-                base_url=spec.base_url,
-                max_retries=0,
-                timeout=self.policy.timeout_s,
-                http_client=httpx2.AsyncClient(
-                    limits=httpx2.Limits(max_connections=per_pool, max_keepalive_connections=per_pool),
-                    timeout=self.policy.timeout_s, verify=_ssl_context(),
-                ),
+            httpx2.AsyncClient(
+                limits=httpx2.Limits(max_connections=per_pool, max_keepalive_connections=per_pool),
+                timeout=self.policy.timeout_s, verify=_ssl_context(),
             )
             for _ in range(max(1, -(-max_connections // per_pool)))
         ]
-        self._client = self._clients[0]
         self._in_flight = [0] * len(self._clients)
 
     def _kwargs(self, request: ChatRequest) -> dict:
@@ -136,18 +153,20 @@ class OpenAICompatModel:
         return kwargs
 
     async def _once(self, request: ChatRequest) -> ChatResponse:
+        body = json.dumps(self._kwargs(request), ensure_ascii=False, separators=(",", ":")).encode()
         i = self._in_flight.index(min(self._in_flight))  # the least busy pool
         self._in_flight[i] += 1
         start = time.perf_counter()
         try:
-            http = await self._clients[i].post("/chat/completions", cast_to=httpx2.Response,
-                                               body=self._kwargs(request))
+            http = await self._clients[i].post(self._url, content=body, headers=self._headers)
             body_text = http.text
-        except (openai.APIError, httpx2.HTTPError) as exc:
+        except httpx2.HTTPError as exc:
             raise _classify(exc) from None
         finally:
             self._in_flight[i] -= 1
         latency = time.perf_counter() - start
+        if not 200 <= http.status_code < 300:
+            raise _classify_status(http)
         try:
             raw_body = json.loads(body_text)
         except ValueError as exc:
@@ -163,4 +182,4 @@ class OpenAICompatModel:
 
     async def aclose(self) -> None:
         for client in self._clients:
-            await client.close()
+            await client.aclose()

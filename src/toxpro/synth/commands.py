@@ -38,15 +38,17 @@ def register(app: typer.Typer) -> None:
         temperature: float = typer.Option(0.8, "--temperature", help="generator temperature"),
         max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="reply budget of every generator/refiner"),
         concurrency: int = typer.Option(1, "--concurrency", min=1, max=64, help="candidates in flight"),
-        prices: Optional[Path] = typer.Option(None, "--prices", help="JSON/YAML PREFIX -> [usd_in_per_1m, usd_out_per_1m]"),
+        prices: Optional[Path] = typer.Option(None, "--prices", help="JSON/YAML file: model-string prefix -> (USD in, USD out) per 1M tokens"),
         no_cache: bool = typer.Option(False, "--no-cache", help="do not serve identical requests from the cache"),
         restart: bool = typer.Option(False, "--restart", help="forget stored progress and rejections (keeps the cache)"),
         dry_run: bool = typer.Option(False, "--dry-run", help="estimate calls, tokens and cost; call nothing"),
     ) -> None:
         """Synthesize new scenarios (story -> evidence -> tools -> compile, each behind a discriminator gate).
 
-        Re-running the same command resumes: finished steps are not repeated. Exit 0 when the request
-        completed (rejections included), 1 when a candidate failed on a model error, 2 on bad arguments."""
+        Re-running the same command resumes: finished steps are not repeated.
+
+        Exit status: 0 when the request completed (rejections included), 1 when a candidate failed on a
+        model error, 2 on bad arguments."""
         from ..models.spec import ModelSpecError, parse_model
         from .config import SynthConfig, SynthConfigError, build_gates, parse_domain, parse_motivation
         from .cost import PriceError, load_prices
