@@ -28,7 +28,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 @app.command()
 def run(
-    sweep_file: Optional[Path] = typer.Argument(None, help="a sweep YAML file (optional; flags override nothing in it)"),
+    sweep_file: Optional[Path] = typer.Argument(None, help="a sweep YAML file (see examples/sweep.yaml); with one, "
+                                                "only --shard, --executor, --replay-from and the run controls apply"),
     scenario: list[str] = typer.Option([], "--scenario", "-s", help="built-in id, file or directory; repeatable; default all"),
     agent: list[str] = typer.Option([], "--agent", "-a", help="agent model string, repeatable; default: local"),
     env: list[str] = typer.Option([], "--env", "-e", help="environment model string, repeatable"),
@@ -47,25 +48,59 @@ def run(
     temperature: float = typer.Option(0.7, help="agent temperature"),
     env_temperature: float = typer.Option(0.3),
     max_tokens: int = typer.Option(768, help="agent max tokens per reply"),
+    budget_tokens: list[str] = typer.Option([], help="ROLE=N token cap (agent, environment or total); repeatable"),
+    budget_usd: list[str] = typer.Option([], help="[ROLE=]DOLLARS cost cap (default role: total); needs --price"),
+    price: list[str] = typer.Option([], help="MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT; repeatable"),
+    on_budget: str = typer.Option("drop", help="at a cap, in-flight runs are dropped (not stored) or finish"),
+    shard: Optional[str] = typer.Option(None, help="I/N: run only shard I (0..N-1) of the plan, split by run id"),
+    executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro[ray]')"),
+    replay_from: Optional[Path] = typer.Option(None, help="experiment whose environment replies are replayed "
+                                               "while the agent's actions match (paired comparisons)"),
     retry_errors: bool = typer.Option(False, help="run again the runs stored as errors"),
-    dry_run: bool = typer.Option(False, help="print the plan and estimates; call nothing"),
+    dry_run: bool = typer.Option(False, help="print the plan and estimates (calls, tokens, cost); call nothing"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Simulate runs and store them; re-running the same command resumes."""
     from .runner.config import SweepConfig, SweepConfigError, sweep_from_flags, sweep_from_file
     from .runner.session import run_sweep
+    from .runner.shard import ShardError, parse_shard
 
     try:
         config = sweep_from_file(sweep_file) if sweep_file else sweep_from_flags(
             scenarios=scenario, agents=agent, envs=env, repeats=repeats, conditions=condition, paired=paired,
             out=str(out), protocol=protocol, memory=memory, max_turns=max_turns, shuffle=shuffle, seed=seed,
             concurrency=concurrency, limits=limit, rpm=rpm, temperature=temperature,
-            env_temperature=env_temperature, max_tokens=max_tokens)
-    except (SweepConfigError, ValueError) as exc:
-        _fail(str(exc))
+            env_temperature=env_temperature, max_tokens=max_tokens, budget_tokens=budget_tokens,
+            budget_usd=budget_usd, prices=price, on_budget=on_budget)
+        overrides = {k: v for k, v in (("executor", executor), ("replay_from", replay_from and str(replay_from)))
+                     if v is not None}
+        if overrides:
+            config = SweepConfig.model_validate({**config.model_dump(), **overrides})
+        shard_spec = parse_shard(shard) if shard is not None else None
+    except (SweepConfigError, ShardError, ValueError) as exc:
+        _fail(str(exc).split("\n    For further information")[0])
     assert isinstance(config, SweepConfig)
-    code = run_sweep(config, console=console, retry_errors=retry_errors, dry_run=dry_run, quiet=quiet)
+    code = run_sweep(config, console=console, retry_errors=retry_errors, dry_run=dry_run, quiet=quiet,
+                     shard=shard_spec)
     raise typer.Exit(code)
+
+
+@app.command()
+def merge(
+    out: Path = typer.Argument(..., help="output experiment directory (created if needed)"),
+    inputs: list[Path] = typer.Argument(..., help="experiment directories to copy runs from, in order of priority"),
+) -> None:
+    """Merge run stores (e.g. the shards of one sweep): duplicates by run id are skipped, conflicts reported
+    (the first kept; exit code 1 when there were any)."""
+    from .store import StoreError
+    from .store.merge import format_report, merge_stores
+
+    try:
+        report = merge_stores(out, list(inputs))
+    except StoreError as exc:
+        _fail(str(exc))
+    console.print(format_report(report), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(1 if report.conflicts else 0)
 
 
 @app.command()

@@ -7,6 +7,7 @@ the longest common token prefix). Calls on one context are serialised."""
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import threading
@@ -21,6 +22,20 @@ from .weights import WeightsError, resolve_weights
 _CONTEXTS: dict[tuple[str, str, int], tuple[Any, threading.Lock]] = {}
 _CONTEXTS_LOCK = threading.Lock()
 _GRAMMARS: dict[str, Any] = {}
+
+
+def close_all() -> None:
+    """Free every llama.cpp context (also at exit, before the interpreter tears modules down)."""
+    with _CONTEXTS_LOCK:
+        for llm, _ in _CONTEXTS.values():
+            try:
+                llm.close()
+            except Exception:  # pragma: no cover - best effort at shutdown
+                pass
+        _CONTEXTS.clear()
+
+
+atexit.register(close_all)
 
 
 def _threads() -> int:

@@ -114,7 +114,8 @@ class OpenAICompatModel:
     """Calls are spread over a few small connection pools (the least busy first): a pool's
     bookkeeping probes every idle connection on each request, O(connections) per call."""
 
-    POOL_CONNECTIONS = 16  # connections per pool; pools = max_connections / this
+    POOL_CONNECTIONS = 16  # connections per pool; at most max_connections / this pools
+    POOL_SPREAD = 4  # open another pool once every pool has this many calls in flight
 
     def __init__(self, spec: ModelSpec, policy: RetryPolicy | None = None, max_connections: int = 256):
         self.spec = spec
@@ -124,15 +125,22 @@ class OpenAICompatModel:
         self._url = httpx2.URL(f"{spec.base_url}/chat/completions")
         self._headers = {"Authorization": f"Bearer {_api_key(spec)}", "Accept": "application/json",
                          "Content-Type": "application/json", "User-Agent": USER_AGENT}
-        per_pool = min(self.POOL_CONNECTIONS, max_connections)
-        self._clients = [
-            httpx2.AsyncClient(
-                limits=httpx2.Limits(max_connections=per_pool, max_keepalive_connections=per_pool),
-                timeout=self.policy.timeout_s, verify=_ssl_context(),
-            )
-            for _ in range(max(1, -(-max_connections // per_pool)))
-        ]
-        self._in_flight = [0] * len(self._clients)
+        self._per_pool = min(self.POOL_CONNECTIONS, max_connections)
+        self._max_pools = max(1, -(-max_connections // self._per_pool))
+        self._clients: list[httpx2.AsyncClient] = []
+        self._in_flight: list[int] = []
+
+    def _pool(self) -> int:
+        """The least busy pool, opening a new one while all are busy and the cap allows."""
+        loads = self._in_flight
+        i = loads.index(min(loads)) if loads else -1
+        if (i < 0 or loads[i] >= self.POOL_SPREAD) and len(loads) < self._max_pools:
+            self._clients.append(httpx2.AsyncClient(
+                limits=httpx2.Limits(max_connections=self._per_pool, max_keepalive_connections=self._per_pool),
+                timeout=self.policy.timeout_s, verify=_ssl_context()))
+            loads.append(0)
+            i = len(loads) - 1
+        return i
 
     def _kwargs(self, request: ChatRequest) -> dict:
         s = request.sampling
@@ -154,7 +162,7 @@ class OpenAICompatModel:
 
     async def _once(self, request: ChatRequest) -> ChatResponse:
         body = json.dumps(self._kwargs(request), ensure_ascii=False, separators=(",", ":")).encode()
-        i = self._in_flight.index(min(self._in_flight))  # the least busy pool
+        i = self._pool()
         self._in_flight[i] += 1
         start = time.perf_counter()
         try:

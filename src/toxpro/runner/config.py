@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..models.base import Sampling
 from ..models.spec import parse_model
 from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
 from ..simulate.records import RunSettings
+from .budget import CAP_KEYS, Budget, unpriced
 
 
 class SweepConfigError(ValueError):
@@ -37,7 +38,45 @@ class SweepConfig(BaseModel):
     shuffle: bool = True
     agent_sampling: Sampling = Field(default_factory=Sampling)
     env_sampling: Sampling = Field(default_factory=lambda: Sampling(temperature=0.3, max_tokens=512))
-    budget_tokens: dict[str, int] = Field(default_factory=dict)  # role (agent|environment) → max tokens
+    budget_tokens: dict[str, int] = Field(default_factory=dict)  # role (agent|environment|total) → max tokens
+    budget_usd: dict[str, float] = Field(default_factory=dict)  # role (agent|environment|total) → max US$
+    prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model prefix → [$/1k in, $/1k out]
+    on_budget: Literal["drop", "finish"] = "drop"  # what in-flight runs do when a cap is reached
+    executor: Literal["async", "ray"] = "async"
+    ray_address: str | None = None  # an existing Ray cluster; default: start a local one
+    replay_from: str | None = None  # an experiment directory whose environment replies are replayed
+
+    @field_validator("budget_usd", mode="before")
+    @classmethod
+    def _usd_scalar(cls, value):
+        return {"total": value} if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+    @field_validator("budget_tokens", "budget_usd")
+    @classmethod
+    def _cap_roles(cls, value: dict) -> dict:
+        bad = [k for k in value if k not in CAP_KEYS]
+        if bad:
+            raise ValueError(f"unknown budget role(s) {', '.join(map(repr, bad))}; use {', '.join(CAP_KEYS)}")
+        if any(v <= 0 for v in value.values()):
+            raise ValueError("budgets must be positive")
+        return value
+
+    @field_validator("prices")
+    @classmethod
+    def _prices_positive(cls, value: dict) -> dict:
+        for prefix, (p_in, p_out) in value.items():
+            if p_in < 0 or p_out < 0:
+                raise ValueError(f"price for {prefix!r}: prices must be ≥ 0")
+        return value
+
+    @model_validator(mode="after")
+    def _priced(self) -> "SweepConfig":
+        if self.budget_usd:
+            missing = unpriced([*self.agents, *self.resolved_envs()], self.prices)
+            if missing:
+                raise ValueError(f"budget_usd needs a price for every model; none matches {', '.join(missing)} "
+                                 "(add prices: {MODEL_PREFIX: [USD_PER_1K_IN, USD_PER_1K_OUT]})")
+        return self
 
     @field_validator("agents", "envs")
     @classmethod
@@ -61,6 +100,10 @@ class SweepConfig(BaseModel):
             return one_at_a_time(names)
         return grid(self.conditions) if self.conditions else [Condition()]
 
+    def budget(self) -> Budget:
+        return Budget(tokens=dict(self.budget_tokens), usd=dict(self.budget_usd), prices=dict(self.prices),
+                      on_budget=self.on_budget)
+
     def settings(self) -> RunSettings:
         return RunSettings(protocol=self.protocol, memory=self.memory, max_turns=self.max_turns,
                            shuffle_tools=self.shuffle, agent_sampling=self.agent_sampling,
@@ -80,8 +123,34 @@ def _pairs(items: list[str], what: str, cast) -> dict:
     return out
 
 
+def _usd(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        try:
+            out[key if sep else "total"] = float(value)
+        except ValueError:
+            raise SweepConfigError(f"--budget-usd {item!r}: expected [ROLE=]DOLLARS") from None
+    return out
+
+
+def _prices(items: list[str]) -> dict[str, tuple[float, float]]:
+    out = {}
+    for item in items:
+        key, sep, value = item.rpartition("=")
+        try:
+            p_in, p_out = (float(x) for x in value.split(","))
+        except ValueError:
+            raise SweepConfigError(f"--price {item!r}: expected MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT") from None
+        if not sep or not key:
+            raise SweepConfigError(f"--price {item!r}: expected MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT")
+        out[key] = (p_in, p_out)
+    return out
+
+
 def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, out, protocol, memory, max_turns,
-                     shuffle, seed, concurrency, limits, rpm, temperature, env_temperature, max_tokens) -> SweepConfig:
+                     shuffle, seed, concurrency, limits, rpm, temperature, env_temperature, max_tokens,
+                     budget_tokens=(), budget_usd=(), prices=(), on_budget="drop") -> SweepConfig:
     try:
         return SweepConfig(
             out=out, scenarios=scenarios, agents=agents or ["local"], envs=envs, conditions=conditions, paired=paired,
@@ -89,15 +158,30 @@ def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, ou
             rpm=_pairs(rpm, "rpm", float), protocol=protocol, memory=memory, max_turns=max_turns, shuffle=shuffle,
             agent_sampling=Sampling(temperature=temperature, max_tokens=max_tokens),
             env_sampling=Sampling(temperature=env_temperature, max_tokens=512),
+            budget_tokens=_pairs(list(budget_tokens), "budget-tokens", int), budget_usd=_usd(list(budget_usd)),
+            prices=_prices(list(prices)), on_budget=on_budget,
         )
     except ValidationError as exc:
-        raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+        raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc'])) or '(flags)'}: {e['msg'].removeprefix('Value error, ')}"
+                                         for e in exc.errors())) from None
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors/aliases: a sweep file never needs them, and aliases nested in
+    aliases ("billion laughs") expand exponentially once the data is walked."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed in sweep files "
+                                 f"(line {event.start_mark.line + 1})")
+        return super().compose_node(parent, index)
 
 
 def sweep_from_file(path: str | Path) -> SweepConfig:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)
     except OSError as exc:
         raise SweepConfigError(f"{path}:(file): cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:

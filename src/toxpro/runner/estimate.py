@@ -1,45 +1,140 @@
-"""Dry-run estimates: calls and tokens a sweep would spend, before spending anything."""
+"""Dry-run estimates: calls, tokens and cost a sweep would spend, before spending anything."""
 
 from __future__ import annotations
 
-from ..scenario.conditions import Condition
+from dataclasses import dataclass, field
+
+from ..scenario.shuffle import make_view
 from ..simulate import prompts
 from ..simulate.records import RunSettings
-from ..scenario.shuffle import make_view
 from ..store.sqlite import RunStore
+from .budget import Budget, cost_usd, price_for
 from .sweep import PlannedRun
 
 CHARS_PER_TOKEN = 4
 TYPICAL_TURNS = 6  # what runs of API models took in our pilots; the cap bounds the worst case
 
 
-def estimate(planned: list[PlannedRun], settings: RunSettings, store: RunStore) -> str:
+@dataclass
+class Estimate:
+    planned: int
+    todo: int
+    typical_turns: int
+    max_turns: int
+    calls_typical: int = 0
+    calls_worst: int = 0
+    # role → [prompt tokens, completion tokens]
+    tokens: dict[str, list[int]] = field(default_factory=lambda: {"agent": [0, 0], "environment": [0, 0]})
+    tokens_worst: dict[str, list[int]] = field(default_factory=lambda: {"agent": [0, 0], "environment": [0, 0]})
+    usd: dict[str, float] = field(default_factory=lambda: {"agent": 0.0, "environment": 0.0})
+    usd_worst: dict[str, float] = field(default_factory=lambda: {"agent": 0.0, "environment": 0.0})
+    unpriced: list[str] = field(default_factory=list)
+    runs_within_budget: int | None = None  # at typical spend, how many of the runs to do fit the caps
+    budget_note: str = ""
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(sum(v) for v in self.tokens.values())
+
+    @property
+    def total_tokens_worst(self) -> int:
+        return sum(sum(v) for v in self.tokens_worst.values())
+
+    def format(self) -> str:
+        if not self.todo:
+            return f"{self.planned} runs planned, all already stored: nothing to spend."
+        a, e = (sum(self.tokens[r]) for r in ("agent", "environment"))
+        lines = [
+            f"{self.planned} runs planned, {self.todo} to simulate ({self.planned - self.todo} stored).",
+            f"calls ≈ {self.calls_typical:,} (typical {self.typical_turns} turns) and at most {self.calls_worst:,}",
+            f"tokens ≈ agent {a:,} + environment {e:,} = {self.total_tokens:,} "
+            f"(worst case at the turn cap {self.total_tokens_worst:,})",
+        ]
+        usd, worst = sum(self.usd.values()), sum(self.usd_worst.values())
+        if worst:
+            lines.append(f"cost ≈ ${usd:,.2f} (agent ${self.usd['agent']:,.2f} + environment "
+                         f"${self.usd['environment']:,.2f}); worst case ${worst:,.2f}")
+        if self.unpriced:
+            lines.append(f"no price for {', '.join(self.unpriced)}: not counted in the cost "
+                         "(add `prices:` to the sweep file)")
+        if self.budget_note:
+            lines.append(self.budget_note)
+        return "\n".join(lines)
+
+
+def _per_run(p: PlannedRun, settings: RunSettings, turns: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((agent prompt, agent completion), (env prompt, env completion)) tokens for `turns` turns."""
+    view = make_view(p.scenario, None)
+    sys_a = len(prompts.agent_system(p.scenario, p.condition, view, settings.protocol)) // CHARS_PER_TOKEN
+    open_a = len(prompts.agent_opening(p.scenario, p.condition)) // CHARS_PER_TOKEN
+    sys_e = len(prompts.env_system(p.scenario, p.condition)) // CHARS_PER_TOKEN
+    reply_a = settings.agent_sampling.max_tokens // 3
+    reply_e = settings.env_sampling.max_tokens // 3
+    # the agent's conversation grows each turn: prompt t = base + t*(reply + observation)
+    agent_in = sum(sys_a + open_a + t * (reply_a + reply_e) for t in range(turns))
+    env_in = turns * (sys_e + 200)
+    return (agent_in, turns * reply_a), (env_in, turns * reply_e)
+
+
+def estimate_numbers(planned: list[PlannedRun], settings: RunSettings, store: RunStore,
+                     budget: Budget | None = None) -> Estimate:
     done = store.done_ids()
     todo = [p for p in planned if p.run_id not in done]
-    if not todo:
-        return f"{len(planned)} runs planned, all already stored: nothing to spend."
-    agent_tokens = env_tokens = 0
-    worst_tokens = 0
+    typical = min(TYPICAL_TURNS, settings.max_turns)
+    est = Estimate(planned=len(planned), todo=len(todo), typical_turns=typical, max_turns=settings.max_turns,
+                   calls_typical=2 * typical * len(todo), calls_worst=2 * settings.max_turns * len(todo))
+    prices = budget.prices if budget is not None else {}
+    per_run_usd: list[dict[str, float]] = []
+    per_run_tokens: list[dict[str, int]] = []
+    cache: dict[tuple, tuple] = {}
     for p in todo:
-        view = make_view(p.scenario, None)
-        sys_a = len(prompts.agent_system(p.scenario, p.condition, view, settings.protocol)) // CHARS_PER_TOKEN
-        open_a = len(prompts.agent_opening(p.scenario, p.condition)) // CHARS_PER_TOKEN
-        sys_e = len(prompts.env_system(p.scenario, p.condition)) // CHARS_PER_TOKEN
-        reply_a = settings.agent_sampling.max_tokens // 3
-        reply_e = settings.env_sampling.max_tokens // 3
+        key = (id(p.scenario), p.condition.key)
+        if key not in cache:
+            cache[key] = (_per_run(p, settings, typical), _per_run(p, settings, settings.max_turns))
+        (ta, te), (wa, we) = cache[key]
+        run_usd = {"agent": 0.0, "environment": 0.0}
+        for role, model, typ, worst in (("agent", p.agent_model, ta, wa), ("environment", p.env_model, te, we)):
+            est.tokens[role][0] += typ[0]
+            est.tokens[role][1] += typ[1]
+            est.tokens_worst[role][0] += worst[0]
+            est.tokens_worst[role][1] += worst[1]
+            if price_for(model, prices) is None:
+                if model not in est.unpriced:
+                    est.unpriced.append(model)
+                continue
+            c = cost_usd(model, typ[0], typ[1], prices)
+            est.usd[role] += c
+            est.usd_worst[role] += cost_usd(model, worst[0], worst[1], prices)
+            run_usd[role] += c
+        per_run_usd.append(run_usd)
+        per_run_tokens.append({"agent": sum(ta), "environment": sum(te)})
+    if budget is not None and budget.active and todo:
+        est.runs_within_budget, est.budget_note = _fit(budget, per_run_tokens, per_run_usd, len(todo))
+    return est
 
-        def cost(turns: int) -> tuple[int, int]:
-            # the agent's conversation grows each turn: prompt t = base + t*(reply + observation)
-            agent = sum(sys_a + open_a + t * (reply_a + reply_e) + reply_a for t in range(turns))
-            env = turns * (sys_e + 200 + reply_e)
-            return agent, env
 
-        a, e = cost(min(TYPICAL_TURNS, settings.max_turns))
-        agent_tokens += a
-        env_tokens += e
-        worst_tokens += sum(cost(settings.max_turns))
-    turns = min(TYPICAL_TURNS, settings.max_turns)
-    return (f"{len(planned)} runs planned, {len(todo)} to simulate ({len(planned) - len(todo)} stored).\n"
-            f"calls ≈ {2 * turns * len(todo):,} (typical {turns} turns) and at most {2 * settings.max_turns * len(todo):,}\n"
-            f"tokens ≈ agent {agent_tokens:,} + environment {env_tokens:,} = {agent_tokens + env_tokens:,} "
-            f"(worst case at the turn cap {worst_tokens:,})")
+def _fit(budget: Budget, tokens: list[dict[str, int]], usd: list[dict[str, float]], todo: int) -> tuple[int, str]:
+    """How many of the runs to do fit under the caps at typical spend (after what is stored)."""
+    spent_tok = dict(budget.spent_tokens)
+    spent_usd = dict(budget.spent_usd)
+
+    def over(spent: dict, caps: dict) -> bool:
+        return any((sum(spent.values()) if k == "total" else spent.get(k, 0)) > cap for k, cap in caps.items())
+
+    fit = 0
+    for tok, cost in zip(tokens, usd):
+        for role in ("agent", "environment"):
+            spent_tok[role] = spent_tok.get(role, 0) + tok[role]
+            spent_usd[role] = spent_usd.get(role, 0.0) + cost[role]
+        if over(spent_tok, budget.tokens) or over(spent_usd, budget.usd):
+            break
+        fit += 1
+    caps = [f"{k} {v:,} tokens" for k, v in budget.tokens.items()] + [f"{k} ${v:,.2f}" for k, v in budget.usd.items()]
+    if fit >= todo:
+        return fit, f"budget ({'; '.join(caps)}): the typical estimate fits"
+    return fit, (f"budget ({'; '.join(caps)}): at the typical estimate the sweep stops after about {fit:,} "
+                 f"of {todo:,} runs")
+
+
+def estimate(planned: list[PlannedRun], settings: RunSettings, store: RunStore, budget: Budget | None = None) -> str:
+    return estimate_numbers(planned, settings, store, budget).format()

@@ -11,10 +11,12 @@ from rich.table import Table
 
 from ..models.base import ModelError
 from ..scenario.loader import ScenarioError, resolve
-from ..store.sqlite import RunStore
+from ..store.sqlite import RunStore, StoreError
 from .config import SweepConfig
 from .limits import EndpointLimits
-from .sweep import Progress, execute, plan
+from .replay import ReplaySource
+from .shard import select_shard
+from .sweep import Progress, charge_stored, execute, plan, todo_runs
 
 
 def _fmt(x: float, pct: bool = True) -> str:
@@ -41,7 +43,7 @@ def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str
 
 
 def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False, dry_run: bool = False,
-              quiet: bool = False) -> int:
+              quiet: bool = False, shard: tuple[int, int] | None = None) -> int:
     try:
         scenarios = resolve(config.scenarios or None)
     except ScenarioError as exc:
@@ -51,12 +53,30 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
     settings = config.settings()
     planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
                    settings, config.seed)
+    if shard is not None:
+        whole = len(planned)
+        planned = select_shard(planned, *shard)
+        console.print(f"shard {shard[0]}/{shard[1]}: {len(planned)} of {whole} planned runs", markup=False)
+    replay = None
+    if config.replay_from:
+        try:
+            replay = ReplaySource.from_store(config.replay_from)
+        except StoreError as exc:
+            console.print(f"error: --replay-from: {exc}", markup=False, highlight=False)
+            return 2
     store = RunStore(config.out)
     store.set_meta("last_sweep", config.model_dump(mode="json"))
+    if shard is not None:
+        store.set_meta("shard", list(shard))
+    budget = config.budget()
     if dry_run:
         from .estimate import estimate
 
-        console.print(estimate(planned, settings, store), markup=False)
+        charge_stored(budget, planned, store)
+        console.print(estimate(planned, settings, store, budget), markup=False)
+        if replay is not None:
+            console.print(f"replay: {len(replay)} recorded cells in {config.replay_from}; replayed environment "
+                          "replies cost nothing, so the estimate is an upper bound", markup=False)
         return 0
     limits = EndpointLimits(config.concurrency, config.limits, config.rpm)
     with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -67,15 +87,32 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
             bar.update(task, completed=p.skipped + p.done,
                        info=f"errors {p.errors} · retries {p.retries} · tokens {p.tokens:,}")
 
-        bar.update(task, completed=len(planned) - len([p for p in planned if p.run_id not in store.done_ids(not retry_errors)]))
+        bar.update(task, completed=len(planned) - len(todo_runs(planned, store, retry_errors)))
         try:
-            result = asyncio.run(execute(planned, store, settings, concurrency=config.concurrency, limits=limits,
-                                         experiment=config.out, retry_errors=retry_errors, on_progress=on_progress))
+            if config.executor == "ray":
+                from .ray_executor import RayUnavailable, execute_ray
+
+                try:
+                    result = execute_ray(planned, store, settings, concurrency=config.concurrency,
+                                         experiment=config.out, retry_errors=retry_errors, on_progress=on_progress,
+                                         budget=budget, replay=replay, address=config.ray_address)
+                except RayUnavailable as exc:
+                    console.print(f"error: {exc}", markup=False, highlight=False)
+                    return 2
+            else:
+                result = asyncio.run(execute(planned, store, settings, concurrency=config.concurrency, limits=limits,
+                                             experiment=config.out, retry_errors=retry_errors,
+                                             on_progress=on_progress, budget=budget, replay=replay))
         except ModelError as exc:
             console.print(f"error: {exc.message}", markup=False, highlight=False)
             return 2
     console.print(f"{result.done} runs simulated, {result.skipped} already stored, {result.errors} errors "
                   f"in {result.elapsed_s:.1f}s", markup=False)
+    if result.budget_stop:
+        fate = (f"{result.dropped} in-flight runs dropped (not stored)" if config.on_budget == "drop"
+                else "the runs in flight finished and were stored")
+        console.print(f"budget: {result.budget_stop}. No new runs started ({result.not_started} left); {fate}. "
+                      f"Re-run this command with a higher cap to run the rest. {budget.summary()}", markup=False)
     ids = [p.run_id for p in planned]
     frame = store.frame()
     frame = frame[frame["run_id"].isin(ids)]

@@ -18,7 +18,9 @@ from ..simulate.engine import simulate
 from ..simulate.records import RunError, RunRecord, RunSettings, now
 from ..store.ids import run_id, run_seed
 from ..store.sqlite import RunStore
+from .budget import Budget, BudgetExhausted
 from .limits import EndpointLimits
+from .replay import ReplayEnvironment, ReplaySource
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Progress:
     errors: int = 0
     retries: int = 0
     tokens: int = 0
+    dropped: int = 0  # in-flight runs abandoned at a budget cap (not stored; they run again later)
+    not_started: int = 0  # runs left unstarted because a budget cap was reached
+    budget_stop: str | None = None  # why the sweep stopped early
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -62,15 +67,22 @@ class Progress:
 
 
 class _Limited:
-    """A model whose calls share its endpoint's concurrency and rate limits."""
+    """A model whose calls share its endpoint's concurrency and rate limits (and the sweep's budget)."""
 
-    def __init__(self, model: ChatModel, limits: EndpointLimits):
-        self.model, self.limits = model, limits
+    def __init__(self, model: ChatModel, limits: EndpointLimits, role: str = "agent", budget: Budget | None = None):
+        self.model, self.limits, self.role, self.budget = model, limits, role, budget
         self.name, self.endpoint = model.name, model.endpoint
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
+        if self.budget is None:
+            async with self.limits.slot(self.endpoint):
+                return await self.model.chat(request)
+        self.budget.check()
         async with self.limits.slot(self.endpoint):
-            return await self.model.chat(request)
+            self.budget.check()  # the cap may have been reached while this call waited for a slot
+            response = await self.model.chat(request)
+        self.budget.charge(self.role, self.name, response.usage.prompt_tokens, response.usage.completion_tokens)
+        return response
 
     async def aclose(self) -> None:
         await self.model.aclose()
@@ -91,21 +103,64 @@ def _failed_record(p: PlannedRun, settings: RunSettings, experiment: str, messag
     )
 
 
+def replay_env(env: ChatModel, p: PlannedRun, replay: ReplaySource | None) -> ChatModel:
+    if replay is None:
+        return env
+    return ReplayEnvironment(env, replay, scenario_hash=p.scenario.content_hash, condition_key=p.condition.key,
+                             repeat=p.repeat)
+
+
+async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, settings: RunSettings, experiment: str) -> RunRecord:
+    """Simulate and label one planned run. Engine bugs become stored errors; BudgetExhausted propagates."""
+    try:
+        record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat, experiment)
+    except BudgetExhausted:
+        raise
+    except Exception:  # an engine bug is data too, never a lost run
+        record = _failed_record(p, settings, experiment, traceback.format_exc())
+    record.label = label_run(record)
+    return record
+
+
+def todo_runs(planned: list[PlannedRun], store: RunStore, retry_errors: bool) -> list[PlannedRun]:
+    done = store.done_ids(include_errors=not retry_errors)
+    return [p for p in planned if p.run_id not in done]
+
+
+def charge_stored(budget: Budget, planned: list[PlannedRun], store: RunStore) -> None:
+    """Count what the plan's already-stored runs spent against the budget."""
+    for agent_model, env_model, usage in store.usage([p.run_id for p in planned]):
+        budget.charge_record_usage(agent_model, env_model, usage)
+
+
+def record_done(progress: Progress, record: RunRecord) -> None:
+    progress.done += 1
+    progress.errors += record.label.label == "error"
+    progress.retries += record.usage.retries
+    progress.tokens += record.usage.total
+
+
 async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSettings, *, concurrency: int = 8,
                   limits: EndpointLimits | None = None, experiment: str = "", retry_errors: bool = False,
                   policy: RetryPolicy | None = None, on_progress: Callable[[Progress], None] | None = None,
-                  scripted_latency_s: float = 0.0) -> Progress:
-    """Run every planned run not yet stored; store each as soon as it ends (errors included)."""
+                  scripted_latency_s: float = 0.0, budget: Budget | None = None,
+                  replay: ReplaySource | None = None) -> Progress:
+    """Run every planned run not yet stored; store each as soon as it ends (errors included).
+
+    With a budget, stop starting runs once a cap is reached (see runner/budget.py); with a replay
+    source, the environment replays the source's replies while the agent's actions match."""
     limits = limits or EndpointLimits(default_concurrency=concurrency)
-    done = store.done_ids(include_errors=not retry_errors)
-    todo = [p for p in planned if p.run_id not in done]
+    todo = todo_runs(planned, store, retry_errors)
     progress = Progress(planned=len(planned), skipped=len(planned) - len(todo))
+    budget = budget if budget is not None and budget.active else None
+    if budget is not None:
+        charge_stored(budget, planned, store)
     models: dict[tuple[str, str], _Limited] = {}
 
     def model(text: str, slot: str) -> _Limited:
         if (text, slot) not in models:
             models[(text, slot)] = _Limited(build_model(text, slot=slot, policy=policy,
-                                                        scripted_latency_s=scripted_latency_s), limits)
+                                                        scripted_latency_s=scripted_latency_s), limits, slot, budget)
         return models[(text, slot)]
 
     for p in todo:  # build every model before spending anything: a missing key fails here
@@ -117,22 +172,20 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
 
     async def worker() -> None:
         while True:
+            if budget is not None and budget.exhausted:
+                return
             try:
                 p = queue.get_nowait()
             except asyncio.QueueEmpty:
                 return
+            env = replay_env(model(p.env_model, "environment"), p, replay)
             try:
-                record = await simulate(p.scenario, p.condition, model(p.agent_model, "agent"),
-                                        model(p.env_model, "environment"), settings, p.seed, p.run_id, p.repeat,
-                                        experiment)
-            except Exception:  # an engine bug is data too, never a lost run
-                record = _failed_record(p, settings, experiment, traceback.format_exc())
-            record.label = label_run(record)
+                record = await run_one(p, model(p.agent_model, "agent"), env, settings, experiment)
+            except BudgetExhausted:
+                progress.dropped += 1
+                continue
             store.put(record, replace=retry_errors)
-            progress.done += 1
-            progress.errors += record.label.label == "error"
-            progress.retries += record.usage.retries
-            progress.tokens += record.usage.total
+            record_done(progress, record)
             if on_progress:
                 on_progress(progress)
 
@@ -142,4 +195,7 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
     finally:
         for m in models.values():
             await m.aclose()
+    if budget is not None and budget.exhausted:
+        progress.budget_stop = budget.reason
+        progress.not_started = queue.qsize()
     return progress

@@ -52,6 +52,23 @@ def _row(record: RunRecord) -> dict[str, Any]:
     }
 
 
+_FREE_TEXT = ("experiment", "agent_model", "env_model")  # columns that may carry a URL with credentials
+
+
+def _redacted(row: dict[str, Any]) -> dict[str, Any]:
+    """Mask secrets in the free-text columns too (one pass over the environment for all of them)."""
+    values = [row[k] or "" for k in _FREE_TEXT]
+    joined = "\n".join(values)
+    masked = redact(joined)
+    if masked != joined:
+        parts = masked.split("\n")
+        if len(parts) != len(values):  # a secret spanned a separator: mask each on its own
+            parts = [redact(v) for v in values]
+        for k, v in zip(_FREE_TEXT, parts):
+            row[k] = v
+    return row
+
+
 class RunStore:
     def __init__(self, directory: str | Path, create: bool = True):
         self.directory = Path(directory)
@@ -80,7 +97,7 @@ class RunStore:
 
     def put(self, record: RunRecord, replace: bool = False) -> bool:
         """Store one finished run. Returns False when that run id is already stored (and not replaced)."""
-        row = _row(record)
+        row = _redacted(_row(record))
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         marks = ", ".join("?" for _ in COLUMN_NAMES)
         cur = self.db.execute(f"{verb} INTO runs ({', '.join(COLUMN_NAMES)}) VALUES ({marks})",
@@ -90,6 +107,14 @@ class RunStore:
     def done_ids(self, include_errors: bool = True) -> set[str]:
         query = "SELECT run_id FROM runs" + ("" if include_errors else " WHERE label != 'error'")
         return {r[0] for r in self.db.execute(query)}
+
+    def usage(self, run_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(agent_model, env_model, usage dict) of stored runs (all, or those among run_ids)."""
+        wanted = None if run_ids is None else set(run_ids)
+        query = "SELECT run_id, agent_model, env_model, json_extract(record, '$.usage') FROM runs"
+        for rid, agent, env, usage in self.db.execute(query):
+            if wanted is None or rid in wanted:
+                yield agent, env, json.loads(usage) if usage else {}
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]

@@ -1,0 +1,119 @@
+"""Merge run stores (e.g. the shards of one sweep) into one.
+
+Runs are copied row for row. A run id already in the output (or in an earlier input) is skipped:
+a duplicate when both records say the same thing, a conflict when they do not (different outcome,
+label, turns or final state) — the first one is kept and the conflict reported. Fields that differ
+between two honest executions of the same run are ignored when comparing: timestamps, latencies,
+the experiment directory and the providers' raw response bodies."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .sqlite import COLUMN_NAMES, DB_NAME, RunStore, StoreError
+
+_VOLATILE = {"experiment", "started_at", "ended_at", "latency_s", "raw", "toxpro_version"}
+
+
+@dataclass
+class Conflict:
+    run_id: str
+    kept_from: str
+    skipped_from: str
+    differs: list[str]  # top-level record fields that differ
+
+
+@dataclass
+class MergeReport:
+    out: str
+    copied: dict[str, int] = field(default_factory=dict)  # input dir → runs copied
+    duplicates: dict[str, int] = field(default_factory=dict)  # input dir → identical runs skipped
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    @property
+    def total_copied(self) -> int:
+        return sum(self.copied.values())
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _differs(a: str, b: str) -> list[str]:
+    if a == b:
+        return []
+    x, y = _strip(json.loads(a)), _strip(json.loads(b))
+    return sorted(k for k in set(x) | set(y) if x.get(k) != y.get(k))
+
+
+def merge_stores(out: str | Path, inputs: list[str | Path]) -> MergeReport:
+    out_dir = Path(out)
+    sources: list[Path] = []
+    for p in map(Path, inputs):  # each input once, first mention first
+        if p.resolve() not in {s.resolve() for s in sources}:
+            sources.append(p)
+    for src in sources:
+        if not (src / DB_NAME).is_file():
+            raise StoreError(f"{src}: no run store here (expected {DB_NAME})")
+        if src.resolve() == out_dir.resolve():
+            raise StoreError(f"{src}: an input cannot also be the output")
+    report = MergeReport(out=str(out_dir))
+    store = RunStore(out_dir)
+    origin: dict[str, str] = {rid: f"{out_dir} (already there)" for rid in store.done_ids()}
+    cols = ", ".join(COLUMN_NAMES)
+    marks = ", ".join("?" for _ in COLUMN_NAMES)
+    try:
+        for src in sources:
+            name = str(src)
+            report.copied[name] = report.duplicates[name] = 0
+            db = sqlite3.connect(f"file:{src / DB_NAME}?mode=ro", uri=True, timeout=30)
+            try:
+                rows = db.execute(f"SELECT {cols} FROM runs ORDER BY run_id")
+                store.db.execute("BEGIN")
+                for row in rows:
+                    rid = row[0]
+                    if rid in origin:
+                        kept = store.db.execute("SELECT record FROM runs WHERE run_id = ?", (rid,)).fetchone()[0]
+                        differs = _differs(kept, row[-1])
+                        if differs:
+                            report.conflicts.append(Conflict(rid, origin[rid], name, differs))
+                        else:
+                            report.duplicates[name] += 1
+                        continue
+                    store.db.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", row)
+                    origin[rid] = name
+                    report.copied[name] += 1
+                store.db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                if store.db.in_transaction:
+                    store.db.execute("ROLLBACK")
+                raise StoreError(f"{src}: cannot read its runs: {exc}") from None
+            except BaseException:
+                if store.db.in_transaction:
+                    store.db.execute("ROLLBACK")
+                raise
+            finally:
+                db.close()
+        merged = store.get_meta("merged_from", [])
+        store.set_meta("merged_from", merged + [str(s) for s in sources])
+    finally:
+        store.close()
+    return report
+
+
+def format_report(report: MergeReport) -> str:
+    lines = [f"{src}: {report.copied[src]} runs copied, {report.duplicates[src]} duplicates skipped"
+             for src in report.copied]
+    for c in report.conflicts:
+        lines.append(f"conflict: run {c.run_id} differs in {', '.join(c.differs) or 'volatile fields only'}; "
+                     f"kept the one from {c.kept_from}, skipped {c.skipped_from}")
+    lines.append(f"{report.total_copied} runs copied into {report.out}; {len(report.conflicts)} conflicts")
+    return "\n".join(lines)
