@@ -1,22 +1,21 @@
 """Smoke: the embedded local model as a judge on one stored run (plumbing, not quality)."""
 
 import asyncio
-import importlib.util
 import json
 import os
 
 import pytest
 
+from conftest import require_local
+
 from toxpro.judge import JudgeSettings, TranscriptOptions, judge_experiment, judgement_frame
 from toxpro.judge.testing import scripted_experiment
 
-HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_LLAMA and not os.environ.get("TOXPRO_REQUIRE_LOCAL"),
-                    reason="llama_cpp not importable (set TOXPRO_REQUIRE_LOCAL=1 to make this a failure)")
 def test_local_smollm_judges_one_run(tmp_path, monkeypatch):
+    require_local()
     # one thread: on a busy 2-core box llama.cpp's spinning threads are ~8x slower than one
     monkeypatch.setenv("TOXPRO_THREADS", os.environ.get("TOXPRO_THREADS", "1"))
     store = scripted_experiment(tmp_path, ("strategic",), repeats=1, max_turns=3)

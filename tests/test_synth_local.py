@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 
 import pytest
 
+from conftest import require_local
+
 from toxpro.synth import Story, SynthConfig, SynthStore, build_gates, run_stage_once
 
-HAVE_LLAMA = importlib.util.find_spec("llama_cpp") is not None
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_LLAMA and not os.environ.get("TOXPRO_REQUIRE_LOCAL"),
-                    reason="llama-cpp-python is not installed (set TOXPRO_REQUIRE_LOCAL=1 to fail instead)")
 def test_story_generator_on_the_local_model(tmp_path, monkeypatch):
+    require_local()
     from toxpro.models import build_model
 
     # one thread: on a busy 2-core box llama.cpp's spinning threads are far slower than one

@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from .loader import MAX_FILE_BYTES, ScenarioError, _safe_load, parse_scenario
+from .loader import ScenarioError, parse_scenario, read_yaml_file
 from .schema import Domain, Motivation, Role, Scenario
 
 ID_ROLES: dict[int, Role] = {
@@ -156,15 +156,8 @@ def _behaviour(name: str, description: str, terminal: bool) -> str:
 def import_reference(path: str | Path) -> tuple[Scenario, list[str]]:
     """Read one reference-format YAML file; return the Scenario and notes on what could not be mapped."""
     path = Path(path)
-    source = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ScenarioError([f"{source}:(file): cannot read: {exc.strerror}"]) from None
-    if size > MAX_FILE_BYTES:
-        raise ScenarioError([f"{source}:(file): {size} bytes is over the {MAX_FILE_BYTES}-byte limit"])
+    data, source = read_yaml_file(path)
     raw_text = path.read_text(encoding="utf-8")
-    data = _safe_load(raw_text, source)
     if not isinstance(data, dict):
         raise ScenarioError([f"{source}:(root): expected a mapping, got {type(data).__name__}"])
 

@@ -61,7 +61,8 @@ def parse_scenario(data: object, source: str) -> Scenario:
     return scenario
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def read_yaml_file(path: str | Path) -> tuple[object, str]:
+    """(parsed YAML, source name) with size and syntax checked."""
     path = Path(path)
     source = str(path)
     try:
@@ -70,7 +71,12 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError([f"{source}:(file): cannot read: {exc.strerror}"]) from None
     if size > MAX_FILE_BYTES:
         raise ScenarioError([f"{source}:(file): {size} bytes is over the {MAX_FILE_BYTES}-byte limit"])
-    return parse_scenario(_safe_load(path.read_text(encoding="utf-8"), source), source)
+    return _safe_load(path.read_text(encoding="utf-8"), source), source
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    data, source = read_yaml_file(path)
+    return parse_scenario(data, source)
 
 
 def builtin_dir() -> Path:
