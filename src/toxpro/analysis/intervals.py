@@ -29,8 +29,8 @@ def wilson_arrays(k, n, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
         z2n = z * z / n
         centre = (p + z2n / 2) / (1 + z2n)
         half = z / (1 + z2n) * np.sqrt(p * (1 - p) / n + z2n / (4 * n))
-        lo = np.clip(centre - half, 0.0, 1.0)
-        hi = np.clip(centre + half, 0.0, 1.0)
+        lo = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))  # exact at the edges, no 1e-19 dust
+        hi = np.where(k >= n, 1.0, np.clip(centre + half, 0.0, 1.0))
     bad = ~(n > 0)
     lo = np.where(bad, np.nan, lo)
     hi = np.where(bad, np.nan, hi)

@@ -1,0 +1,120 @@
+"""Robustness under injected faults: a 1,000-run sweep over HTTP, and kill -9 mid-sweep with faults."""
+
+import asyncio
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from toxpro.analysis import wilson_interval
+from toxpro.label.rules import label_roles
+from toxpro.models.retry import RetryPolicy
+from toxpro.models.scripted import parse_policy, role_at, run_outcome
+from toxpro.models.scripted_server import CONTENT_FAULTS, FaultPlan, ScriptedServer, ServerThread, roles_of
+from toxpro.runner import execute, plan
+from toxpro.scenario import Condition
+from toxpro.simulate import RunSettings
+from toxpro.store import RunStore
+
+from spine_helpers import implied_label
+
+POLICIES = {
+    "stochastic:strategic=0.2,direct=0.15,failed=0.1,stalled=0.05,garbage=0.05": 0.35 / 0.95,
+    "stochastic:strategic=0.1,direct=0.3,stalled=0.1": 0.4,
+}
+MALFORMING = ("truncated", "empty", "garbage")  # content faults that cost the run a turn
+FAULTS = {"429": 0.03, "500": 0.03, "503": 0.02, "timeout": 0.02, "reset": 0.02,
+          "truncated": 0.02, "empty": 0.02, "garbage": 0.02, "fenced": 0.02, "think": 0.02}
+MAX_TURNS = 3
+
+
+def expected_label(policy_text: str, seed: int, turns: int) -> str:
+    """The label a scripted agent earns in `turns` valid turns (the path stops at a terminal)."""
+    policy, args = parse_policy(policy_text)
+    if run_outcome(policy, args, seed) == "garbage":
+        return "error"
+    roles = []
+    for t in range(1, turns + 1):
+        roles.append(role_at(policy, args, seed, t))
+        if roles[-1] in ("standard-terminal", "direct-terminal"):
+            break
+    return label_roles(roles)
+
+
+def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
+    scenarios = [bank[i] for i in (0, 9, 17, 26)]
+    plan_faults = FaultPlan(FAULTS, seed=11, retry_after_s=0.01, hang_s=1.5)
+    server = ScriptedServer(roles=roles_of(scenarios), faults=plan_faults)
+    policy = RetryPolicy(max_attempts=8, base_s=0.01, max_wait_s=0.05, timeout_s=1.0)
+    settings = RunSettings(max_turns=MAX_TURNS)
+    started = time.perf_counter()
+    with ServerThread(server) as srv:
+        agents = [f"compat/{p}@{srv.base_url}" for p in POLICIES]
+        planned = plan(scenarios, agents, [f"compat/env@{srv.base_url}"], [Condition()], 125, settings)
+        assert len(planned) == 1000
+        store = RunStore(tmp_path)
+        progress = asyncio.run(execute(planned, store, settings, concurrency=64, policy=policy))
+    elapsed = time.perf_counter() - started
+    rows = store.rows()
+    # every run stored exactly once, each classified; no run lost to a transport fault
+    assert progress.done == 1000 and len(rows) == 1000 and {r["run_id"] for r in rows} == {p.run_id for p in planned}
+    assert {r["label"] for r in rows} <= {"strategic", "direct", "failed_attempt", "robust", "stalled", "error"}
+    assert all(r["error_kind"] in (None, "protocol") for r in rows), collections.Counter(r["error_kind"] for r in rows)
+    # every kind of fault was injected, about 20 % of requests/runs in all
+    assert set(server.stats.faults) >= set(FAULTS) - {"garbage"}, server.stats.faults
+    transport = sum(v for k, v in server.stats.faults.items() if k not in CONTENT_FAULTS)
+    assert transport >= 0.08 * server.stats.requests / 1.12 and sum(r["retries"] for r in rows) >= transport
+    by_policy = collections.defaultdict(list)
+    for r in rows:
+        by_policy[r["agent_model"].split("/", 1)[1].rsplit("@", 1)[0]].append(r)
+    hit_runs = 0
+    for text, population_mr in POLICIES.items():
+        group = by_policy[text]
+        assert len(group) == 500
+        for r in group:
+            fault = plan_faults.pick(f"content|{r['seed']}", CONTENT_FAULTS)
+            if fault in MALFORMING and expected_label(text, r["seed"], MAX_TURNS) != "error":
+                hit_runs += 1  # one turn went to the malformed reply: the path had one turn fewer
+                assert r["protocol_errors"] == 1
+                assert r["label"] == expected_label(text, r["seed"], MAX_TURNS - 1), r
+            else:  # exactly what the policy implies for this seed
+                assert r["label"] == implied_label(text, r["seed"]) == expected_label(text, r["seed"], MAX_TURNS)
+        valid = [r for r in group if r["label"] != "error"]
+        k = sum(r["label"] in ("strategic", "direct") for r in valid)
+        lo, hi = wilson_interval(k, len(valid))
+        assert lo <= population_mr <= hi, (text, k, len(valid), lo, hi)
+    assert hit_runs > 0
+    assert elapsed < 90, f"1,000 runs took {elapsed:.0f}s"
+
+
+def test_kill_minus_nine_during_a_faulty_sweep_then_rerun(tmp_path, dosage):
+    """Transport faults (incl. resets and timeouts) while the process is killed: nothing is lost,
+    duplicated or half-written, and the re-run finishes the rest with the same labels."""
+    policy = "stochastic:strategic=0.3,direct=0.2"
+    faults = FaultPlan({"429": 0.05, "500": 0.05, "reset": 0.05, "timeout": 0.03, "fenced": 0.05}, seed=5,
+                       retry_after_s=0.01, hang_s=1.0)
+    server = ScriptedServer(roles=roles_of([dosage]), latency_s=0.01, faults=faults)
+    with ServerThread(server) as srv:
+        cmd = [sys.executable, "-m", "toxpro.cli", "run", "-s", dosage.id, "-a", f"compat/{policy}@{srv.base_url}",
+               "-e", f"compat/env@{srv.base_url}", "-n", "120", "--concurrency", "8", "--max-turns", "4",
+               "-o", str(tmp_path), "--quiet"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        db = tmp_path / "runs.sqlite"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if db.exists() and RunStore(tmp_path).count() >= 15:
+                break
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        before = {r["run_id"]: (r["ended_at"], r["label"]) for r in RunStore(tmp_path).rows()}
+        assert 15 <= len(before) < 120
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        assert f"{120 - len(before)} runs simulated, {len(before)} already stored" in done.stdout
+    rows = RunStore(tmp_path).rows()
+    assert len(rows) == 120 and len({r["run_id"] for r in rows}) == 120
+    assert all(r["label"] == implied_label(policy, r["seed"]) for r in rows)
+    assert all({r["run_id"]: (r["ended_at"], r["label"]) for r in rows}[k] == v for k, v in before.items())
