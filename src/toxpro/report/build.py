@@ -13,6 +13,7 @@ from ..store.sqlite import RunStore
 from .figures import BUILDERS, FigureResult, make_figures
 from .formats import write_table
 from .html import figure_context, render, table_context
+from .judges import judge_tables, plane_figure
 from .tables import compute_tables
 from .viewer import MAX_BYTES, MAX_RUNS, embed_json, select_runs
 
@@ -63,8 +64,10 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
         if df.empty:
             raise ReportError(f"{experiment_dir}: the run store holds no runs")
         runs, total, capped = select_runs(store, max_runs=max_runs, max_bytes=max_bytes)
+        judged, plane = judge_tables(store, df)
 
     tables, notes = compute_tables(df, B=B, seed=seed)
+    tables += judged
     for t in tables:
         write_table(t, out / "tables")
     if figures:
@@ -72,6 +75,8 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
     else:
         drawn = [FigureResult(name, title, caption, note="skipped: figures were not requested")
                  for name, title, caption, _ in BUILDERS]
+    if figures and (extra := plane_figure(plane, out / "figures")) is not None:
+        drawn.append(extra)
     notes = notes + [f"Figure “{f.title}” {f.note}." for f in drawn if f.note]
     if capped:
         notes.append(capped)

@@ -195,7 +195,44 @@ def export_runs(experiment_dir: str | Path, out_path: str | Path, fmt: str) -> l
     out = Path(out_path)
     with RunStore(experiment_dir, create=False) as store:
         if fmt == "jsonl":
-            return export_jsonl(store, out)
-        if fmt == "parquet":
-            return export_parquet(store, out)
-        return export_inspect(store, out)
+            paths = export_jsonl(store, out)
+        elif fmt == "parquet":
+            paths = export_parquet(store, out)
+        else:
+            return export_inspect(store, out)
+        return paths + export_judgements(store, paths[0].parent, fmt)
+
+
+def judgement_rows(store: RunStore) -> list[dict]:
+    """Every stored judge verdict (table `judgements`, written by `toxpro judge`), verdict JSON decoded."""
+    exists = store.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='judgements'").fetchone()
+    if not exists:
+        return []
+    cur = store.db.execute("SELECT * FROM judgements ORDER BY run_id, judge_model")
+    names = [d[0] for d in cur.description]
+    rows = []
+    for values in cur:
+        row = dict(zip(names, values))
+        row["verdict"] = json.loads(row["verdict"]) if row.get("verdict") else None
+        rows.append(row)
+    return rows
+
+
+def export_judgements(store: RunStore, directory: Path, fmt: str) -> list[Path]:
+    """judgements.jsonl / judgements.parquet beside the runs, when runs have been judged."""
+    rows = judgement_rows(store)
+    if not rows:
+        return []
+    if fmt == "jsonl":
+        path = directory / "judgements.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return [path]
+    import pandas as pd
+
+    path = directory / "judgements.parquet"
+    frame = pd.DataFrame(rows)
+    frame["verdict"] = frame["verdict"].map(lambda v: json.dumps(v) if v is not None else None)
+    frame.to_parquet(path, index=False)
+    return [path]
