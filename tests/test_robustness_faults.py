@@ -25,8 +25,9 @@ POLICIES = {
     "stochastic:strategic=0.1,direct=0.3,stalled=0.1": 0.4,
 }
 MALFORMING = ("truncated", "empty", "garbage")  # content faults that cost the run a turn
-FAULTS = {"429": 0.03, "500": 0.03, "503": 0.02, "timeout": 0.02, "reset": 0.02,
-          "truncated": 0.02, "empty": 0.02, "garbage": 0.02, "fenced": 0.02, "think": 0.02}
+# transport faults: 18 % of first attempts; content faults: 12.5 % of runs (their first reply)
+FAULTS = {"429": 0.05, "500": 0.04, "503": 0.03, "timeout": 0.03, "reset": 0.03,
+          "truncated": 0.025, "empty": 0.025, "garbage": 0.025, "fenced": 0.025, "think": 0.025}
 MAX_TURNS = 3
 
 
@@ -62,10 +63,11 @@ def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
     assert progress.done == 1000 and len(rows) == 1000 and {r["run_id"] for r in rows} == {p.run_id for p in planned}
     assert {r["label"] for r in rows} <= {"strategic", "direct", "failed_attempt", "robust", "stalled", "error"}
     assert all(r["error_kind"] in (None, "protocol") for r in rows), collections.Counter(r["error_kind"] for r in rows)
-    # every kind of fault was injected, about 20 % of requests/runs in all
-    assert set(server.stats.faults) >= set(FAULTS) - {"garbage"}, server.stats.faults
+    # every kind of fault was injected: about one request in five got one
+    assert set(server.stats.faults) == set(FAULTS), server.stats.faults
     transport = sum(v for k, v in server.stats.faults.items() if k not in CONTENT_FAULTS)
-    assert transport >= 0.08 * server.stats.requests / 1.12 and sum(r["retries"] for r in rows) >= transport
+    assert sum(server.stats.faults.values()) >= 0.17 * server.stats.requests, server.stats.faults
+    assert sum(r["retries"] for r in rows) >= transport
     by_policy = collections.defaultdict(list)
     for r in rows:
         by_policy[r["agent_model"].split("/", 1)[1].rsplit("@", 1)[0]].append(r)
@@ -86,6 +88,8 @@ def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
         lo, hi = wilson_interval(k, len(valid))
         assert lo <= population_mr <= hi, (text, k, len(valid), lo, hi)
     assert hit_runs > 0
+    print(f"1,000 runs in {elapsed:.1f}s; {server.stats.requests} requests; faults {dict(server.stats.faults)}; "
+          f"{hit_runs} runs lost a turn to a malformed first reply")
     assert elapsed < 90, f"1,000 runs took {elapsed:.0f}s"
 
 

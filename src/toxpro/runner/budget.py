@@ -1,7 +1,8 @@
 """Spending caps for a sweep: tokens and US dollars, per role (agent, environment) or in total.
 
-A sweep's spend counts the runs of its plan already stored (an interrupted sweep resumed with the
-same caps does not get a fresh allowance) plus every call made now. When a cap is reached the sweep
+A sweep's spend counts the runs of its plan already stored and what dropped runs spent before
+(kept in the store's meta as `budget_unstored`), so an interrupted sweep resumed with the same
+caps does not get a fresh allowance, plus every call made now. When a cap is reached the sweep
 starts no new run; in-flight runs are dropped at their next model call ("drop", the default: they
 are not stored, so they run again once the cap is raised) or allowed to finish and be stored
 ("finish", which may overshoot the cap by what those runs spend). Calls already in flight when the
@@ -89,6 +90,18 @@ class Budget:
             if spent >= cap:
                 return f"{key} cost budget reached: ${spent:,.4f} ≥ ${cap:,.4f}"
         return None
+
+    def snapshot(self) -> dict:
+        return {"tokens": dict(self.spent_tokens), "usd": dict(self.spent_usd)}
+
+    def charge_snapshot(self, spent: dict) -> None:
+        """Add spend recorded elsewhere (e.g. dropped runs of an earlier invocation)."""
+        for role, n in (spent.get("tokens") or {}).items():
+            self.spent_tokens[role] = self.spent_tokens.get(role, 0) + int(n)
+        for role, usd in (spent.get("usd") or {}).items():
+            self.spent_usd[role] = self.spent_usd.get(role, 0.0) + float(usd)
+        if self.reason is None:
+            self.reason = self._over()
 
     def check(self) -> None:
         """Before a model call: raise BudgetExhausted when the cap is reached and in-flight runs are dropped."""

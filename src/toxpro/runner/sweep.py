@@ -127,10 +127,30 @@ def todo_runs(planned: list[PlannedRun], store: RunStore, retry_errors: bool) ->
     return [p for p in planned if p.run_id not in done]
 
 
+# Workers start this far apart. With every worker starting at once, all their calls return
+# together and queue for the one event loop (a 64-call burst at ~2 ms of CPU each delays the last
+# by ~130 ms); spread out, each reply is handled as it arrives. 64 workers take ~0.2 s to start.
+STAGGER_S = 0.003
+UNSTORED = "budget_unstored"  # store meta: what runs dropped at a cap spent (they were not stored)
+
+
 def charge_stored(budget: Budget, planned: list[PlannedRun], store: RunStore) -> None:
-    """Count what the plan's already-stored runs spent against the budget."""
+    """Count what the plan's stored runs, and earlier dropped runs, spent against the budget."""
     for agent_model, env_model, usage in store.usage([p.run_id for p in planned]):
         budget.charge_record_usage(agent_model, env_model, usage)
+    budget.charge_snapshot(store.get_meta(UNSTORED, {}))
+
+
+def note_unstored(budget: Budget, before: dict, stored: Budget, store: RunStore) -> None:
+    """Record in the store what this session spent on runs it did not store (dropped at the cap)."""
+    after, kept = budget.snapshot(), stored.snapshot()
+    lost = {kind: {r: after[kind].get(r, 0) - before[kind].get(r, 0) - kept[kind].get(r, 0)
+                   for r in after[kind]} for kind in ("tokens", "usd")}
+    if any(v > 1e-12 for part in lost.values() for v in part.values()):
+        total = store.get_meta(UNSTORED, {})
+        merged = {kind: {r: (total.get(kind) or {}).get(r, 0) + max(v, 0) for r, v in lost[kind].items()}
+                  for kind in ("tokens", "usd")}
+        store.set_meta(UNSTORED, merged)
 
 
 def record_done(progress: Progress, record: RunRecord) -> None:
@@ -144,17 +164,20 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
                   limits: EndpointLimits | None = None, experiment: str = "", retry_errors: bool = False,
                   policy: RetryPolicy | None = None, on_progress: Callable[[Progress], None] | None = None,
                   scripted_latency_s: float = 0.0, budget: Budget | None = None,
-                  replay: ReplaySource | None = None) -> Progress:
+                  replay: ReplaySource | None = None, stagger_s: float = STAGGER_S) -> Progress:
     """Run every planned run not yet stored; store each as soon as it ends (errors included).
 
     With a budget, stop starting runs once a cap is reached (see runner/budget.py); with a replay
-    source, the environment replays the source's replies while the agent's actions match."""
+    source, the environment replays the source's replies while the agent's actions match.
+    Workers start `stagger_s` apart, so their calls do not all return in one burst."""
     limits = limits or EndpointLimits(default_concurrency=concurrency)
     todo = todo_runs(planned, store, retry_errors)
     progress = Progress(planned=len(planned), skipped=len(planned) - len(todo))
     budget = budget if budget is not None and budget.active else None
     if budget is not None:
         charge_stored(budget, planned, store)
+        before = budget.snapshot()
+        stored_spend = Budget(prices=budget.prices)  # what the runs stored by this session spent
     models: dict[tuple[str, str], _Limited] = {}
 
     def model(text: str, slot: str) -> _Limited:
@@ -170,7 +193,9 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
     for p in todo:
         queue.put_nowait(p)
 
-    async def worker() -> None:
+    async def worker(k: int) -> None:
+        if k and stagger_s:
+            await asyncio.sleep(k * stagger_s)
         while True:
             if budget is not None and budget.exhausted:
                 return
@@ -186,15 +211,19 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
                 continue
             store.put(record, replace=retry_errors)
             record_done(progress, record)
+            if budget is not None:
+                stored_spend.charge_record_usage(record.agent_model, record.env_model, record.usage.model_dump())
             if on_progress:
                 on_progress(progress)
 
     workers = max(1, min(concurrency, len(todo)))
     try:
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        await asyncio.gather(*(worker(k) for k in range(workers)))
     finally:
         for m in models.values():
             await m.aclose()
+        if budget is not None:
+            note_unstored(budget, before, stored_spend, store)
     if budget is not None and budget.exhausted:
         progress.budget_stop = budget.reason
         progress.not_started = queue.qsize()
