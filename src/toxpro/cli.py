@@ -61,7 +61,7 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Simulate runs and store them; re-running the same command resumes."""
-    from .runner.config import SweepConfig, SweepConfigError, sweep_from_flags, sweep_from_file
+    from .runner.config import SweepConfig, SweepConfigError, sweep_from_file, sweep_from_flags, with_overrides
     from .runner.session import run_sweep
     from .runner.shard import ShardError, parse_shard
 
@@ -72,13 +72,10 @@ def run(
             concurrency=concurrency, limits=limit, rpm=rpm, temperature=temperature,
             env_temperature=env_temperature, max_tokens=max_tokens, budget_tokens=budget_tokens,
             budget_usd=budget_usd, prices=price, on_budget=on_budget)
-        overrides = {k: v for k, v in (("executor", executor), ("replay_from", replay_from and str(replay_from)))
-                     if v is not None}
-        if overrides:
-            config = SweepConfig.model_validate({**config.model_dump(), **overrides})
+        config = with_overrides(config, executor=executor, replay_from=replay_from and str(replay_from))
         shard_spec = parse_shard(shard) if shard is not None else None
     except (SweepConfigError, ShardError, ValueError) as exc:
-        _fail(str(exc).split("\n    For further information")[0])
+        _fail(str(exc))
     assert isinstance(config, SweepConfig)
     code = run_sweep(config, console=console, retry_errors=retry_errors, dry_run=dry_run, quiet=quiet,
                      shard=shard_spec)

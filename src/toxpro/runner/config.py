@@ -166,6 +166,18 @@ def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, ou
                                          for e in exc.errors())) from None
 
 
+def with_overrides(config: SweepConfig, **values) -> SweepConfig:
+    """The config with some keys replaced (command-line flags that also apply to sweep files)."""
+    values = {k: v for k, v in values.items() if v is not None}
+    if not values:
+        return config
+    try:
+        return SweepConfig.model_validate({**config.model_dump(), **values})
+    except ValidationError as exc:
+        raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc'])).replace('_', '-') or '(flags)'}: "
+                                         f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())) from None
+
+
 class _NoAliasLoader(yaml.SafeLoader):
     """Safe YAML without anchors/aliases: a sweep file never needs them, and aliases nested in
     aliases ("billion laughs") expand exponentially once the data is walked."""

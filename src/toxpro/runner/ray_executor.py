@@ -18,6 +18,7 @@ from collections.abc import Callable
 from ..label.rules import label_run
 from ..models.factory import build_model
 from ..models.retry import RetryPolicy
+from ..simulate.engine import _scenario_hash
 from ..simulate.records import RunRecord, RunSettings
 from ..store.sqlite import RunStore
 from .budget import Budget
@@ -93,7 +94,7 @@ def execute_ray(planned: list[PlannedRun], store: RunStore, settings: RunSetting
     def submit() -> None:
         while queue and len(pending) < concurrency and not (budget is not None and budget.exhausted):
             p = queue.pop()
-            cell = replay.only(p.scenario.content_hash, p.condition.key, p.repeat) if replay is not None else None
+            cell = replay.only(_scenario_hash(p.scenario), p.condition.key, p.repeat) if replay is not None else None
             pending[task.remote(p, settings, experiment, policy, scripted_latency_s, cell)] = p
 
     submit()

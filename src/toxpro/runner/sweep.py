@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..label.rules import label_run
@@ -14,7 +16,7 @@ from ..models.factory import build_model
 from ..models.retry import RetryPolicy
 from ..scenario.conditions import Condition
 from ..scenario.schema import Scenario
-from ..simulate.engine import simulate
+from ..simulate.engine import _scenario_hash, simulate
 from ..simulate.records import RunError, RunRecord, RunSettings, now
 from ..store.ids import run_id, run_seed
 from ..store.sqlite import RunStore
@@ -39,11 +41,12 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
     settings_key = settings.model_dump(mode="json")
     out = []
     for scenario in scenarios:
+        scenario_hash = _scenario_hash(scenario)  # once per scenario, not per run
         for agent in agents:
             for env in envs:
                 for condition in conditions:
                     for rep in range(repeats):
-                        rid = run_id(scenario.content_hash, agent, env, settings_key, condition.key, rep)
+                        rid = run_id(scenario_hash, agent, env, settings_key, condition.key, rep)
                         out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, rid)))
     return out
 
@@ -106,7 +109,7 @@ def _failed_record(p: PlannedRun, settings: RunSettings, experiment: str, messag
 def replay_env(env: ChatModel, p: PlannedRun, replay: ReplaySource | None) -> ChatModel:
     if replay is None:
         return env
-    return ReplayEnvironment(env, replay, scenario_hash=p.scenario.content_hash, condition_key=p.condition.key,
+    return ReplayEnvironment(env, replay, scenario_hash=_scenario_hash(p.scenario), condition_key=p.condition.key,
                              repeat=p.repeat)
 
 
@@ -151,6 +154,22 @@ def note_unstored(budget: Budget, before: dict, stored: Budget, store: RunStore)
         merged = {kind: {r: (total.get(kind) or {}).get(r, 0) + max(v, 0) for r, v in lost[kind].items()}
                   for kind in ("tokens", "usd")}
         store.set_meta(UNSTORED, merged)
+
+
+@contextmanager
+def quiet_gc(threshold: int = 10_000) -> Iterator[None]:
+    """During a sweep: leave the objects that exist at its start out of garbage collection
+    (gc.freeze) and collect the young generation less often. Full collections over every
+    pydantic schema and module object otherwise stall the event loop for 50-150 ms at a time,
+    and the replies that queue up meanwhile come back in one burst. Restored afterwards."""
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold, old[0]), *old[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 def record_done(progress: Progress, record: RunRecord) -> None:
@@ -218,7 +237,8 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
 
     workers = max(1, min(concurrency, len(todo)))
     try:
-        await asyncio.gather(*(worker(k) for k in range(workers)))
+        with quiet_gc():
+            await asyncio.gather(*(worker(k) for k in range(workers)))
     finally:
         for m in models.values():
             await m.aclose()

@@ -28,6 +28,7 @@ ENV_REASK_LIMIT = 1
 _CACHE_MAX = 4096
 _hashes: dict[int, tuple[Scenario, str]] = {}
 _env_systems: dict[tuple[int, str], tuple[Scenario, str]] = {}
+_openings: dict[tuple[int, str], tuple[Scenario, str]] = {}
 
 
 def _scenario_hash(scenario: Scenario) -> str:
@@ -39,14 +40,22 @@ def _scenario_hash(scenario: Scenario) -> str:
     return hit[1]
 
 
-def _env_system(scenario: Scenario, condition: Condition) -> str:
+def _per_condition(cache: dict, render, scenario: Scenario, condition: Condition) -> str:
     key = (id(scenario), condition.key)
-    hit = _env_systems.get(key)
+    hit = cache.get(key)
     if hit is None or hit[0] is not scenario:
-        if len(_env_systems) >= _CACHE_MAX:
-            _env_systems.clear()
-        hit = _env_systems[key] = (scenario, prompts.env_system(scenario, condition))
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        hit = cache[key] = (scenario, render(scenario, condition))
     return hit[1]
+
+
+def _env_system(scenario: Scenario, condition: Condition) -> str:
+    return _per_condition(_env_systems, prompts.env_system, scenario, condition)
+
+
+def _agent_opening(scenario: Scenario, condition: Condition) -> str:
+    return _per_condition(_openings, prompts.agent_opening, scenario, condition)
 
 
 async def _call(model: ChatModel, who: str, request: ChatRequest) -> tuple[CallRecord, ChatResponse | None]:
@@ -99,7 +108,7 @@ class _Run:
         self.env_messages: list[dict[str, Any]] = [{"role": "system", "content": _env_system(scenario, condition)}]
         self.agent_messages: list[dict[str, Any]] = [
             {"role": "system", "content": prompts.agent_system(scenario, condition, self.view, settings.protocol)},
-            {"role": "user", "content": prompts.agent_opening(scenario, condition)},
+            {"role": "user", "content": _agent_opening(scenario, condition)},
         ]
         self.tools = prompts.tool_specs(scenario, self.view) if settings.protocol == "tools" else None
         self.schema = prompts.agent_schema(scenario, self.view) if settings.protocol == "json" else None

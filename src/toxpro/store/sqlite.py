@@ -48,23 +48,28 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "n_turns": len(record.turns), "protocol_errors": record.protocol_errors, "tokens": record.usage.total,
         "retries": record.usage.retries, "roles": json.dumps(record.label.roles), "started_at": record.started_at,
         "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
-        "record": redact(record.model_dump_json()),
+        "record": record.model_dump_json(),  # redacted with the free-text columns, in _redacted
     }
 
 
 _FREE_TEXT = ("experiment", "agent_model", "env_model")  # columns that may carry a URL with credentials
 
 
+_SEP = "\n\x00\n"  # nothing a mask pattern can match across, and never inside JSON text
+
+
 def _redacted(row: dict[str, Any]) -> dict[str, Any]:
-    """Mask secrets in the free-text columns too (one pass over the environment for all of them)."""
-    values = [row[k] or "" for k in _FREE_TEXT]
-    joined = "\n".join(values)
-    masked = redact(joined)
-    if masked != joined:
-        parts = masked.split("\n")
-        if len(parts) != len(values):  # a secret spanned a separator: mask each on its own
-            parts = [redact(v) for v in values]
-        for k, v in zip(_FREE_TEXT, parts):
+    """Mask secrets in the record and the free-text columns in one pass over the environment.
+
+    The record is JSON (no raw control characters), so the four texts travel joined by a
+    separator no masking pattern spans; if a value holds it, each is masked on its own."""
+    values = [row["record"]] + [row[k] or "" for k in _FREE_TEXT]
+    parts = redact(_SEP.join(values)).split(_SEP)
+    if len(parts) != len(values) or any(_SEP in v for v in values):
+        parts = [redact(v) for v in values]
+    row["record"] = parts[0]
+    for k, v, original in zip(_FREE_TEXT, parts[1:], values[1:]):
+        if v != original:
             row[k] = v
     return row
 

@@ -1,0 +1,82 @@
+"""The lean HTTP path of openai_compat: proxy fallback, compressed replies, status errors, pools."""
+
+import asyncio
+import gzip
+import json
+
+import pytest
+
+from toxpro.models import ChatRequest, ModelError, build_model
+from toxpro.models.openai_compat import OpenAICompatModel
+from toxpro.models.retry import RetryPolicy
+from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
+
+from spine_helpers import sweep
+
+FAST = RetryPolicy(max_attempts=3, base_s=0.01, max_wait_s=0.02, timeout_s=5.0)
+
+
+class GzipServer(ScriptedServer):
+    """Compresses every body and says so, although nobody asked."""
+
+    @staticmethod
+    def _write(writer, status, payload, extra=None):
+        data = gzip.compress(json.dumps(payload).encode())
+        head = [f"HTTP/1.1 {status} X", "Content-Type: application/json", "Content-Encoding: gzip",
+                f"Content-Length: {len(data)}", "Connection: keep-alive"] + [f"{k}: {v}" for k, v in (extra or {}).items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+
+
+def test_gzip_replies_are_decoded(tmp_path, dosage):
+    with ServerThread(GzipServer(roles=roles_of([dosage]))) as srv:
+        store, _, progress = sweep(tmp_path, [dosage], [f"compat/strategic@{srv.base_url}"],
+                                   [f"compat/env@{srv.base_url}"], repeats=2, policy=FAST)
+    assert progress.errors == 0 and {r["label"] for r in store.rows()} == {"strategic"}
+
+
+def test_proxy_settings_route_through_httpx(tmp_path, dosage, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with ServerThread(ScriptedServer(roles=roles_of([dosage]))) as srv:
+        model = build_model(f"compat/x@{srv.base_url}", policy=FAST)
+        assert model._send == model._send_httpx
+        store, _, progress = sweep(tmp_path, [dosage], [f"compat/always-direct@{srv.base_url}"],
+                                   [f"compat/env@{srv.base_url}"], repeats=2, policy=FAST)
+    assert progress.errors == 0 and {r["label"] for r in store.rows()} == {"direct"}
+    monkeypatch.delenv("NO_PROXY")
+    with ServerThread(ScriptedServer(roles=roles_of([dosage]))) as srv:
+        model = build_model(f"compat/x@{srv.base_url}", policy=RetryPolicy(max_attempts=1, timeout_s=2))
+        with pytest.raises(ModelError) as info:  # the (dead) proxy was used
+            asyncio.run(model.chat(ChatRequest(messages=[{"role": "user", "content": "hi"}])))
+    assert info.value.kind == "connection"
+
+
+def test_status_errors_keep_the_sdk_messages(dosage):
+    class Teapot(ScriptedServer):
+        async def _respond(self, method, path, raw, writer):
+            self._write(writer, 400, {"error": {"message": "max_tokens is too large"}})
+            return True
+
+    with ServerThread(Teapot()) as srv:
+        model = build_model(f"compat/x@{srv.base_url}", policy=FAST)
+        with pytest.raises(ModelError) as info:
+            asyncio.run(model.chat(ChatRequest(messages=[{"role": "user", "content": "hi"}])))
+    assert info.value.kind == "bad_request" and info.value.status == 400
+    assert info.value.message == "HTTP 400: Error code: 400 - max_tokens is too large"
+
+
+def test_calls_spread_over_pools_only_when_busy(dosage):
+    with ServerThread(ScriptedServer(roles=roles_of([dosage]), latency_s=0.05)) as srv:
+        model = build_model(f"compat/always-compliant@{srv.base_url}", policy=FAST)
+        assert isinstance(model, OpenAICompatModel)
+        request = ChatRequest(messages=[{"role": "user", "content": "hi"}])
+
+        async def go(n):
+            await asyncio.gather(*(model.chat(request) for _ in range(n)))
+            pools = len(model._pools)
+            await model.aclose()
+            return pools
+
+        assert asyncio.run(go(1)) == 1
+        model = build_model(f"compat/always-compliant@{srv.base_url}", policy=FAST)
+        assert asyncio.run(go(64)) == 16  # 64 in flight, 4 per pool
