@@ -76,9 +76,6 @@ def test_billion_laughs_sweep_file_is_refused(tmp_path):
         sweep_from_file(path)
 
 
-@pytest.mark.xfail(strict=False, reason="scenario/loader.py uses yaml.safe_load, which keeps aliases; the bomb then "
-                   "expands exponentially when the scenario is hashed or dumped (fix: refuse aliases, as "
-                   "runner/config.py does for sweep files)")
 def test_billion_laughs_scenario_fails_fast(tmp_path):
     """Loading and hashing a scenario whose evidence is an alias bomb must fail fast, not hang."""
     path = tmp_path / "bomb.yaml"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..models.base import Sampling
 from ..models.spec import parse_model
+from ..scenario.loader import NoAliasLoader
 from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
 from ..simulate.records import RunSettings
 from .budget import CAP_KEYS, Budget, unpriced
@@ -178,22 +179,10 @@ def with_overrides(config: SweepConfig, **values) -> SweepConfig:
                                          f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())) from None
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors/aliases: a sweep file never needs them, and aliases nested in
-    aliases ("billion laughs") expand exponentially once the data is walked."""
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed in sweep files "
-                                 f"(line {event.start_mark.line + 1})")
-        return super().compose_node(parent, index)
-
-
 def sweep_from_file(path: str | Path) -> SweepConfig:
     path = Path(path)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=NoAliasLoader)
     except OSError as exc:
         raise SweepConfigError(f"{path}:(file): cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:

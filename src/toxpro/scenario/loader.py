@@ -28,10 +28,20 @@ def _field_path(loc: tuple) -> str:
     return out or "(root)"
 
 
+class NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML (no python/object tags) without anchors/aliases: these files never need them, and
+    aliases nested in aliases ("billion laughs") expand exponentially once the data is walked."""
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed (line {event.start_mark.line + 1})")
+        return super().compose_node(parent, index)
+
+
 def _safe_load(text: str, source: str) -> object:
-    # SafeLoader refuses python/object tags; reject anchors/aliases bombs by size.
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=NoAliasLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(root)"
