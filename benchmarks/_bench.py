@@ -13,7 +13,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import toxpro.models.openai_compat  # noqa: F401  (imported here, so the timed legs do not pay for it)
+import toxpro.models.direct_http  # noqa: F401  (imported here, so the timed legs do not pay for it)
+import toxpro.models.openai_compat  # noqa: F401
 from toxpro.models.retry import RetryPolicy
 from toxpro.runner import execute, plan
 from toxpro.scenario import Condition, load_builtin

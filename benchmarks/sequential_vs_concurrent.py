@@ -17,12 +17,15 @@ Targets (issue 7): ≥ 50× faster at concurrency 64; ≥ 90 % of ideal throughp
 from __future__ import annotations
 
 import argparse
+import os
 
 from _bench import machine, run_leg, scripted_server
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transport", choices=["sdk", "direct"], default="sdk",
+                        help="sdk: the openai SDK (default); direct: models/direct_http.py")
     parser.add_argument("--scenarios", type=int, default=16)
     parser.add_argument("--runs-per-scenario", type=int, default=25)
     parser.add_argument("--concurrency", type=int, default=64)
@@ -30,6 +33,7 @@ def main() -> None:
     parser.add_argument("--sequential-runs", type=int, default=32, help="runs in the sequential leg (subset)")
     parser.add_argument("--policy", default="always-compliant")
     args = parser.parse_args()
+    os.environ["TOXPRO_TRANSPORT"] = args.transport
     total = args.scenarios * args.runs_per_scenario
 
     with scripted_server(args.latency, args.policy) as (url, pid):

@@ -12,6 +12,7 @@ CPU per model call.
 from __future__ import annotations
 
 import argparse
+import os
 import json
 
 from _bench import machine, peak_rss_mib, run_leg, scripted_server
@@ -19,6 +20,8 @@ from _bench import machine, peak_rss_mib, run_leg, scripted_server
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--transport", choices=["sdk", "direct"], default="sdk",
+                        help="sdk: the openai SDK (default); direct: models/direct_http.py")
     parser.add_argument("--runs", type=int, default=640)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the server waits before each reply")
@@ -30,6 +33,7 @@ def main() -> None:
                         help="seconds between worker starts (default: toxpro's, runner.sweep.STAGGER_S)")
     parser.add_argument("--json", action="store_true", help="also print the numbers as one JSON line")
     args = parser.parse_args()
+    os.environ["TOXPRO_TRANSPORT"] = args.transport
 
     with scripted_server(args.latency, args.policy) as (url, pid):
         leg = run_leg(url, pid, runs=args.runs, scenarios=args.scenarios, concurrency=args.concurrency,

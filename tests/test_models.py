@@ -86,3 +86,16 @@ def test_bound_strings_reaches_every_string():
 def test_scripted_env_rejects_agent_role():
     with pytest.raises(ModelError):
         asyncio.run(build_model("scripted/env").chat(ChatRequest(messages=[], oracle={"role": "agent", "turn": 1, "seed": 0, "protocol": "json", "tools": []})))
+
+
+def test_transport_choice(monkeypatch):
+    from toxpro.models.direct_http import DirectHTTPModel
+    from toxpro.models.openai_compat import OpenAICompatModel
+
+    monkeypatch.delenv("TOXPRO_TRANSPORT", raising=False)
+    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), OpenAICompatModel)  # the SDK by default
+    monkeypatch.setenv("TOXPRO_TRANSPORT", "direct")
+    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), DirectHTTPModel)
+    monkeypatch.setenv("TOXPRO_TRANSPORT", "carrier-pigeon")
+    with pytest.raises(ModelError):
+        build_model("compat/x@http://127.0.0.1:9/v1")

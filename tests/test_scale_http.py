@@ -1,4 +1,4 @@
-"""The lean HTTP path of openai_compat: proxy fallback, compressed replies, status errors, pools."""
+"""The opt-in direct transport (models/direct_http.py): proxy fallback, compressed replies, status errors, pools."""
 
 import asyncio
 import gzip
@@ -7,13 +7,18 @@ import json
 import pytest
 
 from toxpro.models import ChatRequest, ModelError, build_model
-from toxpro.models.openai_compat import OpenAICompatModel
+from toxpro.models.direct_http import DirectHTTPModel
 from toxpro.models.retry import RetryPolicy
 from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
 
 from spine_helpers import sweep
 
 FAST = RetryPolicy(max_attempts=3, base_s=0.01, max_wait_s=0.02, timeout_s=5.0)
+
+
+@pytest.fixture(autouse=True)
+def direct_transport(monkeypatch):
+    monkeypatch.setenv("TOXPRO_TRANSPORT", "direct")
 
 
 class GzipServer(ScriptedServer):
@@ -68,7 +73,7 @@ def test_status_errors_keep_the_sdk_messages(dosage):
 def test_calls_spread_over_pools_only_when_busy(dosage):
     with ServerThread(ScriptedServer(roles=roles_of([dosage]), latency_s=0.05)) as srv:
         model = build_model(f"compat/always-compliant@{srv.base_url}", policy=FAST)
-        assert isinstance(model, OpenAICompatModel)
+        assert isinstance(model, DirectHTTPModel)
         request = ChatRequest(messages=[{"role": "user", "content": "hi"}])
 
         async def go(n):

@@ -54,6 +54,8 @@ def run(
     on_budget: str = typer.Option("drop", help="at a cap, in-flight runs are dropped (not stored) or finish"),
     shard: Optional[str] = typer.Option(None, help="I/N: run only shard I (0..N-1) of the plan, split by run id"),
     executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro[ray]')"),
+    transport: Optional[str] = typer.Option(None, help="remote endpoints: sdk (the openai SDK, default) or direct "
+                                            "(same requests without the SDK's pipeline; less CPU per call)"),
     replay_from: Optional[Path] = typer.Option(None, help="experiment whose environment replies are replayed "
                                                "while the agent's actions match (paired comparisons)"),
     retry_errors: bool = typer.Option(False, help="run again the runs stored as errors"),
@@ -72,7 +74,8 @@ def run(
             concurrency=concurrency, limits=limit, rpm=rpm, temperature=temperature,
             env_temperature=env_temperature, max_tokens=max_tokens, budget_tokens=budget_tokens,
             budget_usd=budget_usd, prices=price, on_budget=on_budget)
-        config = with_overrides(config, executor=executor, replay_from=replay_from and str(replay_from))
+        config = with_overrides(config, executor=executor, transport=transport,
+                                replay_from=replay_from and str(replay_from))
         shard_spec = parse_shard(shard) if shard is not None else None
     except (SweepConfigError, ShardError, ValueError) as exc:
         _fail(str(exc))

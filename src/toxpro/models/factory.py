@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .base import ChatModel
 from .retry import RetryPolicy
 from .spec import LOCAL, SCRIPTED, ModelSpec, parse_model
@@ -18,6 +20,15 @@ def build_model(text: str | ModelSpec, slot: str = "agent", policy: RetryPolicy 
         from .local import LocalModel
 
         return LocalModel(spec, slot=slot)
+    transport = os.environ.get("TOXPRO_TRANSPORT", "sdk").strip().lower() or "sdk"
+    if transport == "direct":
+        from .direct_http import DirectHTTPModel
+
+        return DirectHTTPModel(spec, policy=policy)
+    if transport != "sdk":
+        from .base import ModelError
+
+        raise ModelError("config", f"TOXPRO_TRANSPORT={transport!r}: use sdk (the openai SDK, default) or direct")
     from .openai_compat import OpenAICompatModel
 
     return OpenAICompatModel(spec, policy=policy)

@@ -1,241 +1,71 @@
-"""Any OpenAI-compatible endpoint: POST /chat/completions (no SDK retries; ours on).
+"""Any OpenAI-compatible endpoint through the official `openai` SDK (SDK retries off; ours on).
 
-The request and its error classes are those of the official SDK (same JSON body, Bearer auth,
-status → error mapping and messages), but the call goes straight to the HTTP engine the SDK sits
-on: the SDK's request pipeline (option models, a TypedDict transform of every message, a dozen
-telemetry headers) cost ~0.7 ms of CPU per call and httpx2's client layer (URL, header and cookie
-merging, auth and redirect flows) another ~0.3 ms, more than everything else toxpro does per call
-(see benchmarks/RESULTS.md). Calls go through httpcore2 connection pools; when a proxy is
-configured in the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) they go through httpx2's client,
-which honours it (and NO_PROXY) exactly as the SDK would."""
+This is the default transport. `--transport direct` (models/direct_http.py) sends the same request
+without the SDK's request pipeline, for sweeps where the client's CPU per call matters (see
+benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import time
-import zlib
-from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
-import httpcore2
 import httpx2
+import openai
 
-from .base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
-from .reasoning import provider_reasoning, split_think
+from .base import ChatRequest, ChatResponse, ModelError
+from .direct_http import _api_key, _parse_body, _ssl_context, request_body
 from .retry import RetryableError, RetryPolicy, parse_retry_after, with_retries
 from .spec import ModelSpec
 
-KEY_OPTIONAL = {"vllm", "ollama", "llamacpp", "compat"}
-try:  # the SDK's own User-Agent, without importing the SDK (~0.5 s)
-    USER_AGENT = f"AsyncOpenAI/Python {version('openai')}"
-except PackageNotFoundError:  # pragma: no cover
-    USER_AGENT = "AsyncOpenAI/Python"
-
-
-def _api_key(spec: ModelSpec) -> str:
-    if spec.key_env and os.environ.get(spec.key_env):
-        return os.environ[spec.key_env]
-    if spec.provider in KEY_OPTIONAL:
-        return "not-needed"
-    raise ModelError("config", f"model {spec.raw}: set the environment variable {spec.key_env} to your API key")
-
-
-_CORE_ERRORS = (httpcore2.NetworkError, httpcore2.ProtocolError, httpcore2.ProxyError, httpcore2.UnsupportedProtocol)
-
-
-def _status_message(response: httpx2.Response | _Reply) -> str:
-    """The SDK's APIStatusError message: 'Error code: 429 - <error.message>'."""
-    message = f"Error code: {response.status_code}"
-    try:
-        body = json.loads(response.text.strip())
-    except ValueError:
-        return message
-    error = body.get("error", body) if isinstance(body, dict) else None
-    text = error.get("message") if isinstance(error, dict) else None
-    return f"{message} - {text}" if isinstance(text, str) and text else message
-
-
-class _Reply:
-    """What the status-error path needs of a response: status, headers, text."""
-
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], content: bytes):
-        self.status_code = status
-        self.headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in headers}
-        self.content = content
-
-    @property
-    def text(self) -> str:
-        return _decoded(self).decode("utf-8", errors="replace")
-
-
-def _decoded(reply: _Reply) -> bytes:
-    """Undo a gzip/deflate Content-Encoding (none is asked for, but a server may send one)."""
-    encoding = reply.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        try:
-            return zlib.decompress(reply.content, 47 if encoding != "deflate" else zlib.MAX_WBITS)
-        except zlib.error:
-            return zlib.decompress(reply.content, -zlib.MAX_WBITS) if encoding == "deflate" else reply.content
-    return reply.content
-
-
-def _proxied() -> bool:
-    return any(os.environ.get(v) or os.environ.get(v.lower()) for v in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"))
-
-
-def _classify_status(response: httpx2.Response | _Reply) -> Exception:
-    status = response.status_code
-    message = f"HTTP {status}: {_status_message(response)[:300]}"
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
-    if status == 429:
-        return RetryableError(ModelError("rate_limit", message, status=status), retry_after)
-    if status >= 500 or status in (408, 409):
-        return RetryableError(ModelError("server", message, status=status), retry_after)
-    if status in (401, 403):
-        return ModelError("auth", message, status=status)
-    return ModelError("bad_request", message, status=status)
+__all__ = ["OpenAICompatModel", "_api_key"]
 
 
 def _classify(exc: Exception) -> Exception:
-    """Transport failures → retryable ModelErrors (kinds and messages as the SDK-based client had)."""
-    if isinstance(exc, (httpx2.TimeoutException, httpcore2.TimeoutException)):
+    if isinstance(exc, openai.APITimeoutError):
         return RetryableError(ModelError("timeout", "request timed out"))
-    if isinstance(exc, (httpx2.HTTPError, *_CORE_ERRORS)):
-        return RetryableError(ModelError("connection", f"connection failed: {type(exc).__name__}"))
+    if isinstance(exc, openai.APIConnectionError):
+        return RetryableError(ModelError("connection", f"connection failed: {type(exc.__cause__ or exc).__name__}"))
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        message = f"HTTP {status}: {str(exc.message)[:300]}"
+        retry_after = parse_retry_after(exc.response.headers.get("retry-after")) if exc.response is not None else None
+        if status == 429:
+            return RetryableError(ModelError("rate_limit", message, status=status), retry_after)
+        if status >= 500 or status in (408, 409):
+            return RetryableError(ModelError("server", message, status=status), retry_after)
+        if status in (401, 403):
+            return ModelError("auth", message, status=status)
+        return ModelError("bad_request", message, status=status)
     return ModelError("other", f"{type(exc).__name__}: {exc}")
 
 
-@functools.cache
-def _ssl_context():
-    """One default SSL context per process (building one loads the CA bundle: ~80 ms)."""
-    return httpx2.create_ssl_context()
-
-
-class _Msg:
-    """A response message dict seen through provider_reasoning's attribute/model_extra lens."""
-
-    def __init__(self, message: dict):
-        self.model_extra = message
-
-
-def _parse_body(body: Any) -> tuple[str, str, list[ToolCall], str, Usage]:
-    """(content, reasoning, tool calls, finish reason, usage) from a chat.completion body."""
-    choices = body.get("choices") if isinstance(body, dict) else None
-    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
-        raise RetryableError(ModelError("server", "response has no choices"))
-    choice = choices[0]
-    msg = choice.get("message")
-    msg = msg if isinstance(msg, dict) else {}
-    content = msg.get("content")
-    answer, think = split_think(content if isinstance(content, str) else "")
-    reasoning = "\n".join(r for r in (provider_reasoning(_Msg(msg)), think) if r)
-    calls = []
-    for c in msg.get("tool_calls") or []:
-        fn = c.get("function") if isinstance(c, dict) else None
-        if fn:
-            calls.append(ToolCall(id=c.get("id") or "", name=fn.get("name"), arguments=fn.get("arguments") or ""))
-    usage = body.get("usage")
-    usage = usage if isinstance(usage, dict) else {}
-    details = usage.get("prompt_tokens_details")
-    cached = (details.get("cached_tokens") if isinstance(details, dict) else 0) or 0
-    return answer, reasoning, calls, choice.get("finish_reason") or "", Usage(
-        prompt_tokens=usage.get("prompt_tokens") or 0, completion_tokens=usage.get("completion_tokens") or 0,
-        cached_tokens=cached)
-
-
 class OpenAICompatModel:
-    """Calls are spread over a few small connection pools (the least busy first): a pool's
-    bookkeeping probes every idle connection on each request, O(connections) per call."""
-
-    POOL_CONNECTIONS = 16  # connections per pool; at most max_connections / this pools
-    POOL_SPREAD = 4  # open another pool once every pool has this many calls in flight
-
     def __init__(self, spec: ModelSpec, policy: RetryPolicy | None = None, max_connections: int = 256):
         self.spec = spec
         self.name = spec.raw
         self.endpoint = spec.base_url or spec.raw
         self.policy = policy or RetryPolicy()
-        url = f"{spec.base_url}/chat/completions"
-        headers = {"Authorization": f"Bearer {_api_key(spec)}", "Accept": "application/json",
-                   "Content-Type": "application/json", "User-Agent": USER_AGENT}
-        self._per_pool = min(self.POOL_CONNECTIONS, max_connections)
-        self._max_pools = max(1, -(-max_connections // self._per_pool))
-        self._pools: list = []
-        self._in_flight: list[int] = []
-        t = self.policy.timeout_s
-        if _proxied():  # httpx2's client resolves the environment's proxies (and NO_PROXY)
-            self._url, self._headers = httpx2.URL(url), headers
-            self._send = self._send_httpx
-        else:
-            self._url = httpcore2.URL(url)  # parsed once, not per call
-            self._headers = [(k.encode(), v.encode()) for k, v in headers.items()]
-            self._timeouts = {"connect": t, "read": t, "write": t, "pool": t}
-            self._send = self._send_core
-
-    def _new_pool(self):
-        if self._send == self._send_core:
-            return httpcore2.AsyncConnectionPool(ssl_context=_ssl_context(), max_connections=self._per_pool,
-                                                 max_keepalive_connections=self._per_pool, keepalive_expiry=5.0)
-        return httpx2.AsyncClient(
-            limits=httpx2.Limits(max_connections=self._per_pool, max_keepalive_connections=self._per_pool),
-            timeout=self.policy.timeout_s, verify=_ssl_context())
-
-    def _pool(self) -> int:
-        """The least busy pool, opening a new one while all are busy and the cap allows."""
-        loads = self._in_flight
-        i = loads.index(min(loads)) if loads else -1
-        if (i < 0 or loads[i] >= self.POOL_SPREAD) and len(loads) < self._max_pools:
-            self._pools.append(self._new_pool())
-            loads.append(0)
-            i = len(loads) - 1
-        return i
-
-    async def _send_core(self, pool, body: bytes) -> _Reply:
-        r = await pool.request("POST", self._url, headers=self._headers, content=body,
-                               extensions={"timeout": self._timeouts})
-        return _Reply(r.status, r.headers, r.content)
-
-    async def _send_httpx(self, client, body: bytes) -> _Reply:
-        r = await client.post(self._url, content=body, headers=self._headers)  # decodes any Content-Encoding
-        return _Reply(r.status_code, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in r.headers.items()
-                                      if k.lower() != "content-encoding"], r.content)
-
-    def _kwargs(self, request: ChatRequest) -> dict:
-        s = request.sampling
-        kwargs: dict = {"model": self.spec.model, "messages": request.messages, "max_tokens": s.max_tokens,
-                        "temperature": s.temperature}
-        if s.top_p is not None:
-            kwargs["top_p"] = s.top_p
-        if s.seed is not None:
-            kwargs["seed"] = s.seed
-        if request.tools:
-            kwargs["tools"] = [
-                {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
-                for t in request.tools
-            ]
-            kwargs["tool_choice"] = "required"
-        elif request.json_schema is not None:
-            kwargs["response_format"] = {"type": "json_object"}
-        return kwargs
+        self._client = openai.AsyncOpenAI(
+            api_key=_api_key(spec),
+            base_url=spec.base_url,
+            max_retries=0,
+            timeout=self.policy.timeout_s,
+            http_client=httpx2.AsyncClient(
+                limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+                timeout=self.policy.timeout_s, verify=_ssl_context(),
+            ),
+        )
 
     async def _once(self, request: ChatRequest) -> ChatResponse:
-        body = json.dumps(self._kwargs(request), ensure_ascii=False, separators=(",", ":")).encode()
-        i = self._pool()
-        self._in_flight[i] += 1
         start = time.perf_counter()
         try:
-            reply = await self._send(self._pools[i], body)
-        except (httpx2.HTTPError, httpcore2.TimeoutException, *_CORE_ERRORS) as exc:
+            raw = await self._client.chat.completions.with_raw_response.create(**request_body(self.spec.model, request))
+            body_bytes = raw.http_response.content
+        except (openai.APIError, httpx2.HTTPError) as exc:
             raise _classify(exc) from None
-        finally:
-            self._in_flight[i] -= 1
         latency = time.perf_counter() - start
-        if not 200 <= reply.status_code < 300:
-            raise _classify_status(reply)
         try:
-            raw_body = json.loads(_decoded(reply))  # bytes: JSON is UTF-8 (RFC 8259)
+            raw_body = json.loads(body_bytes)  # parsed once, as received (not through the SDK's models)
         except ValueError as exc:
             raise RetryableError(ModelError("server", f"unparseable response body: {exc}")) from None
         answer, reasoning, calls, finish, usage = _parse_body(raw_body)
@@ -248,5 +78,4 @@ class OpenAICompatModel:
         return response
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+        await self._client.close()

@@ -44,6 +44,7 @@ class SweepConfig(BaseModel):
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model prefix → [$/1k in, $/1k out]
     on_budget: Literal["drop", "finish"] = "drop"  # what in-flight runs do when a cap is reached
     executor: Literal["async", "ray"] = "async"
+    transport: Literal["sdk", "direct"] = "sdk"  # remote endpoints: the openai SDK, or direct HTTP (lower CPU)
     ray_address: str | None = None  # an existing Ray cluster; default: start a local one
     replay_from: str | None = None  # an experiment directory whose environment replies are replayed
 

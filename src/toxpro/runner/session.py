@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pandas as pd
 from rich.console import Console
@@ -51,6 +52,7 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
             console.print(line, markup=False, highlight=False)
         return 2
     settings = config.settings()
+    os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
     planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
                    settings, config.seed)
     if shard is not None:
