@@ -146,6 +146,24 @@ def _parse_body(body: Any) -> tuple[str, str, list[ToolCall], str, Usage]:
         cached_tokens=cached)
 
 
+def response_from_body(body: bytes, latency: float) -> ChatResponse:
+    """A chat.completion body (bytes as received) → ChatResponse; both transports parse it this way."""
+    try:
+        raw_body = json.loads(body)  # bytes: JSON is UTF-8 (RFC 8259)
+    except ValueError as exc:
+        raise RetryableError(ModelError("server", f"unparseable response body: {exc}")) from None
+    answer, reasoning, calls, finish, usage = _parse_body(raw_body)
+    return ChatResponse(content=answer, reasoning=reasoning, tool_calls=calls, finish_reason=finish,
+                        usage=usage, latency_s=latency, raw=raw_body)
+
+
+async def chat_with_retries(once, request: ChatRequest, policy: RetryPolicy) -> ChatResponse:
+    """One call through the retry layer, the retry count recorded on the response."""
+    response, retries = await with_retries(lambda: once(request), policy)
+    response.retries = retries
+    return response
+
+
 def request_body(model: str, request: ChatRequest) -> dict:
     """The chat.completions request body, the same for both transports."""
     s = request.sampling
@@ -237,18 +255,10 @@ class DirectHTTPModel:
         latency = time.perf_counter() - start
         if not 200 <= reply.status_code < 300:
             raise _classify_status(reply)
-        try:
-            raw_body = json.loads(_decoded(reply))  # bytes: JSON is UTF-8 (RFC 8259)
-        except ValueError as exc:
-            raise RetryableError(ModelError("server", f"unparseable response body: {exc}")) from None
-        answer, reasoning, calls, finish, usage = _parse_body(raw_body)
-        return ChatResponse(content=answer, reasoning=reasoning, tool_calls=calls, finish_reason=finish,
-                            usage=usage, latency_s=latency, raw=raw_body)
+        return response_from_body(_decoded(reply), latency)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        response, retries = await with_retries(lambda: self._once(request), self.policy)
-        response.retries = retries
-        return response
+        return await chat_with_retries(self._once, request, self.policy)
 
     async def aclose(self) -> None:
         for pool in self._pools:

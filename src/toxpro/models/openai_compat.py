@@ -6,15 +6,14 @@ benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import httpx2
 import openai
 
 from .base import ChatRequest, ChatResponse, ModelError
-from .direct_http import _api_key, _parse_body, _ssl_context, request_body
-from .retry import RetryableError, RetryPolicy, parse_retry_after, with_retries
+from .direct_http import _api_key, _ssl_context, chat_with_retries, request_body, response_from_body
+from .retry import RetryableError, RetryPolicy, parse_retry_after
 from .spec import ModelSpec
 
 __all__ = ["OpenAICompatModel", "_api_key"]
@@ -63,19 +62,11 @@ class OpenAICompatModel:
             body_bytes = raw.http_response.content
         except (openai.APIError, httpx2.HTTPError) as exc:
             raise _classify(exc) from None
-        latency = time.perf_counter() - start
-        try:
-            raw_body = json.loads(body_bytes)  # parsed once, as received (not through the SDK's models)
-        except ValueError as exc:
-            raise RetryableError(ModelError("server", f"unparseable response body: {exc}")) from None
-        answer, reasoning, calls, finish, usage = _parse_body(raw_body)
-        return ChatResponse(content=answer, reasoning=reasoning, tool_calls=calls, finish_reason=finish,
-                            usage=usage, latency_s=latency, raw=raw_body)
+        # parsed once, as received (not through the SDK's response models)
+        return response_from_body(body_bytes, time.perf_counter() - start)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        response, retries = await with_retries(lambda: self._once(request), self.policy)
-        response.retries = retries
-        return response
+        return await chat_with_retries(self._once, request, self.policy)
 
     async def aclose(self) -> None:
         await self._client.close()
