@@ -87,9 +87,13 @@ def _proxied() -> bool:
 
 
 def _classify_status(response: httpx2.Response | _Reply) -> Exception:
-    status = response.status_code
-    message = f"HTTP {status}: {_status_message(response)[:300]}"
-    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    return status_error(response.status_code, _status_message(response),
+                        parse_retry_after(response.headers.get("retry-after")))
+
+
+def status_error(status: int, text: str, retry_after: float | None) -> Exception:
+    """HTTP status → retryable (429, 5xx, 408, 409) or final error, as for every transport."""
+    message = f"HTTP {status}: {text[:300]}"
     if status == 429:
         return RetryableError(ModelError("rate_limit", message, status=status), retry_after)
     if status >= 500 or status in (408, 409):

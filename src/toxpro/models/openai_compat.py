@@ -12,7 +12,7 @@ import httpx2
 import openai
 
 from .base import ChatRequest, ChatResponse, ModelError
-from .direct_http import _api_key, _ssl_context, chat_with_retries, request_body, response_from_body
+from .direct_http import _api_key, _ssl_context, chat_with_retries, request_body, response_from_body, status_error
 from .retry import RetryableError, RetryPolicy, parse_retry_after
 from .spec import ModelSpec
 
@@ -25,16 +25,8 @@ def _classify(exc: Exception) -> Exception:
     if isinstance(exc, openai.APIConnectionError):
         return RetryableError(ModelError("connection", f"connection failed: {type(exc.__cause__ or exc).__name__}"))
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        message = f"HTTP {status}: {str(exc.message)[:300]}"
         retry_after = parse_retry_after(exc.response.headers.get("retry-after")) if exc.response is not None else None
-        if status == 429:
-            return RetryableError(ModelError("rate_limit", message, status=status), retry_after)
-        if status >= 500 or status in (408, 409):
-            return RetryableError(ModelError("server", message, status=status), retry_after)
-        if status in (401, 403):
-            return ModelError("auth", message, status=status)
-        return ModelError("bad_request", message, status=status)
+        return status_error(exc.status_code, str(exc.message), retry_after)
     return ModelError("other", f"{type(exc).__name__}: {exc}")
 
 
