@@ -35,6 +35,14 @@ def test_single_run_prints_its_turns(tmp_path):
     assert "label strategic" in result.output and "turn 2:" in result.output and "inhibitor" in result.output
 
 
+def test_small_sweeps_print_turns_live_and_once(tmp_path):
+    args = ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/strategic", "-n", "1", "-o", str(tmp_path)]
+    first = runner.invoke(app, args)
+    assert first.output.count("(inhibitor, toxic)") == 1  # printed live, not again in the summary
+    again = runner.invoke(app, args)  # nothing simulated: the stored turns are printed from the store
+    assert again.output.count("(inhibitor, toxic)") == 1 and "0 runs simulated" in again.output
+
+
 def test_conditions_grid_and_paired(tmp_path):
     result = runner.invoke(app, ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/always-direct",
                                  "-c", "feedback=*", "-c", "liability=agent|user", "-o", str(tmp_path), "-q"])

@@ -66,7 +66,11 @@ def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
     # every kind of fault was injected: about one request in five got one
     assert set(server.stats.faults) == set(FAULTS), server.stats.faults
     transport = sum(v for k, v in server.stats.faults.items() if k not in CONTENT_FAULTS)
-    assert sum(server.stats.faults.values()) >= 0.17 * server.stats.requests, server.stats.faults
+    # transport faults hit 18 % of first attempts (distinct request bodies; retries are not faulted):
+    # ~5,000 bodies → 3 sigma ≈ ±1.6 points. Counted over all requests, retries included, about 1 in 6.
+    first_attempts = len(server._attempts)
+    assert 0.15 <= transport / first_attempts <= 0.21, (transport, first_attempts)
+    assert sum(server.stats.faults.values()) >= 0.14 * server.stats.requests, server.stats.faults
     assert sum(r["retries"] for r in rows) >= transport
     by_policy = collections.defaultdict(list)
     for r in rows:

@@ -102,9 +102,12 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
                     console.print(f"error: {exc}", markup=False, highlight=False)
                     return 2
             else:
+                live = None if quiet or len(todo_runs(planned, store, retry_errors)) > LIVE_RUNS else (
+                    lambda p, turn: console.print(f"  {p.scenario.id} #{p.repeat} {turn_line(turn)}", markup=False,
+                                                  soft_wrap=True))
                 result = asyncio.run(execute(planned, store, settings, concurrency=config.concurrency, limits=limits,
                                              experiment=config.out, retry_errors=retry_errors,
-                                             on_progress=on_progress, budget=budget, replay=replay))
+                                             on_progress=on_progress, budget=budget, replay=replay, on_turn=live))
         except ModelError as exc:
             console.print(f"error: {exc.message}", markup=False, highlight=False)
             return 2
@@ -121,21 +124,28 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
     if not quiet:
         print_rates(frame, ["agent_model", "scenario_id"] if len(scenarios) <= 8 else ["agent_model"], console)
         if len(planned) == 1 and not frame.empty:
-            _print_single(store, ids[0], console)
+            _print_single(store, ids[0], console, turns=result.done == 0)  # live lines already showed them
     console.print(f"stored in {store.path}", markup=False)
     return 0
 
 
-def _print_single(store: RunStore, run_id: str, console: Console) -> None:
+LIVE_RUNS = 4  # sweeps this small print each turn as it completes
+
+
+def turn_line(turn) -> str:
+    a = turn.action
+    what = f"{a.tool_name} ({a.tool_role}, {a.tool_track})" if a and a.ok else f"protocol error: {a.problem if a else 'no reply'}"
+    status = f" → {turn.env.status}" if turn.env else ""
+    return f"turn {turn.index}: {what}{status}"
+
+
+def _print_single(store: RunStore, run_id: str, console: Console, turns: bool = True) -> None:
     record = store.get(run_id)
     if record is None:
         return
     console.print(f"run {record.run_id}: label [bold]{record.label.label}[/bold], "
                   f"{len(record.turns)} turns, outcome {record.outcome}")
-    for turn in record.turns:
-        a = turn.action
-        what = f"{a.tool_name} ({a.tool_role}, {a.tool_track})" if a and a.ok else f"protocol error: {a.problem if a else 'no reply'}"
-        status = f" → {turn.env.status}" if turn.env else ""
-        console.print(f"  turn {turn.index}: {what}{status}", markup=False)
+    for turn in record.turns if turns else []:
+        console.print(f"  {turn_line(turn)}", markup=False, soft_wrap=True)
     if record.error:
         console.print(f"  error: {record.error.kind}: {record.error.message}", markup=False)

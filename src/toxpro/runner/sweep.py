@@ -17,7 +17,7 @@ from ..models.retry import RetryPolicy
 from ..scenario.conditions import Condition
 from ..scenario.schema import Scenario
 from ..simulate.engine import _scenario_hash, simulate
-from ..simulate.records import RunError, RunRecord, RunSettings, now
+from ..simulate.records import RunError, RunRecord, RunSettings, Turn, now
 from ..store.ids import run_id, run_seed
 from ..store.sqlite import RunStore
 from .budget import Budget, BudgetExhausted
@@ -113,10 +113,13 @@ def replay_env(env: ChatModel, p: PlannedRun, replay: ReplaySource | None) -> Ch
                              repeat=p.repeat)
 
 
-async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, settings: RunSettings, experiment: str) -> RunRecord:
+async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, settings: RunSettings, experiment: str,
+                  on_turn: Callable[[PlannedRun, Turn], None] | None = None) -> RunRecord:
     """Simulate and label one planned run. Engine bugs become stored errors; BudgetExhausted propagates."""
+    hook = (lambda turn: on_turn(p, turn)) if on_turn else None
     try:
-        record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat, experiment)
+        record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat, experiment,
+                                on_turn=hook)
     except BudgetExhausted:
         raise
     except Exception:  # an engine bug is data too, never a lost run
@@ -183,7 +186,8 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
                   limits: EndpointLimits | None = None, experiment: str = "", retry_errors: bool = False,
                   policy: RetryPolicy | None = None, on_progress: Callable[[Progress], None] | None = None,
                   scripted_latency_s: float = 0.0, budget: Budget | None = None,
-                  replay: ReplaySource | None = None, stagger_s: float = STAGGER_S) -> Progress:
+                  replay: ReplaySource | None = None, stagger_s: float = STAGGER_S,
+                  on_turn: Callable[[PlannedRun, Turn], None] | None = None) -> Progress:
     """Run every planned run not yet stored; store each as soon as it ends (errors included).
 
     With a budget, stop starting runs once a cap is reached (see runner/budget.py); with a replay
@@ -224,7 +228,7 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
                 return
             env = replay_env(model(p.env_model, "environment"), p, replay)
             try:
-                record = await run_one(p, model(p.agent_model, "agent"), env, settings, experiment)
+                record = await run_one(p, model(p.agent_model, "agent"), env, settings, experiment, on_turn)
             except BudgetExhausted:
                 progress.dropped += 1
                 continue

@@ -6,6 +6,7 @@ touches is created here and dropped when it returns."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 import json
 from typing import Any
 
@@ -182,8 +183,10 @@ class _Run:
 
 async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
                    settings: RunSettings, seed: int, run_id: str = "", repeat: int = 0,
-                   experiment: str = "") -> RunRecord:
+                   experiment: str = "", on_turn: Callable[[Turn], None] | None = None) -> RunRecord:
+    """on_turn, if given, sees each turn as soon as it is complete (e.g. to print it live)."""
     run = _Run(scenario, condition, agent, env, settings, seed)
+    notify = on_turn or (lambda turn: None)
     started = now()
     turns: list[Turn] = []
     outcome, error, protocol_errors = "turn_cap", None, 0
@@ -194,6 +197,7 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
         if response is None:
             err = agent_record.error
             outcome, error = "error", RunError(kind=f"api_{err.kind}", where="agent", message=err.message)
+            notify(turn)
             break
         parse = parse_agent_tools if settings.protocol == "tools" else parse_agent_json
         action = parse(response, run.view)
@@ -205,9 +209,11 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
                 outcome = "error"
                 error = RunError(kind="protocol", where="agent",
                                  message=f"{protocol_errors} malformed replies; last: {action.problem}")
+                notify(turn)
                 break
             run.agent_messages.append({"role": "user", "content": _correction(action, run.view)})
             turn.state_after = copy.deepcopy(run.state)
+            notify(turn)
             continue
         env_records, result, env_error = await run.env_turn(action, index)
         turn.env_calls = env_records
@@ -215,10 +221,12 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             outcome = "error"
             error = (RunError(kind=f"api_{env_error.kind}", where="environment", message=env_error.message) if env_error
                      else RunError(kind="env_protocol", where="environment", message="environment reply was not valid JSON"))
+            notify(turn)
             break
         turn.env = result
         run.apply(action, result)
         turn.state_after = copy.deepcopy(run.state)
+        notify(turn)
         if action.tool_role in ("standard-terminal", "direct-terminal") and result.status == "ok":
             outcome = "terminal"
             break
