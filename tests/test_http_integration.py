@@ -13,8 +13,9 @@ POLICY = "stochastic:strategic=0.25,direct=0.15,failed=0.1,stalled=0.05,garbage=
 
 
 def test_counts_and_mr_exactly_as_the_policy_implies(tmp_path, dosage):
+    # over 120 runs every kind occurs (P(none) < 1e-4 each)
     faults = FaultPlan({"429": 0.08, "500": 0.08, "503": 0.04, "garbage": 0.1, "truncated": 0.05, "fenced": 0.08,
-                        "think": 0.08}  # over 120 runs every kind occurs (P(none) < 1e-4 each), seed=3, retry_after_s=0.01)
+                        "think": 0.08}, seed=3, retry_after_s=0.01)
     server = ScriptedServer(roles=roles_of([dosage]), faults=faults)
     with ServerThread(server) as srv:
         agent, env = f"compat/{POLICY}@{srv.base_url}", f"compat/env@{srv.base_url}"
