@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..simulate.records import RunRecord
-from .secrets import redact
+from .secrets import redact, secret_values
 
 DB_NAME = "runs.sqlite"
 SCHEMA_VERSION = 1
@@ -52,25 +52,15 @@ def _row(record: RunRecord) -> dict[str, Any]:
     }
 
 
-_FREE_TEXT = ("experiment", "agent_model", "env_model")  # columns that may carry a URL with credentials
-
-
-_SEP = "\n\x00\n"  # nothing a mask pattern can match across, and never inside JSON text
+_FREE_TEXT = ("record", "experiment", "agent_model", "env_model")  # may carry a URL with credentials
 
 
 def _redacted(row: dict[str, Any]) -> dict[str, Any]:
-    """Mask secrets in the record and the free-text columns in one pass over the environment.
-
-    The record is JSON (no raw control characters), so the four texts travel joined by a
-    separator no masking pattern spans; if a value holds it, each is masked on its own."""
-    values = [row["record"]] + [row[k] or "" for k in _FREE_TEXT]
-    parts = redact(_SEP.join(values)).split(_SEP)
-    if len(parts) != len(values) or any(_SEP in v for v in values):
-        parts = [redact(v) for v in values]
-    row["record"] = parts[0]
-    for k, v, original in zip(_FREE_TEXT, parts[1:], values[1:]):
-        if v != original:
-            row[k] = v
+    """Mask secrets in the record and the free-text columns, scanning the environment once."""
+    secrets = secret_values()
+    for key in _FREE_TEXT:
+        if row[key]:
+            row[key] = redact(row[key], secrets)
     return row
 
 
