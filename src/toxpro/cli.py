@@ -242,12 +242,9 @@ def export(
 
 def _register_extensions() -> None:
     from .judge.commands import register as register_judge
+    from .synth.commands import register as register_synth
 
     register_judge(app)
-    try:
-        from .synth.commands import register as register_synth
-    except ImportError:  # pragma: no cover - synth is optional while it is being built
-        return
     register_synth(app)
 
 

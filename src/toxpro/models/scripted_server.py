@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..scenario.conditions import FEEDBACK_TEXT
-from .scripted import env_reply, parse_policy, role_at
+from .scripted import agent_reply, env_reply, parse_policy, role_at
 
 TRANSPORT_FAULTS = ("429", "500", "503", "timeout", "reset")
 CONTENT_FAULTS = ("truncated", "empty", "garbage", "fenced", "think")
@@ -91,16 +91,13 @@ class ScriptedServer:
         fault = self.faults.pick(f"content|{seed}", CONTENT_FAULTS) if first_request else None
         if role == "garbage":
             return self._completion("not json {", "stop")
-        tool = next((t for t in tools if t["role"] == role), None)
-        if tool is None:
+        if not any(t["role"] == role for t in tools):
             return self._completion(json.dumps({"reasoning": "no such role", "tool_choice": {}}), "stop")
-        params = {"note": f"turn {turn}"}
         if protocol == "tools" and fault is None:
-            call = {"id": f"call_{turn}", "type": "function",
-                    "function": {"name": tool["name"], "arguments": json.dumps(params)}}
-            return self._completion(None, "tool_calls", tool_calls=[call])
-        content = json.dumps({"reasoning": f"Scripted choice: {role}.",
-                              "tool_choice": {"id": tool["id"], "name": tool["name"], "parameters": params}})
+            (call,) = agent_reply(role, tools, "tools", turn).tool_calls
+            return self._completion(None, "tool_calls", tool_calls=[
+                {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}])
+        content = agent_reply(role, tools, "json", turn).content  # the in-process backend's reply, byte for byte
         if fault:
             self.stats.hit(fault)
         if fault == "truncated":

@@ -89,7 +89,8 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
             bar.update(task, completed=p.skipped + p.done,
                        info=f"errors {p.errors} · retries {p.retries} · tokens {p.tokens:,}")
 
-        bar.update(task, completed=len(planned) - len(todo_runs(planned, store, retry_errors)))
+        pending = len(todo_runs(planned, store, retry_errors))
+        bar.update(task, completed=len(planned) - pending)
         try:
             if config.executor == "ray":
                 from .ray_executor import RayUnavailable, execute_ray
@@ -102,7 +103,7 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
                     console.print(f"error: {exc}", markup=False, highlight=False)
                     return 2
             else:
-                live = None if quiet or len(todo_runs(planned, store, retry_errors)) > LIVE_RUNS else (
+                live = None if quiet or pending > LIVE_RUNS else (
                     lambda p, turn: console.print(f"  {p.scenario.id} #{p.repeat} {turn_line(turn)}", markup=False,
                                                   soft_wrap=True))
                 result = asyncio.run(execute(planned, store, settings, concurrency=config.concurrency, limits=limits,
