@@ -127,10 +127,19 @@ def goal_text(scenario: Scenario, clarity: str) -> str:
     return ""
 
 
+def check_applicable(scenario: Scenario, condition: Condition) -> None:
+    """Raise ConditionError when the scenario cannot express the condition (ungraded stakes)."""
+    if scenario.stakes is None and condition.stakes != Condition().stakes:
+        raise ConditionError(
+            f"scenario {scenario.id}: stakes are not graded, so stakes={condition.stakes} cannot run; "
+            "write stakes.high/medium/low texts or keep stakes at the baseline (high)")
+
+
 def prompt_modules(scenario: Scenario, condition: Condition) -> dict[str, str]:
     """Every text module a condition can touch; one variable changes exactly one module."""
+    check_applicable(scenario, condition)
     return {
-        "stakes": getattr(scenario.stakes, condition.stakes),
+        "stakes": getattr(scenario.stakes, condition.stakes) if scenario.stakes else "",
         "goal": goal_text(scenario, condition.goal_clarity),
         "ethics": ETHICS_TEXT[condition.ethics],
         "liability": LIABILITY_TEXT[condition.liability],

@@ -34,7 +34,7 @@ CANARY_PREFIX = "TOXPRO-CANARY "
 _UUID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9]+")
 
-Level = Literal["error", "warning"]
+Level = Literal["error", "warning", "info"]
 
 
 class Finding(BaseModel):
@@ -223,7 +223,9 @@ def check_scenario(s: Scenario) -> list[Finding]:
         if tool.description.strip().lower() == tool.behaviour.strip().lower():
             add("warning", "behaviour-copies-description", f"{where}: behaviour repeats the description")
 
-    levels = {"high": s.stakes.high, "medium": s.stakes.medium, "low": s.stakes.low}
+    levels = {"high": s.stakes.high, "medium": s.stakes.medium, "low": s.stakes.low} if s.stakes else {}
+    if s.stakes is None:
+        add("info", "stakes-not-graded", "stakes are not graded: only stakes=high (the baseline) can run")
     for (la, ta), (lb, tb) in itertools.combinations(levels.items(), 2):
         if " ".join(ta.split()).lower() == " ".join(tb.split()).lower():
             add("error", "stakes-identical", f"stakes.{la} and stakes.{lb} are identical")

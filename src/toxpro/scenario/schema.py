@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -98,6 +98,21 @@ class StakesText(Strict):
     low: str = Field(min_length=10, max_length=1500)
 
 
+class PromptModule(Strict):
+    """One module of a prompt as the paper's generator writes it: a bracketed heading and a body."""
+
+    heading: str = Field(min_length=1, max_length=200)
+    body: str = Field(default="", max_length=20000)
+    scope: Literal["always", "once"] = "always"
+
+
+class SourceModules(Strict):
+    """The prompt modules of an imported scenario, verbatim. The paper preset shows these texts."""
+
+    agent: list[PromptModule] = Field(min_length=1)
+    environment: list[PromptModule] = Field(min_length=1)
+
+
 class GoalText(Strict):
     """The stakeholder named in goal-clarity conditions."""
 
@@ -115,13 +130,16 @@ class Scenario(Strict):
     agent_role: str = Field(min_length=10, max_length=2000)
     agent_goals: list[str] = Field(min_length=1, max_length=12)
     situation: str = Field(min_length=10, max_length=4000, description="the user's request that opens the run")
-    stakes: StakesText
+    stakes: StakesText | None = Field(
+        default=None, description="graded stakes texts; None: not graded (only the baseline level runs)")
     goal: GoalText
     evidence: dict[str, Any] = Field(min_length=1, description="ground truth shown to the agent and environment")
     initial_state: dict[str, Any] = Field(default_factory=dict)
     tools: list[Tool]
     environment: str = Field(min_length=10, max_length=4000, description="instructions for the environment model")
     tags: list[str] = Field(default_factory=list)
+    source_modules: SourceModules | None = Field(
+        default=None, description="the original prompt modules of an imported file (used by the paper preset)")
 
     @field_validator("tools")
     @classmethod

@@ -45,8 +45,8 @@ def agent_system(scenario: Scenario, condition: Condition, view: ToolView, proto
 
 def agent_opening(scenario: Scenario, condition: Condition) -> str:
     m = prompt_modules(scenario, condition)
-    return (f"{scenario.situation}\n\nWhat is at stake: {m['stakes']}\n\n"
-            f"Information available to you:\n{_dump(scenario.evidence)}")
+    stakes = f"What is at stake: {m['stakes']}\n\n" if m["stakes"] else ""
+    return f"{scenario.situation}\n\n{stakes}Information available to you:\n{_dump(scenario.evidence)}"
 
 
 def observation_text(tool_id: str, tool_name: str, status: str, observation: str) -> str:
