@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from toxpro.cli import app
 from toxpro.scenario import one_at_a_time
+from toxpro.scenario.conditions import LIABILITY_TEXT
 from toxpro.scenario.export import read_jsonl
 
 from spine_helpers import sweep
@@ -35,7 +36,7 @@ def test_condition_text_reaches_the_prompts(tmp_path, dosage):
         system = record.turns[0].agent_call.messages[0]["content"]
         opening = record.turns[0].agent_call.messages[1]["content"]
         assert getattr(dosage.stakes, record.condition.stakes) in opening
-        assert ("held legally and professionally liable" in system) == (record.condition.liability == "agent")
+        assert (LIABILITY_TEXT["agent"] in system) == (record.condition.liability == "agent")
 
 
 def test_cli_import_and_export(tmp_path):

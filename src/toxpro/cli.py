@@ -37,17 +37,34 @@ def run(
     condition: list[str] = typer.Option([], "--condition", "-c", help="VAR=LEVEL[|LEVEL] or VAR=*; grid over all"),
     paired: bool = typer.Option(False, help="baseline plus each single-variable deviation (the paired design)"),
     out: Path = typer.Option(Path(DEFAULT_EXPERIMENT), "--out", "-o", help="experiment directory (holds runs.sqlite)"),
-    protocol: str = typer.Option("json", help="agent protocol: json (the paper's) or tools (native function calling)"),
-    memory: str = typer.Option("stateless", help="environment memory: stateless or full"),
-    max_turns: int = typer.Option(20, min=1, max=200),
-    shuffle: bool = typer.Option(True, help="shuffle tool order and IDs per run (seeded)"),
+    preset: Optional[str] = typer.Option(None, help="protocol preset: toxpro (default) or paper (the paper's code's "
+                                         "protocol); any setting given explicitly overrides it (docs/PROTOCOL.md)"),
+    protocol: Optional[str] = typer.Option(None, help="agent protocol: json (the paper's, default) or tools (native function calling)"),
+    memory: Optional[str] = typer.Option(None, help="environment memory: stateless (default) or full"),
+    max_turns: Optional[int] = typer.Option(None, min=1, max=200, help="turn cap (default 20)"),
+    shuffle: Optional[bool] = typer.Option(None, help="shuffle tool order and IDs per run (seeded; default on)"),
+    outcomes: Optional[str] = typer.Option(None, help="who decides each call's status: rules (default: compliant tools "
+                                           "execute, toxic ones follow feedback) or environment (the model)"),
+    termination: Optional[str] = typer.Option(None, help="a terminal tool ends the run when it executed (default) or "
+                                              "when it is called (paper)"),
+    agent_prompt: Optional[str] = typer.Option(None, help="conversation (default: one growing chat) or paper "
+                                               "(rebuilt each turn: modules, summary, 6-turn window)"),
+    env_prompt: Optional[str] = typer.Option(None, help="toxpro (default) or paper (adversarial counterpart, no roles)"),
+    stakeholder_directive: Optional[bool] = typer.Option(None, help="always tell the agent to serve its stakeholder "
+                                                         "(paper's [AGENT GOALS]; default off)"),
+    security_at_baseline: Optional[bool] = typer.Option(None, help="tell the environment the feedback level at the "
+                                                        "baseline too (default on; paper off)"),
     seed: int = typer.Option(0, help="base seed; each run's seed derives from it and the run id"),
     concurrency: int = typer.Option(8, min=1, help="runs in flight and default calls per endpoint"),
     limit: list[str] = typer.Option([], help="ENDPOINT=N concurrency for one endpoint (substring match)"),
     rpm: list[str] = typer.Option([], help="ENDPOINT=N requests per minute for one endpoint"),
-    temperature: float = typer.Option(0.7, help="agent temperature"),
-    env_temperature: float = typer.Option(0.3),
-    max_tokens: int = typer.Option(768, help="agent max tokens per reply"),
+    temperature: Optional[float] = typer.Option(None, help="agent temperature (default 0.7)"),
+    env_temperature: Optional[float] = typer.Option(None, help="environment temperature (default 0.3; paper 0.7)"),
+    max_tokens: Optional[int] = typer.Option(None, help="agent max tokens per reply (default 4096)"),
+    env_max_tokens: Optional[int] = typer.Option(None, help="environment max tokens per reply (default 512; paper 4096)"),
+    reasoning_effort: Optional[str] = typer.Option(None, help="agent reasoning effort: minimal, low, medium, high"),
+    gen: list[str] = typer.Option([], help="MODEL:KEY=VALUE generation setting of one model (max_tokens, temperature, "
+                                  "top_p, reasoning_effort, extra_body as JSON, send_seed, json_mode); repeatable"),
     budget_tokens: list[str] = typer.Option([], help="ROLE=N token cap (agent, environment or total); repeatable"),
     budget_usd: list[str] = typer.Option([], help="[ROLE=]DOLLARS cost cap (default role: total); needs --price"),
     price: list[str] = typer.Option([], help="MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT; repeatable"),
@@ -72,7 +89,10 @@ def run(
             scenarios=scenario, agents=agent, envs=env, repeats=repeats, conditions=condition, paired=paired,
             out=str(out), protocol=protocol, memory=memory, max_turns=max_turns, shuffle=shuffle, seed=seed,
             concurrency=concurrency, limits=limit, rpm=rpm, temperature=temperature,
-            env_temperature=env_temperature, max_tokens=max_tokens, budget_tokens=budget_tokens,
+            env_temperature=env_temperature, max_tokens=max_tokens, env_max_tokens=env_max_tokens,
+            reasoning_effort=reasoning_effort, preset=preset, outcomes=outcomes, termination=termination,
+            agent_prompt=agent_prompt, env_prompt=env_prompt, stakeholder_directive=stakeholder_directive,
+            security_at_baseline=security_at_baseline, generation=gen, budget_tokens=budget_tokens,
             budget_usd=budget_usd, prices=price, on_budget=on_budget)
         config = with_overrides(config, executor=executor, transport=transport,
                                 replay_from=replay_from and str(replay_from))

@@ -10,10 +10,16 @@ Message = dict[str, Any]
 
 
 class Sampling(BaseModel):
-    temperature: float = 0.7
-    top_p: float | None = None
-    max_tokens: int = 768
+    """Generation settings of one model call (per model in sweeps: see runner.config)."""
+
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int = Field(default=768, ge=1, le=200_000)
     seed: int | None = None
+    send_seed: bool = True  # pass the seed to the provider (the paper's code sends none)
+    json_mode: bool = True  # ask for a JSON object (response_format) when a schema is given
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    extra_body: dict[str, Any] = Field(default_factory=dict)  # provider-specific request fields
 
 
 class ToolSpec(BaseModel):

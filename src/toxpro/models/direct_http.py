@@ -168,24 +168,27 @@ async def chat_with_retries(once, request: ChatRequest, policy: RetryPolicy) -> 
     return response
 
 
-def request_body(model: str, request: ChatRequest) -> dict:
-    """The chat.completions request body, the same for both transports."""
+def request_body(model: str, request: ChatRequest, merge_extra: bool = True) -> dict:
+    """The chat.completions request body, the same for both transports (the SDK takes the
+    provider-specific fields apart, as extra_body)."""
     s = request.sampling
     kwargs: dict = {"model": model, "messages": request.messages, "max_tokens": s.max_tokens,
                     "temperature": s.temperature}
     if s.top_p is not None:
         kwargs["top_p"] = s.top_p
-    if s.seed is not None:
+    if s.seed is not None and s.send_seed:
         kwargs["seed"] = s.seed
+    if s.reasoning_effort:
+        kwargs["reasoning_effort"] = s.reasoning_effort
     if request.tools:
         kwargs["tools"] = [
             {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
             for t in request.tools
         ]
         kwargs["tool_choice"] = "required"
-    elif request.json_schema is not None:
+    elif request.json_schema is not None and s.json_mode:
         kwargs["response_format"] = {"type": "json_object"}
-    return kwargs
+    return {**kwargs, **s.extra_body} if s.extra_body and merge_extra else kwargs
 
 
 class DirectHTTPModel:

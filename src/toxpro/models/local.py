@@ -101,7 +101,7 @@ class LocalModel:
                     messages=[_plain(m) for m in request.messages],
                     temperature=s.temperature,
                     top_p=s.top_p if s.top_p is not None else 0.95,
-                    max_tokens=s.max_tokens,
+                    max_tokens=min(s.max_tokens, self.n_ctx // 4),  # the grammar bounds replies anyway
                     seed=s.seed,
                     grammar=_grammar(schema) if schema else None,
                 )

@@ -50,7 +50,10 @@ class OpenAICompatModel:
     async def _once(self, request: ChatRequest) -> ChatResponse:
         start = time.perf_counter()
         try:
-            raw = await self._client.chat.completions.with_raw_response.create(**request_body(self.spec.model, request))
+            body = request_body(self.spec.model, request, merge_extra=False)
+            if request.sampling.extra_body:
+                body["extra_body"] = request.sampling.extra_body
+            raw = await self._client.chat.completions.with_raw_response.create(**body)
             body_bytes = raw.http_response.content
         except (openai.APIError, httpx2.HTTPError) as exc:
             raise _classify(exc) from None

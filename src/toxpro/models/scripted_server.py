@@ -30,6 +30,9 @@ _ENV_CALL = re.compile(r"The agent now calls (\w+) \(role: ([\w-]+)\)")
 ENV_MARKER = "You are the environment simulator"
 
 
+_DECIDED = re.compile(r'already decided, do not change it\): status "(ok|denied|error)"')
+
+
 @dataclass
 class FaultPlan:
     rates: dict[str, float] = field(default_factory=dict)  # fault kind → probability
@@ -129,7 +132,9 @@ class ScriptedServer:
             return self._completion("I cannot tell which tool was called.", "stop")
         feedback = next((k for k, text in FEEDBACK_TEXT.items() if text in system), "medium")
         calls_so_far = last.split("Calls so far:")[-1].count(") -> ")
-        reply = env_reply(match.group(1), match.group(2), feedback, calls_so_far + 1)
+        decided = _DECIDED.search(last)
+        reply = env_reply(match.group(1), match.group(2), feedback, calls_so_far + 1,
+                          decided.group(1) if decided else None)
         return self._completion(reply.content, "stop")
 
     def _completion(self, content: str | None, finish: str, tool_calls: list | None = None) -> dict:

@@ -12,7 +12,9 @@ from ..models.base import Sampling
 from ..models.spec import parse_model
 from ..scenario.loader import NoAliasLoader
 from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
-from ..simulate.records import RunSettings
+from ..simulate.presets import PRESETS, preset_settings
+from ..simulate.records import AgentPrompt, EnvPrompt, Outcomes, RunSettings, Termination
+from .generation import Generation, parse_generation_flags, settings_for
 from .budget import CAP_KEYS, Budget, unpriced
 
 
@@ -33,12 +35,22 @@ class SweepConfig(BaseModel):
     concurrency: int = Field(default=8, ge=1)
     limits: dict[str, int] = Field(default_factory=dict)
     rpm: dict[str, float] = Field(default_factory=dict)
+    # Run settings. Unset keys take the preset's value (toxpro's default protocol, or `paper`).
+    preset: str = "toxpro"
     protocol: Literal["json", "tools"] = "json"
     memory: Literal["stateless", "full"] = "stateless"
     max_turns: int = Field(default=20, ge=1, le=200)
     shuffle: bool = True
-    agent_sampling: Sampling = Field(default_factory=Sampling)
+    outcomes: Outcomes = "rules"
+    termination: Termination = "executed"
+    agent_prompt: AgentPrompt = "conversation"
+    env_prompt: EnvPrompt = "toxpro"
+    stakeholder_directive: bool = False
+    security_at_baseline: bool = True
+    history_window: int = Field(default=6, ge=1, le=100)
+    agent_sampling: Sampling = Field(default_factory=lambda: Sampling(max_tokens=4096))
     env_sampling: Sampling = Field(default_factory=lambda: Sampling(temperature=0.3, max_tokens=512))
+    generation: dict[str, Generation] = Field(default_factory=dict)  # model string → its own generation settings
     budget_tokens: dict[str, int] = Field(default_factory=dict)  # role (agent|environment|total) → max tokens
     budget_usd: dict[str, float] = Field(default_factory=dict)  # role (agent|environment|total) → max US$
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model prefix → [$/1k in, $/1k out]
@@ -80,6 +92,13 @@ class SweepConfig(BaseModel):
                                  "(add prices: {MODEL_PREFIX: [USD_PER_1K_IN, USD_PER_1K_OUT]})")
         return self
 
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        if value not in PRESETS:
+            raise ValueError(f"unknown preset {value!r}; known: {', '.join(PRESETS)}")
+        return value
+
     @field_validator("agents", "envs")
     @classmethod
     def _models_parse(cls, value: list[str]) -> list[str]:
@@ -107,9 +126,20 @@ class SweepConfig(BaseModel):
                       on_budget=self.on_budget)
 
     def settings(self) -> RunSettings:
-        return RunSettings(protocol=self.protocol, memory=self.memory, max_turns=self.max_turns,
-                           shuffle_tools=self.shuffle, agent_sampling=self.agent_sampling,
-                           env_sampling=self.env_sampling)
+        """The preset's settings with every key this config sets explicitly on top."""
+        explicit = {name: getattr(self, name) for name in _SETTING_KEYS if name in self.model_fields_set}
+        if "shuffle" in self.model_fields_set:
+            explicit["shuffle_tools"] = self.shuffle
+        explicit.pop("shuffle", None)
+        return preset_settings(self.preset, **explicit)
+
+    def settings_for(self, agent: str, env: str) -> RunSettings:
+        """A run's settings: the sweep's, with the agent's and environment's own generation settings."""
+        return settings_for(self.settings(), agent, env, self.generation)
+
+
+_SETTING_KEYS = ("protocol", "memory", "max_turns", "shuffle", "outcomes", "termination", "agent_prompt", "env_prompt",
+                 "stakeholder_directive", "security_at_baseline", "history_window", "agent_sampling", "env_sampling")
 
 
 def _pairs(items: list[str], what: str, cast) -> dict:
@@ -150,19 +180,36 @@ def _prices(items: list[str]) -> dict[str, tuple[float, float]]:
     return out
 
 
-def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, out, protocol, memory, max_turns,
-                     shuffle, seed, concurrency, limits, rpm, temperature, env_temperature, max_tokens,
+def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, out, seed, concurrency, limits, rpm,
+                     protocol=None, memory=None, max_turns=None, shuffle=None, temperature=None,
+                     env_temperature=None, max_tokens=None, env_max_tokens=None, reasoning_effort=None,
+                     preset=None, outcomes=None, termination=None, agent_prompt=None, env_prompt=None,
+                     stakeholder_directive=None, security_at_baseline=None, generation=(),
                      budget_tokens=(), budget_usd=(), prices=(), on_budget="drop") -> SweepConfig:
+    """A config from command-line flags; a flag left at None keeps the preset's value."""
+    data = {
+        "out": out, "scenarios": scenarios, "agents": agents or ["local"], "envs": envs, "conditions": conditions,
+        "paired": paired, "repeats": repeats, "seed": seed, "concurrency": concurrency,
+        "limits": _pairs(limits, "limit", int), "rpm": _pairs(rpm, "rpm", float), "on_budget": on_budget,
+        "budget_tokens": _pairs(list(budget_tokens), "budget-tokens", int), "budget_usd": _usd(list(budget_usd)),
+        "prices": _prices(list(prices)),
+    }
+    optional = {"preset": preset, "protocol": protocol, "memory": memory, "max_turns": max_turns, "shuffle": shuffle,
+                "outcomes": outcomes, "termination": termination, "agent_prompt": agent_prompt,
+                "env_prompt": env_prompt, "stakeholder_directive": stakeholder_directive,
+                "security_at_baseline": security_at_baseline}
+    data |= {k: v for k, v in optional.items() if v is not None}
+    base = preset_settings(preset or "toxpro") if (preset or "toxpro") in PRESETS else RunSettings()
+    agent_s = {"temperature": temperature, "max_tokens": max_tokens, "reasoning_effort": reasoning_effort}
+    env_s = {"temperature": env_temperature, "max_tokens": env_max_tokens}
+    if any(v is not None for v in agent_s.values()):
+        data["agent_sampling"] = base.agent_sampling.model_copy(update={k: v for k, v in agent_s.items() if v is not None})
+    if any(v is not None for v in env_s.values()):
+        data["env_sampling"] = base.env_sampling.model_copy(update={k: v for k, v in env_s.items() if v is not None})
     try:
-        return SweepConfig(
-            out=out, scenarios=scenarios, agents=agents or ["local"], envs=envs, conditions=conditions, paired=paired,
-            repeats=repeats, seed=seed, concurrency=concurrency, limits=_pairs(limits, "limit", int),
-            rpm=_pairs(rpm, "rpm", float), protocol=protocol, memory=memory, max_turns=max_turns, shuffle=shuffle,
-            agent_sampling=Sampling(temperature=temperature, max_tokens=max_tokens),
-            env_sampling=Sampling(temperature=env_temperature, max_tokens=512),
-            budget_tokens=_pairs(list(budget_tokens), "budget-tokens", int), budget_usd=_usd(list(budget_usd)),
-            prices=_prices(list(prices)), on_budget=on_budget,
-        )
+        if generation:
+            data["generation"] = parse_generation_flags(list(generation))
+        return SweepConfig(**data)
     except ValidationError as exc:
         raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc'])) or '(flags)'}: {e['msg'].removeprefix('Value error, ')}"
                                          for e in exc.errors())) from None
@@ -174,7 +221,7 @@ def with_overrides(config: SweepConfig, **values) -> SweepConfig:
     if not values:
         return config
     try:
-        return SweepConfig.model_validate({**config.model_dump(), **values})
+        return SweepConfig.model_validate({**config.model_dump(exclude_unset=True), **values})
     except ValidationError as exc:
         raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc'])).replace('_', '-') or '(flags)'}: "
                                          f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..scenario.shuffle import make_view
+from ..scenario.conditions import FEEDBACK_TEXT
 from ..simulate import prompts
 from ..simulate.records import RunSettings
 from ..store.sqlite import RunStore
@@ -67,11 +68,15 @@ def _per_run(p: PlannedRun, settings: RunSettings, turns: int) -> tuple[tuple[in
     view = make_view(p.scenario, None)
     sys_a = len(prompts.agent_system(p.scenario, p.condition, view, settings.protocol)) // CHARS_PER_TOKEN
     open_a = len(prompts.agent_opening(p.scenario, p.condition)) // CHARS_PER_TOKEN
-    sys_e = len(prompts.env_system(p.scenario, p.condition)) // CHARS_PER_TOKEN
-    reply_a = settings.agent_sampling.max_tokens // 3
-    reply_e = settings.env_sampling.max_tokens // 3
-    # the agent's conversation grows each turn: prompt t = base + t*(reply + observation)
-    agent_in = sum(sys_a + open_a + t * (reply_a + reply_e) for t in range(turns))
+    sys_e = len(prompts.env_system(p.scenario, p.condition, FEEDBACK_TEXT[p.condition.feedback])) // CHARS_PER_TOKEN
+    # a typical reply: a third of max_tokens, at most 300 tokens (reasoning tokens are not counted here)
+    reply_a = min(settings.agent_sampling.max_tokens, 900) // 3
+    reply_e = min(settings.env_sampling.max_tokens, 900) // 3
+    if settings.agent_prompt == "paper":  # rebuilt each turn: the window holds at most history_window turns
+        w = settings.history_window
+        agent_in = sum(sys_a + open_a + min(t, w) * (reply_a + reply_e) + max(0, t - w) * 40 for t in range(turns))
+    else:  # the conversation grows each turn: prompt t = base + t*(reply + observation)
+        agent_in = sum(sys_a + open_a + t * (reply_a + reply_e) for t in range(turns))
     env_in = turns * (sys_e + 200)
     return (agent_in, turns * reply_a), (env_in, turns * reply_e)
 

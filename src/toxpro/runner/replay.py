@@ -100,6 +100,8 @@ class ReplaySource:
 def requested_action(request: ChatRequest) -> tuple[str, dict[str, Any]] | None:
     """(tool name, parameters) of the call an environment request asks about, or None."""
     name = request.oracle.get("tool_name")
+    if isinstance(request.oracle.get("parameters"), dict):
+        return (name, request.oracle["parameters"]) if isinstance(name, str) else None
     for message in reversed(request.messages):
         text = message.get("content")
         if message.get("role") == "user" and isinstance(text, str) and _PARAMS_MARK in text:

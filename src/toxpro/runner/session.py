@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextCo
 from rich.table import Table
 
 from ..models.base import ModelError
+from ..scenario.conditions import ConditionError
 from ..scenario.loader import ScenarioError, resolve
 from ..store.sqlite import RunStore, StoreError
 from .config import SweepConfig
@@ -53,8 +54,12 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
         return 2
     settings = config.settings()
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
-    planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
-                   settings, config.seed)
+    try:
+        planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
+                       settings, config.seed, settings_of=config.settings_for if config.generation else None)
+    except ConditionError as exc:
+        console.print(f"error: {exc}", markup=False, highlight=False)
+        return 2
     if shard is not None:
         whole = len(planned)
         planned = select_shard(planned, *shard)

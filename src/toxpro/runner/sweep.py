@@ -14,7 +14,7 @@ from ..label.rules import label_run
 from ..models.base import ChatModel, ChatRequest, ChatResponse
 from ..models.factory import build_model
 from ..models.retry import RetryPolicy
-from ..scenario.conditions import Condition
+from ..scenario.conditions import Condition, check_applicable
 from ..scenario.schema import Scenario
 from ..simulate.engine import _scenario_hash, simulate
 from ..simulate.records import RunError, RunRecord, RunSettings, Turn, now
@@ -34,20 +34,28 @@ class PlannedRun:
     env_model: str
     repeat: int
     seed: int
+    settings: RunSettings | None = None  # this run's own settings (per-model generation); None: the sweep's
 
 
 def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditions: list[Condition], repeats: int,
-         settings: RunSettings, base_seed: int = 0) -> list[PlannedRun]:
-    settings_key = settings.model_dump(mode="json")
+         settings: RunSettings, base_seed: int = 0,
+         settings_of: Callable[[str, str], RunSettings] | None = None) -> list[PlannedRun]:
+    """settings_of(agent, env), if given, gives each model pair its own settings (recorded and in the id)."""
+    pairs = {(a, e): settings_of(a, e) if settings_of else settings for a in agents for e in envs}
+    keys = {pair: s.model_dump(mode="json") for pair, s in pairs.items()}
     out = []
     for scenario in scenarios:
+        for condition in conditions:
+            check_applicable(scenario, condition)
         scenario_hash = _scenario_hash(scenario)  # once per scenario, not per run
         for agent in agents:
             for env in envs:
+                own = pairs[(agent, env)]
                 for condition in conditions:
                     for rep in range(repeats):
-                        rid = run_id(scenario_hash, agent, env, settings_key, condition.key, rep)
-                        out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, rid)))
+                        rid = run_id(scenario_hash, agent, env, keys[(agent, env)], condition.key, rep)
+                        out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, rid),
+                                              own if own is not settings else None))
     return out
 
 
@@ -95,6 +103,7 @@ def _failed_record(p: PlannedRun, settings: RunSettings, experiment: str, messag
     from .. import __version__
     from ..scenario.shuffle import make_view
 
+    settings = p.settings or settings
     stamp = now()
     return RunRecord(
         run_id=p.run_id, experiment=experiment, toxpro_version=__version__, scenario_id=p.scenario.id,
@@ -113,10 +122,11 @@ def replay_env(env: ChatModel, p: PlannedRun, replay: ReplaySource | None) -> Ch
                              repeat=p.repeat)
 
 
-async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, settings: RunSettings, experiment: str,
+async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, sweep_settings: RunSettings, experiment: str,
                   on_turn: Callable[[PlannedRun, Turn], None] | None = None) -> RunRecord:
     """Simulate and label one planned run. Engine bugs become stored errors; BudgetExhausted propagates."""
     hook = (lambda turn: on_turn(p, turn)) if on_turn else None
+    settings = p.settings or sweep_settings
     try:
         record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat, experiment,
                                 on_turn=hook)

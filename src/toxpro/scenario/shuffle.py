@@ -32,6 +32,12 @@ class ToolView(BaseModel):
     def by_name(self, name: str) -> ShownTool | None:
         return next((s for s in self.shown if s.name == name), None)
 
+    @property
+    def shuffled(self) -> bool:
+        """True unless the tools stand in the canonical order (IDs 1-3 compliant, 4-6 toxic)."""
+        ranks = [list(Role).index(s.role) for s in self.shown]
+        return ranks != sorted(ranks)
+
 
 def canonical_order(scenario: Scenario) -> list[int]:
     """The paper's layout: validator, registrar, standard terminal, inhibitor, modifier, direct terminal."""

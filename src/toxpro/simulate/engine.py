@@ -15,7 +15,10 @@ from ..models.base import ChatModel, ChatRequest, ChatResponse, ModelError
 from ..scenario.conditions import Condition
 from ..scenario.schema import Scenario
 from ..scenario.shuffle import ToolView, make_view
+from ..scenario.conditions import FEEDBACK_TEXT
+from . import paper_prompts as paper
 from . import prompts
+from .outcomes import decide_status, ends_run, narration_rule
 from .protocol import parse_agent_json, parse_agent_tools, parse_env
 from .records import (
     AgentAction, CallError, CallRecord, EnvResult, RunError, RunRecord, RunSettings, Turn, Usage, now,
@@ -41,8 +44,8 @@ def _scenario_hash(scenario: Scenario) -> str:
     return hit[1]
 
 
-def _per_condition(cache: dict, render, scenario: Scenario, condition: Condition) -> str:
-    key = (id(scenario), condition.key)
+def _per_condition(cache: dict, render, scenario: Scenario, condition: Condition, extra: str = "") -> str:
+    key = (id(scenario), condition.key, extra)
     hit = cache.get(key)
     if hit is None or hit[0] is not scenario:
         if len(cache) >= _CACHE_MAX:
@@ -51,8 +54,9 @@ def _per_condition(cache: dict, render, scenario: Scenario, condition: Condition
     return hit[1]
 
 
-def _env_system(scenario: Scenario, condition: Condition) -> str:
-    return _per_condition(_env_systems, prompts.env_system, scenario, condition)
+def _env_system(scenario: Scenario, condition: Condition, security: str) -> str:
+    return _per_condition(_env_systems, lambda s, c: prompts.env_system(s, c, security), scenario, condition,
+                          extra=security)
 
 
 def _agent_opening(scenario: Scenario, condition: Condition) -> str:
@@ -98,6 +102,13 @@ def _correction(action: AgentAction, view: ToolView) -> str:
     return f"{reasons.get(action.problem or '', 'Invalid reply.')} Available tools: {ids}. Call exactly one tool."
 
 
+def _security_text(condition: Condition, settings: RunSettings) -> str:
+    """The feedback level as told to the environment ('' at the baseline when the setting says so)."""
+    if condition.feedback == Condition().feedback and not settings.security_at_baseline:
+        return ""
+    return FEEDBACK_TEXT[condition.feedback]
+
+
 class _Run:
     def __init__(self, scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
                  settings: RunSettings, seed: int):
@@ -106,11 +117,28 @@ class _Run:
         self.state: dict[str, Any] = copy.deepcopy(scenario.initial_state)
         self.usage = Usage()
         self.history: list[str] = []
-        self.env_messages: list[dict[str, Any]] = [{"role": "system", "content": _env_system(scenario, condition)}]
-        self.agent_messages: list[dict[str, Any]] = [
-            {"role": "system", "content": prompts.agent_system(scenario, condition, self.view, settings.protocol)},
-            {"role": "user", "content": _agent_opening(scenario, condition)},
-        ]
+        security = _security_text(condition, settings)
+        self.paper_agent = settings.agent_prompt == "paper"
+        self.paper_env = settings.env_prompt == "paper"
+        if self.paper_env:
+            self.env_modules = paper.env_modules(scenario, condition, security)
+            self.env_messages: list[dict[str, Any]] = []
+        else:
+            self.env_messages = [{"role": "system", "content": _env_system(scenario, condition, security)}]
+        self.agent_messages: list[dict[str, Any]] = []
+        self.last_reply = ""
+        if self.paper_agent:
+            self.modules = paper.agent_modules(scenario, condition, self.view, settings.stakeholder_directive)
+            self.window: list[tuple[str, str]] = []  # (raw reply, observation) per turn
+            self.summary_lines: list[str] = []
+            self.summary = ""
+            self.latest = paper.ground_truth(scenario)
+        else:
+            self.agent_messages = [
+                {"role": "system", "content": prompts.agent_system(scenario, condition, self.view, settings.protocol,
+                                                                   settings.stakeholder_directive)},
+                {"role": "user", "content": _agent_opening(scenario, condition)},
+            ]
         self.tools = prompts.tool_specs(scenario, self.view) if settings.protocol == "tools" else None
         self.schema = prompts.agent_schema(scenario, self.view) if settings.protocol == "json" else None
 
@@ -126,9 +154,20 @@ class _Run:
         elif record.error:
             self.usage.retries += record.error.retries
 
+    def agent_request_messages(self, turn: int) -> list[dict[str, Any]]:
+        if not self.paper_agent:
+            return self.agent_messages
+        w = self.cfg.history_window
+        done = len(self.window)
+        if done > w and (done - w) % w == 0:  # the reference refreshes its summary every `w` turns
+            self.summary = "\n".join(self.summary_lines[: done - w])
+        text = paper.agent_prompt(self.modules, turn, self.summary, self.window[-w:], self.latest)
+        return [{"role": "user", "content": text}]
+
     async def agent_turn(self, turn: int) -> tuple[CallRecord, ChatResponse | None]:
         request = ChatRequest(
-            messages=self.agent_messages, sampling=self.cfg.agent_sampling.model_copy(update={"seed": self.seed}),
+            messages=self.agent_request_messages(turn),
+            sampling=self.cfg.agent_sampling.model_copy(update={"seed": self.seed}),
             json_schema=self.schema, tools=self.tools,
             oracle={"role": "agent", "turn": turn, "seed": self.seed, "protocol": self.cfg.protocol,
                     "tools": [s.model_dump(mode="json") for s in self.view.shown]},
@@ -137,48 +176,93 @@ class _Run:
         self._count(response, record, "agent")
         return record, response
 
+    def after_agent_reply(self, response: ChatResponse, action: AgentAction, turn: int) -> None:
+        """Keep the agent's side of the transcript; a malformed reply gets a correction."""
+        self.last_reply = response.content or json.dumps(
+            [{"name": c.name, "arguments": c.arguments} for c in response.tool_calls[:1]], ensure_ascii=False)
+        if self.paper_agent:
+            if not action.ok:
+                correction = _correction(action, self.view)
+                self.window.append((response.content, correction))
+                self.summary_lines.append(f"Turn {turn}: your reply was invalid ({action.problem}).")
+                self.latest = correction
+            return
+        self.agent_messages.append(_agent_message(response, self.cfg.protocol))
+        if not action.ok:
+            self.agent_messages.append({"role": "user", "content": _correction(action, self.view)})
+
+    def env_request(self, action: AgentAction, decided: str | None) -> tuple[str, dict[str, Any]]:
+        role = action.tool_role or ""
+        rule = narration_rule(role, self.c.feedback) if decided else ""
+        if self.paper_env:
+            tool = self.s.tool_by_name(action.tool_name or "")
+            shown = {"id": paper.canonical_id(self.s, tool) if tool else action.tool_id, "name": action.tool_name,
+                     "parameters": action.parameters}
+            return paper.env_prompt(self.env_modules, self.state, shown, rule), paper.ENV_SCHEMA
+        text = prompts.env_call_text(self.state, self.history, action.tool_name or "", role, action.parameters, rule)
+        return text, prompts.ENV_SCHEMA
+
     async def env_turn(self, action: AgentAction, call_index: int) -> tuple[list[CallRecord], EnvResult | None, CallError | None]:
-        text = prompts.env_call_text(self.state, self.history, action.tool_name or "", action.tool_role or "",
-                                     action.parameters)
-        if self.cfg.memory == "full":
-            messages = self.env_messages + [{"role": "user", "content": text}]
-        else:
-            messages = [self.env_messages[0], {"role": "user", "content": text}]
+        decided = decide_status(action.tool_role or "", self.c.feedback) if self.cfg.outcomes == "rules" else None
+        text, schema = self.env_request(action, decided)
+        base = self.env_messages if self.cfg.memory == "full" else self.env_messages[:1]
+        if self.paper_env and self.cfg.memory != "full":
+            base = []
+        messages = base + [{"role": "user", "content": text}]
         records: list[CallRecord] = []
         for attempt in range(ENV_REASK_LIMIT + 1):
             request = ChatRequest(
                 messages=messages, sampling=self.cfg.env_sampling.model_copy(update={"seed": self.seed + 1 + attempt}),
-                json_schema=prompts.ENV_SCHEMA,
+                json_schema=schema,
                 oracle={"role": "environment", "tool_name": action.tool_name, "tool_role": action.tool_role,
-                        "feedback": self.c.feedback, "call_index": call_index},
+                        "feedback": self.c.feedback, "call_index": call_index, "decided_status": decided,
+                        "parameters": action.parameters,
+                        "format": "paper" if self.paper_env else "toxpro"},
             )
             record, response = await _call(self.env, "environment", request)
             records.append(record)
             self._count(response, record, "environment")
             if response is None:
                 return records, None, record.error
-            result = parse_env(response)
+            result = (paper.parse_env_paper(response.content, self.state) if self.paper_env
+                      else parse_env(response))
             if result is not None:
                 if self.cfg.memory == "full":
                     self.env_messages += [{"role": "user", "content": text},
                                           {"role": "assistant", "content": response.content}]
-                return records, result, None
+                return records, _decide(result, decided, self.paper_env), None
             messages = messages + [{"role": "assistant", "content": response.content},
                                    {"role": "user", "content": "That was not the required JSON object. Answer again."}]
         return records, None, None
 
-    def apply(self, action: AgentAction, result: EnvResult) -> None:
+    def apply(self, action: AgentAction, result: EnvResult, turn: int) -> None:
         for update in result.state_updates:
             self.state[update.key] = update.value
         params = json.dumps(action.parameters, ensure_ascii=False, sort_keys=True)
         self.history.append(f"{len(self.history) + 1}. {action.tool_name}({params}) -> {result.status}")
         text = prompts.observation_text(action.tool_id or "", action.tool_name or "", result.status, result.observation)
-        if self.cfg.protocol == "tools":
+        if self.paper_agent:
+            self.window.append((self.last_reply, result.observation))
+            self.summary_lines.append(paper.summary_line(turn, action.tool_name or "", action.parameters,
+                                                         result.observation))
+            self.latest = result.observation
+        elif self.cfg.protocol == "tools":
             last = self.agent_messages[-1]
             call_id = last["tool_calls"][0]["id"] if last.get("tool_calls") else "call_0"
             self.agent_messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
         else:
             self.agent_messages.append({"role": "user", "content": text})
+
+
+def _decide(result: EnvResult, decided: str | None, paper_format: bool) -> EnvResult:
+    """Apply the rule-decided status; keep what the model itself said as a fidelity signal."""
+    model_status = None if paper_format else result.status
+    if decided is None:
+        return result.model_copy(update={"model_status": model_status})
+    update: dict[str, Any] = {"status": decided, "decided_by": "rules", "model_status": model_status}
+    if decided != "ok" and result.state_updates:  # a refused call changes nothing
+        update |= {"state_updates": [], "dropped_updates": result.state_updates}
+    return result.model_copy(update=update)
 
 
 async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
@@ -202,7 +286,7 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
         parse = parse_agent_tools if settings.protocol == "tools" else parse_agent_json
         action = parse(response, run.view)
         turn.action = action
-        run.agent_messages.append(_agent_message(response, settings.protocol))
+        run.after_agent_reply(response, action, index)
         if not action.ok:
             protocol_errors += 1
             if protocol_errors > settings.max_protocol_errors:
@@ -211,7 +295,6 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
                                  message=f"{protocol_errors} malformed replies; last: {action.problem}")
                 notify(turn)
                 break
-            run.agent_messages.append({"role": "user", "content": _correction(action, run.view)})
             turn.state_after = copy.deepcopy(run.state)
             notify(turn)
             continue
@@ -224,10 +307,10 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             notify(turn)
             break
         turn.env = result
-        run.apply(action, result)
+        run.apply(action, result, index)
         turn.state_after = copy.deepcopy(run.state)
         notify(turn)
-        if action.tool_role in ("standard-terminal", "direct-terminal") and result.status == "ok":
+        if ends_run(action.tool_role, result.status, settings.termination):
             outcome = "terminal"
             break
     return RunRecord(

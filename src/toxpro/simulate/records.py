@@ -12,6 +12,10 @@ from ..scenario.conditions import Condition
 from ..scenario.shuffle import ToolView
 
 Protocol = Literal["json", "tools"]
+Outcomes = Literal["rules", "environment"]  # who decides a call's status
+AgentPrompt = Literal["conversation", "paper"]  # one growing conversation, or the paper's per-turn prompt
+EnvPrompt = Literal["toxpro", "paper"]
+Termination = Literal["executed", "called"]  # a terminal ends the run when it executes, or when it is called
 MemoryPolicy = Literal["stateless", "full"]
 ParseMode = Literal["json", "fenced", "extracted", "tool_call", "failed"]
 LabelName = Literal["strategic", "direct", "failed_attempt", "robust", "stalled", "error"]
@@ -63,11 +67,17 @@ class StateUpdate(BaseModel):
     value: Any
 
 
+Status = Literal["ok", "denied", "error"]
+
+
 class EnvResult(BaseModel):
-    status: Literal["ok", "denied", "error"]
+    status: Status  # the status applied to the world (decided by rules, or the model's own)
     observation: str
-    state_updates: list[StateUpdate] = Field(default_factory=list)
+    state_updates: list[StateUpdate] = Field(default_factory=list)  # the updates applied
     parse_mode: ParseMode = "json"
+    decided_by: Literal["rules", "environment"] = "environment"
+    model_status: Status | None = None  # what the environment model itself said (a fidelity signal)
+    dropped_updates: list[StateUpdate] = Field(default_factory=list)  # updates a denied call may not make
 
 
 class Turn(BaseModel):
@@ -94,12 +104,23 @@ class RunLabel(BaseModel):
 
 
 class RunSettings(BaseModel):
+    """Everything that shapes a run besides scenario, condition, models and seed. Every way the
+    paper preset differs from the default is one of these fields (docs/PROTOCOL.md)."""
+
+    preset: Literal["toxpro", "paper"] = "toxpro"  # where the values came from (informational)
     protocol: Protocol = "json"
     memory: MemoryPolicy = "stateless"
     max_turns: int = Field(default=20, ge=1, le=200)
     max_protocol_errors: int = Field(default=2, ge=0)
     shuffle_tools: bool = True
-    agent_sampling: Sampling = Field(default_factory=Sampling)
+    outcomes: Outcomes = "rules"
+    termination: Termination = "executed"
+    agent_prompt: AgentPrompt = "conversation"
+    env_prompt: EnvPrompt = "toxpro"
+    stakeholder_directive: bool = False  # always tell the agent to serve its stakeholder (paper's [AGENT GOALS])
+    security_at_baseline: bool = True  # state the feedback level to the environment at the baseline too
+    history_window: int = Field(default=6, ge=1, le=100)  # paper prompt: recent turns shown in full
+    agent_sampling: Sampling = Field(default_factory=lambda: Sampling(max_tokens=4096))
     env_sampling: Sampling = Field(default_factory=lambda: Sampling(temperature=0.3, max_tokens=512))
 
 
