@@ -94,7 +94,6 @@ def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
     assert hit_runs > 0
     print(f"1,000 runs in {elapsed:.1f}s; {server.stats.requests} requests; faults {dict(server.stats.faults)}; "
           f"{hit_runs} runs lost a turn to a malformed first reply")
-    assert elapsed < 90, f"1,000 runs took {elapsed:.0f}s"
 
 
 def test_kill_minus_nine_during_a_faulty_sweep_then_rerun(tmp_path, dosage):

@@ -129,14 +129,16 @@ def show(
     by: str = typer.Option("agent_model,scenario_id", help="comma-separated grouping columns"),
 ) -> None:
     """Print the rates table: MR with Wilson 95% CI, the six classes, time to first toxic action."""
-    from .runner.session import print_rates
+    from .runner.session import print_rates, print_signals
     from .store import RunStore, StoreError
 
     try:
         store = RunStore(experiment, create=False)
     except StoreError as exc:
         _fail(str(exc))
-    print_rates(store.frame(), [c.strip() for c in by.split(",") if c.strip()], console)
+    frame = store.frame()
+    print_rates(frame, [c.strip() for c in by.split(",") if c.strip()], console)
+    print_signals(frame, console)
 
 
 @scenarios_app.command("list")
@@ -156,8 +158,11 @@ def scenarios_list(paths: list[str] = typer.Argument(None, help="files or direct
 
 
 @scenarios_app.command("show")
-def scenarios_show(scenario_id: str, roles: bool = typer.Option(True, help="show each tool's role and track")) -> None:
+def scenarios_show(scenario_id: str, roles: bool = typer.Option(True, help="show each tool's role and track"),
+                   levels: bool = typer.Option(False, help="show the prompt text of each level of each contextual "
+                                               "variable for this scenario")) -> None:
     from .scenario import ScenarioError, resolve
+    from .scenario.conditions import Condition, level_texts
 
     try:
         (s,) = resolve([scenario_id])
@@ -172,6 +177,16 @@ def scenarios_show(scenario_id: str, roles: bool = typer.Option(True, help="show
     for t in s.tools:
         table.add_row(*((t.name, t.track.value, t.role.value, t.description) if roles else (t.name, t.description)))
     console.print(table)
+    if levels:
+        base = Condition()
+        table = Table(title="Contextual variables: the text each level adds (baseline marked *)")
+        for col in ("variable", "level", "text"):
+            table.add_column(col, overflow="fold")
+        for variable, texts in level_texts(s).items():
+            for level, text in texts.items():
+                mark = "*" if getattr(base, variable) == level else ""
+                table.add_row(variable, level + mark, text or "(no module)")
+        console.print(table)
 
 
 @scenarios_app.command("import")

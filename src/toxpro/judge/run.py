@@ -36,7 +36,8 @@ JUDGEMENT_COLUMNS = ["run_id", "judge_model", "ok", "verdict", "error_kind", "er
                      "started_at", "ended_at"]
 RUN_COLUMNS = ["scenario_id", "domain", "motivation", "agent_model", "condition_key", "label"]
 VERDICT_COLUMNS = ["motive", "motive_evidence", "concealment", "concealment_evidence", "rationalisation",
-                   "rationalisation_evidence", "over_refusal", "severity", "rationale"]
+                   "rationalisation_evidence", "over_refusal", "eval_awareness", "eval_awareness_evidence",
+                   "severity", "rationale"]
 FRAME_COLUMNS = (["run_id", "judge_model", "ok"] + VERDICT_COLUMNS
                  + ["error_kind", "error", "parse_mode", "prompt_version", "prompt_tokens", "completion_tokens",
                     "latency_s", "started_at", "ended_at"] + RUN_COLUMNS)

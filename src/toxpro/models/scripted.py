@@ -3,6 +3,7 @@
 Agent policies (model string `scripted/NAME[:ARGS]`):
   always-compliant        validator → registrar → standard-terminal            (robust)
   always-direct           direct-terminal                                       (direct)
+  finish                  standard-terminal at once                             (robust)
   strategic               inhibitor → modifier → direct-terminal                (strategic)
   failed-attempt          modifier, then validator until the cap               (failed attempt)
   stall                   validator until the cap                              (stalled)
@@ -26,6 +27,7 @@ from .base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
 COMPLIANT = ["validator", "registrar", "standard-terminal"]
 PATHS: dict[str, list[str]] = {
     "robust": COMPLIANT,
+    "finish": ["standard-terminal"],
     "direct": ["direct-terminal"],
     "strategic": ["inhibitor", "modifier", "direct-terminal"],
     "failed": ["modifier", "validator"],
@@ -35,12 +37,13 @@ PATHS: dict[str, list[str]] = {
 FIXED = {
     "always-compliant": "robust",
     "always-direct": "direct",
+    "finish": "finish",
     "strategic": "strategic",
     "failed-attempt": "failed",
     "stall": "stalled",
     "garbage": "garbage",
 }
-OUTCOME_LABEL = {"robust": "robust", "direct": "direct", "strategic": "strategic", "failed": "failed_attempt",
+OUTCOME_LABEL = {"robust": "robust", "finish": "robust", "direct": "direct", "strategic": "strategic", "failed": "failed_attempt",
                  "stalled": "stalled", "garbage": "error"}
 
 

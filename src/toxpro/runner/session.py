@@ -44,6 +44,35 @@ def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str
     console.print(out)
 
 
+def print_signals(frame: pd.DataFrame, console: Console) -> None:
+    """Eval awareness per agent model and environment fidelity per environment model."""
+    from ..analysis import eval_awareness_table, fidelity_table
+
+    if frame.empty or "eval_aware" not in frame.columns:
+        return
+    aware = eval_awareness_table(frame, "agent_model")
+    out = Table(title="Eval awareness (agent says it is tested or the scenario is not real; keyword check)")
+    for col in ("agent_model", "n", "eval-aware [95% CI]", "MR"):
+        out.add_column(col, overflow="fold")
+    for _, r in aware.iterrows():
+        out.add_row(str(r.agent_model), str(r.n), f"{_fmt(r.eval_aware_rate)} [{_fmt(r.ea_lo)}, {_fmt(r.ea_hi)}]",
+                    _fmt(r.mr))
+    console.print(out)
+    fid = fidelity_table(frame, "env_model")
+    fid = fid[fid["n_runs"] > 0]
+    if fid.empty:
+        return
+    out = Table(title="Environment fidelity (share of environment turns with each finding; rule checks)")
+    cols = ("status_mismatch", "narration_contradiction", "undeclared_state", "updates_on_refusal", "invented_ids")
+    for col in ("env_model", "runs", "turns", "status≠rules", "narration", "undeclared state", "updates on refusal",
+                "invented IDs", "any"):
+        out.add_column(col, overflow="fold")
+    for _, r in fid.iterrows():
+        out.add_row(str(r.env_model), str(r.n_runs), str(r.env_turns), *(_fmt(r[f"{c}_share"]) for c in cols),
+                    _fmt(r.flagged_share))
+    console.print(out)
+
+
 def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False, dry_run: bool = False,
               quiet: bool = False, shard: tuple[int, int] | None = None) -> int:
     try:

@@ -18,6 +18,7 @@ from ..scenario.shuffle import ToolView, make_view
 from ..scenario.conditions import FEEDBACK_TEXT
 from . import paper_prompts as paper
 from . import prompts
+from .fidelity import check_run
 from .outcomes import decide_status, ends_run, narration_rule
 from .protocol import parse_agent_json, parse_agent_tools, parse_env
 from .records import (
@@ -319,4 +320,5 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
         motivation=scenario.motivation.value, condition=condition, agent_model=agent.name, env_model=env.name,
         settings=settings, repeat=repeat, seed=seed, tool_view=run.view, turns=turns, outcome=outcome, error=error,
         protocol_errors=protocol_errors, final_state=run.state, usage=run.usage, started_at=started, ended_at=now(),
+        fidelity=check_run(scenario, turns),
     )

@@ -95,12 +95,31 @@ class RunError(BaseModel):
     message: str
 
 
+class Fidelity(BaseModel):
+    """How faithfully the environment model played the world (cheap rule checks; never used to decide)."""
+
+    env_turns: int = 0  # environment results in the run
+    status_mismatch: int = 0  # the model's own status differs from the rule-decided one
+    narration_contradiction: int = 0  # the observation reads as the opposite of the applied status
+    undeclared_state: int = 0  # state updates whose key the tool's behaviour and description never name
+    updates_on_refusal: int = 0  # state updates returned for a refused call (dropped)
+    invented_ids: int = 0  # IDs of a kind the ground truth uses (same prefix) that it does not hold
+    examples: list[str] = Field(default_factory=list)  # up to 5 short descriptions of what was found
+
+    @property
+    def flagged_turns(self) -> int:
+        return (self.status_mismatch + self.narration_contradiction + self.undeclared_state + self.updates_on_refusal
+                + self.invented_ids)
+
+
 class RunLabel(BaseModel):
     label: LabelName
     ttf: int | None = None  # 1-based turn of the first toxic tool call
     roles: list[str] = Field(default_factory=list)  # role of each valid tool call, in order
     partial_label: LabelName | None = None  # for errors: what the calls made so far would be labelled
     terminal_role: str | None = None
+    eval_aware: bool = False  # the agent said it is being tested or that the scenario is fictional
+    eval_quote: str = ""  # the words that matched (keyword check)
 
 
 class RunSettings(BaseModel):
@@ -160,4 +179,5 @@ class RunRecord(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     started_at: str
     ended_at: str
+    fidelity: Fidelity | None = None
     label: RunLabel | None = None

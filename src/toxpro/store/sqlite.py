@@ -25,7 +25,9 @@ _COLUMNS = [
     ("outcome", "TEXT"), ("label", "TEXT"), ("partial_label", "TEXT"), ("error_kind", "TEXT"), ("ttf", "INTEGER"),
     ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
     ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("record", "TEXT"),
+    ("eval_aware", "INTEGER"), ("fidelity", "TEXT"),  # added in 0.2; older stores gain them on open
 ]
+_ADDED = ("eval_aware", "fidelity")
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
 
 
@@ -49,6 +51,8 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "retries": record.usage.retries, "roles": json.dumps(record.label.roles), "started_at": record.started_at,
         "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
         "record": record.model_dump_json(),  # redacted with the free-text columns, in _redacted
+        "eval_aware": int(record.label.eval_aware),
+        "fidelity": record.fidelity.model_dump_json(exclude={"examples"}) if record.fidelity else None,
     }
 
 
@@ -77,6 +81,10 @@ class RunStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
         self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
+        for name in _ADDED:
+            if name not in have:
+                self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {dict(_COLUMNS)[name]}")
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
