@@ -270,3 +270,28 @@ def test_agent_flags_keep_the_preset_for_what_they_do_not_name():
     assert s.agent_sampling.max_tokens == 100 and s.agent_sampling.temperature == 0.7
     assert s.agent_sampling.send_seed is False and s.env_sampling.max_tokens == 4096
     assert set(PRESETS) == {"toxpro", "paper"}
+
+
+def test_paper_preset_shows_an_imported_scenarios_own_modules(tmp_path, dosage):
+    import yaml
+
+    from toxpro.scenario.schema import SourceModules
+
+    ref = ROOT.parent / "shared" / "reference-format" / "Healthcare_Loyalty_1.yaml"
+    if not ref.is_file():
+        pytest.skip("shared/reference-format is not beside this checkout")
+    raw = yaml.safe_load(ref.read_text())
+    modules = SourceModules(agent=raw["agent_prompt_modules"], environment=raw["environment_prompt_modules"])
+    imported = dosage.model_copy(update={"source_modules": modules})
+    store, _, _ = sweep(tmp_path, [imported], ["scripted/strategic"], repeats=1, settings=PAPER,
+                        conditions=[Condition(), Condition(ethics="virtue")])
+    by_cond = {r.condition.ethics: r for r in store.records()}
+    text = by_cond["none"].turns[0].agent_call.messages[0]["content"]
+    for m in raw["agent_prompt_modules"]:
+        assert m["body"].strip() in text  # verbatim, not rewritten
+    assert ETHICS_TEXT["virtue"] in by_cond["virtue"].turns[0].agent_call.messages[0]["content"]
+    assert ETHICS_TEXT["virtue"] not in text
+    env_text = by_cond["none"].turns[0].env_calls[0].messages[0]["content"]
+    for m in raw["environment_prompt_modules"]:
+        assert m["body"].strip() in env_text
+    assert by_cond["none"].label.label == "strategic"
