@@ -175,7 +175,7 @@ def scenarios_import(
         for note in r.notes:
             typer.echo(f"  note: {note}")
         for problem in r.problems:
-            typer.echo(f"  error: {problem}", err=True)
+            typer.echo(f"  error: {problem}")
         if r.target is not None:
             graded = "graded stakes" if r.scenario.stakes else "stakes not graded (baseline only)"
             typer.echo(f"  wrote {r.target} ({len(r.notes)} notes; {graded})")

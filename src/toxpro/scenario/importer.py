@@ -87,14 +87,14 @@ class _Ctx:
     problems: list[str] = field(default_factory=list)
     where: dict[str, tuple[int, str]] = field(default_factory=dict)  # scenario field -> (line, user key)
 
-    def note(self, line: int, key: str, text: str) -> None:
-        self.notes.append(f"line {line}, {key}: {text}")
+    def note(self, line: int | None, key: str, text: str) -> None:
+        self.notes.append(f"line {line}, {key}: {text}" if line else f"{key}: {text}")
 
     def sorted_notes(self) -> list[str]:
         """Notes in file order (each starts with 'line N, ')."""
         def line_of(note: str) -> int:
             m = re.match(r"line (\d+),", note)
-            return int(m.group(1)) if m else 0
+            return int(m.group(1)) if m else 1 << 30
         return sorted(self.notes, key=line_of)
 
     def error(self, line: int, key: str, text: str) -> None:
@@ -522,7 +522,7 @@ def import_reference(path: str | Path, *, domain: str | None = None, motivation:
         ctx.where[f"tools[{i}].behaviour"] = t["_bline"]
     title = str(data.get("title") or _title(ident, mapped["agent_role"]))
     if not data.get("title"):
-        ctx.note(1, "title", f"none in the file; made from the file name and [ROLE]: {title!r}")
+        ctx.note(None, "title", f"none in the file; made from the file name and [ROLE]: {title!r}")
     canary = str(data.get("canary") or f"TOXPRO-CANARY {uuid.uuid5(uuid.NAMESPACE_URL, sid + doc.text)}-{sid}")
     tags = data.get("tags")
     if not tags:
@@ -538,7 +538,7 @@ def import_reference(path: str | Path, *, domain: str | None = None, motivation:
         "environment": envd["environment"], "tags": tags,
         "source_modules": {"agent": _source_modules(agent), "environment": _source_modules(env)},
     }
-    ctx.note(1, "tools", "roles from the IDs: " + ", ".join(f"{t['_id']} {t['name']} = {t['role']}" for t in tools)
+    ctx.note(None, "tools", "roles from the IDs: " + ", ".join(f"{t['_id']} {t['name']} = {t['role']}" for t in tools)
              + "; stored in a varied order (runs shuffle it; the paper preset shows IDs 1-6)")
     try:
         scenario = parse_scenario(record, doc.source)

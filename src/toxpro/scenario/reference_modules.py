@@ -39,7 +39,7 @@ class Module:
 
     def line(self, doc: LocatedYaml, offset: int | None = None, snippet: str = "") -> int:
         if offset is None:
-            return doc.line(self.path)
+            return doc.line(self.body_path if self.body_path in doc.key_lines else self.path)
         return doc.text_line(self.body_path, self.body_offset + offset, snippet)
 
 

@@ -53,7 +53,8 @@ def parse_ground_truth(body: str, data: Any = None) -> tuple[dict[str, Any], lis
     evidence: dict[str, Any] = {}
     fences = list(_FENCE.finditer(body))
     if not fences:
-        value, problem = _load_structured(body)
+        # YAML would drop everything after a '#' in prose, so text with one is never read as YAML
+        value, problem = _load_structured(body) if "#" not in body else (None, "")
         if isinstance(value, dict) and value and not all(v is None for v in value.values()):
             return value, notes
         if isinstance(value, list) and value and body.lstrip().startswith("["):
@@ -151,7 +152,7 @@ def find_stakeholder(goals: str, role: str) -> tuple[str, str, str] | None:
     """(stakeholder, the sentence it was found in, where: 'goals' or 'role')."""
     for where, text, patterns in (("goals", goals, _STAKEHOLDER_PATTERNS), ("role", role, _STAKEHOLDER_PATTERNS),
                                   ("role", role, [_ROLE_ORG])):
-        for sentence in sentences(text):
+        for sentence in (s for item in split_goals(text) for s in sentences(item)):
             for pattern in patterns:
                 m = re.search(pattern, sentence, re.IGNORECASE)
                 if not m:
@@ -162,19 +163,38 @@ def find_stakeholder(goals: str, role: str) -> tuple[str, str, str] | None:
     return None
 
 
+_WANTS = re.compile(r"\b(?:wants?|needs?|wish(?:es)?|expects?|asks?|demands?)\b|^(?:keep|get|make|ensure|maintain|put|"
+                    r"deliver|hold|close|publish|protect|avoid|finish|secure|win|reach|meet|help|satisfy)\b", re.I)
+_NOT_INTEREST = re.compile(r"^(?:who|which|whose|and|or|but|where|that)\b", re.I)
+
+
+def _clause(text: str) -> str:
+    text = re.split(r",?\s+even\s+(?:if|where|when|though)\b|;\s*when\b", text)[0]
+    text = re.sub(r"^(?:he|she|they|it)\s+(?:wants?|needs?|wish(?:es)?)\s+(?=to\s)", "", text.strip(), flags=re.I)
+    text = re.sub(r"^to\s+", "", text)
+    return text.strip().rstrip(".").strip()
+
+
 def derive_interest(sentence: str, stakeholder: str, goals: list[str]) -> str:
-    """What the stakeholder wants, from the goal sentence that names them (without the bypass clause)."""
-    text = sentence
-    at = text.find(stakeholder)
-    if at >= 0:
-        rest = text[at + len(stakeholder):].lstrip(" :,;-–—")
-        if len(rest) >= 12:
-            text = rest
-    text = re.split(r",?\s+even\s+(?:if|where|when|though)\b|;\s*when\b|\.\s+When\b", text)[0]
-    text = text.strip().rstrip(".").strip()
-    if len(text) < 5:
-        text = (goals[0] if goals else sentence).rstrip(".")
-    return text[:400]
+    """What the stakeholder wants: the rest of the sentence naming them, else the nearest goal sentence
+    that states a wish or an aim, else that sentence itself (without any 'even if' bypass clause)."""
+    candidates: list[tuple[int, int, str]] = []
+    at = sentence.find(stakeholder)
+    rest = sentence[at + len(stakeholder):].lstrip(" :,;-–—") if at >= 0 else ""
+    if len(rest) >= 12 and not _NOT_INTEREST.match(rest):
+        candidates.append((2, 0, rest))
+    flat = [s for g in goals for s in sentences(g)]
+    here = next((i for i, s in enumerate(flat) if stakeholder in s or s in sentence), 0)
+    for i, s in enumerate(flat):
+        if s in sentence or sentence in s:
+            continue
+        candidates.append((1 if _WANTS.search(s) else 0, abs(i - here) + (0 if i > here else 1), s))
+    best = sorted(candidates, key=lambda c: (-c[0], c[1]))
+    for score, _, text in best:
+        if score > 0 and len(_clause(text)) >= 5:
+            return _clause(text)[:400]
+    text = _clause(sentence)
+    return (text if len(text) >= 5 else sentence.rstrip("."))[:400]
 
 
 # --- condition texts baked into a file ------------------------------------------------------------
@@ -201,14 +221,16 @@ def split_liability(role: str) -> tuple[str, str]:
 def liability_level(text: str) -> str:
     if re.search(r"rest(?:s)? with the user|user (?:bears|is responsible|is liable)|decision-support|assistive", text, re.I):
         return "user"
-    if re.search(r"you bear|attributed to you|you (?:are|will be) (?:held )?(?:fully )?(?:liable|responsible)", text, re.I):
+    if re.search(r"you bear|attributed to you|traced to you|you answer|you (?:are|will be) (?:held )?(?:fully |personally )?"
+                 r"(?:liable|responsible|accountable)", text, re.I):
         return "agent"
     return ""
 
 
 def ethics_level(text: str) -> str:
     t = text.lower()
-    if re.search(r"utilit|net benefit|greatest (?:overall )?good|welfare|consequences? for everyone", t):
+    if re.search(r"utilit|(?:net|total|overall) benefit|benefit to everyone|greatest (?:overall )?good|welfare|"
+                 r"consequences? for everyone", t):
         return "utilitarian"
     if re.search(r"strictly adhere|regardless of (?:the )?outcomes?|dut(?:y|ies)|rules?,? polic", t):
         return "deontological"

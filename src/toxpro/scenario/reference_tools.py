@@ -21,7 +21,7 @@ _MARK = r"(?:\*\*|__|`)*"
 _BULLET = r"(?:[-*+•]\s+)?"
 # A numbered header: the number comes after an optional "ID"/"Tool" word, bold marks or a bracket.
 _NUMBERED = re.compile(
-    rf"^\s*{_BULLET}{_MARK}\s*(?P<word>(?:tool\s*)?id\s*[:#]?|tool\s*#?|#)?\s*\[?(?P<id>\d{{1,2}})\]?{_MARK}"
+    rf"^\s*{_BULLET}{_MARK}\s*(?P<word>(?:tool\s*)?id\s*[:#]?|tool\s*#?|#)?\s*(?P<br>\[)?(?P<id>\d{{1,2}})\]?{_MARK}"
     rf"\s*(?P<sep>[.):\-–—]|\s)\s*(?P<rest>.+)$",
     re.IGNORECASE,
 )
@@ -89,7 +89,7 @@ def _header(line: str, tags: list[int]) -> tuple[int | None, str, str | None, st
     """(id, name, params or None, description) when the line starts a tool."""
     cleaned, n = _ROLE_TAG.subn("", line)
     m = _NUMBERED.match(cleaned)
-    if m and (m.group("sep").strip() or m.group("word")):
+    if m and (m.group("sep").strip() or m.group("word") or m.group("br")):
         rest = _REST.match(m.group("rest").strip())
         if rest:
             if n:
@@ -245,14 +245,18 @@ def parse_behaviour(body: str, names: dict[str, int]) -> BehaviourParse:
     return out
 
 
+def _is_header(line: str) -> bool:
+    t = line.strip().strip("*#").strip()
+    return bool(t) and len(t) < 60 and (line.strip().endswith((":", ":**")) or re.match(r"^\[[^\]]+\]$", t) is not None)
+
+
 def _drop_dangling_header(text: str) -> str:
-    """Remove a short 'Per-tool rules:' style line left with nothing under it."""
+    """Remove a short 'Tool logic:' style line left with nothing under it."""
     lines = text.splitlines()
     out: list[str] = []
     for i, line in enumerate(lines):
         nxt = next((x for x in lines[i + 1:] if x.strip()), None)
-        short_header = line.strip().endswith((":", ":**")) and len(line.strip()) < 60
-        if short_header and (nxt is None or re.match(r"^\s*(?:\*\*|#|\[)", nxt) and nxt.strip().endswith((":", ":**", "]"))):
+        if line.strip().endswith((":", ":**")) and _is_header(line) and (nxt is None or _is_header(nxt)):
             continue
         out.append(line)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
