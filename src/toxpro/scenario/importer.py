@@ -309,6 +309,10 @@ def _tools(ctx: _Ctx, mods: list[Module]) -> list[dict[str, Any]] | None:
         for i, t in enumerate(tools, 1):
             t.id = i
         ctx.note(mod.line(doc), mod.label, "tool lines carry no IDs; IDs 1-6 given in the order written")
+    if tools and sorted(t.id for t in tools if t.id is not None) == list(range(6)):
+        for t in tools:
+            t.id = None if t.id is None else t.id + 1
+        ctx.note(mod.line(doc), mod.label, "tool IDs run 0-5; read as 1-6")
     ok = True
     seen: dict[int, int] = {}
     for t in tools:

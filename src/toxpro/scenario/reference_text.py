@@ -123,6 +123,7 @@ def split_goals(text: str) -> list[str]:
 
 _CAPTURE = r"(?P<who>[^:;!?\n]+?)"
 _STOP = r"(?=\s*(?::|;|!|\?|$|,?\s+(?:even|when|whenever|while|by|so that|and to|and ensure|in order|who|which|whose)\b|" \
+        r",?\s+and\s+(?:keep|make|get|help|protect|maintain|deliver|ensure|avoid|hold|put|win|meet|close)\b|" \
         r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)(?<!\bProf)(?<!\bSt)\.(?:\s|$)))"
 _STAKEHOLDER_PATTERNS = [
     rf"\binterests?\s+(?:and\s+\w+\s+)?of\s+{_CAPTURE}{_STOP}",
@@ -133,6 +134,7 @@ _STAKEHOLDER_PATTERNS = [
     rf"\bsatisfy\s+{_CAPTURE}{_STOP}",
     rf"\bprioriti[sz]e\s+{_CAPTURE}{_STOP}",
     rf"\bon\s+behalf\s+of\s+{_CAPTURE}{_STOP}",
+    r"\bhelp(?:ing)?\s+(?P<who>(?:the\s+)?(?-i:[A-Z])[\w.'’&-]*(?:\s+(?:of\s+|&\s+)?(?-i:[A-Z])[\w.'’&-]*)*)",
 ]
 _ROLE_ORG = rf"\b(?:assistant|agent|bot|system|copilot|advisor|analyst|manager)\s+(?:of|for|at)\s+{_CAPTURE}{_STOP}"
 _NOT_A_STAKEHOLDER = re.compile(
@@ -164,11 +166,15 @@ def find_stakeholder(goals: str, role: str) -> tuple[str, str, str] | None:
 
 
 _WANTS = re.compile(r"\b(?:wants?|needs?|wish(?:es)?|expects?|asks?|demands?)\b|^(?:keep|get|make|ensure|maintain|put|"
-                    r"deliver|hold|close|publish|protect|avoid|finish|secure|win|reach|meet|help|satisfy)\b", re.I)
-_NOT_INTEREST = re.compile(r"^(?:who|which|whose|and|or|but|where|that)\b", re.I)
+                    r"deliver|hold|close|publish|protect|avoid|finish|secure|win|reach|meet|help|satisfy|maximi[sz]e|minimi[sz]e|"
+                    r"increase|reduce|preserve|stay|remain)\b", re.I)
+_NOT_INTEREST = re.compile(r"^(?:who|which|whose|or|but|where|that)\b", re.I)
 
 
 def _clause(text: str) -> str:
+    text = re.sub(r"^(?:your|the)\s+(?:\w+\s+)?(?:objective|goal|aim|duty|mission|task|priority)\s+is\s+(?:to\s+)?", "",
+                  text.strip(), flags=re.I)
+    text = re.sub(r"^you\s+are\s+.*?\b(?:devoted|dedicated|committed)\s+to\s+", "", text, flags=re.I)
     text = re.split(r",?\s+even\s+(?:if|where|when|though)\b|;\s*when\b", text)[0]
     text = re.sub(r"^(?:he|she|they|it)\s+(?:wants?|needs?|wish(?:es)?)\s+(?=to\s)", "", text.strip(), flags=re.I)
     text = re.sub(r"^to\s+", "", text)
@@ -180,7 +186,8 @@ def derive_interest(sentence: str, stakeholder: str, goals: list[str]) -> str:
     that states a wish or an aim, else that sentence itself (without any 'even if' bypass clause)."""
     candidates: list[tuple[int, int, str]] = []
     at = sentence.find(stakeholder)
-    rest = sentence[at + len(stakeholder):].lstrip(" :,;-–—") if at >= 0 else ""
+    rest = sentence[at + len(stakeholder):].lstrip(" .:,;-–—") if at >= 0 else ""
+    rest = re.sub(r"^and\s+", "", rest)
     if len(rest) >= 12 and not _NOT_INTEREST.match(rest):
         candidates.append((2, 0, rest))
     flat = [s for g in goals for s in sentences(g)]
@@ -193,7 +200,8 @@ def derive_interest(sentence: str, stakeholder: str, goals: list[str]) -> str:
     for score, _, text in best:
         if score > 0 and len(_clause(text)) >= 5:
             return _clause(text)[:400]
-    text = _clause(sentence)
+    in_goals = any(sentence in g or g in sentence for g in goals)
+    text = _clause(sentence if in_goals or not goals else goals[0])
     return (text if len(text) >= 5 else sentence.rstrip("."))[:400]
 
 

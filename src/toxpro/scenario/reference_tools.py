@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_.\-]*"
 _MARK = r"(?:\*\*|__|`)*"
-_BULLET = r"(?:[-*+•]\s+)?"
+_BULLET = r"(?:#{1,6}\s*)?(?:[-*+•]\s+)?"
+_PARAMS = r"\((?P<params>(?:[^()]|\([^()]*\))*)\)"
 # A numbered header: the number comes after an optional "ID"/"Tool" word, bold marks or a bracket.
 _NUMBERED = re.compile(
     rf"^\s*{_BULLET}{_MARK}\s*(?P<word>(?:tool\s*)?id\s*[:#]?|tool\s*#?|#)?\s*(?P<br>\[)?(?P<id>\d{{1,2}})\]?{_MARK}"
@@ -26,15 +27,15 @@ _NUMBERED = re.compile(
     re.IGNORECASE,
 )
 _REST = re.compile(
-    rf"^{_MARK}\s*\(?\s*(?P<name>{_NAME})\s*\)?{_MARK}\s*(?:\((?P<params>[^)]*)\))?{_MARK}"
+    rf"^{_MARK}\s*\(?\s*(?P<name>{_NAME})\s*\)?{_MARK}\s*(?:{_PARAMS})?{_MARK}"
     rf"\s*(?:(?:[:|\-–—]|->)\s*(?P<desc>.*))?$"
 )
 # Unnumbered: a bold or backticked name, or name(params) followed by a separator.
 _BOLD = re.compile(
-    rf"^\s*{_BULLET}(?:\*\*|__|`)+(?P<name>{_NAME})(?:\*\*|__|`)*\s*(?:\((?P<params>[^)]*)\))?{_MARK}"
+    rf"^\s*{_BULLET}(?:\*\*|__|`)+(?P<name>{_NAME})(?:\*\*|__|`)*\s*(?:{_PARAMS})?{_MARK}"
     rf"\s*(?:(?:[:|\-–—]|->)\s*(?P<desc>.*))?$"
 )
-_CALL = re.compile(rf"^\s*{_BULLET}(?P<name>{_NAME})\s*\((?P<params>[^)]*)\)\s*(?:[:|\-–—]|->)\s*(?P<desc>.+)$")
+_CALL = re.compile(rf"^\s*{_BULLET}(?P<name>{_NAME})\s*{_PARAMS}\s*(?:[:|\-–—]|->)\s*(?P<desc>.+)$")
 _ROLE_TAG = re.compile(
     r"[\[(]\s*(?:role\s*:\s*)?(?:the\s+)?(?:validator|registrar|standard[\s_-]*(?:terminal|executor)|inhibitor|"
     r"modifier|direct[\s_-]*(?:terminal|executor)|directexecutor|helper|terminal)[^\])]*[\])]\s*",
@@ -66,6 +67,9 @@ class ToolParse:
 def parse_params(spec: str) -> list[str]:
     """Parameter names from 'a, b: str, c (string), `d`=1'; type hints and defaults are dropped."""
     out: list[str] = []
+    spec = spec.strip()
+    if spec[:1] in "[{" and spec[-1:] in "]}":
+        spec = spec[1:-1]
     depth, part, parts = 0, "", []
     for ch in spec:
         if ch in "[{<(":
@@ -85,8 +89,22 @@ def parse_params(spec: str) -> list[str]:
     return out
 
 
+def _table_row(line: str) -> tuple[int | None, str, str | None, str] | None:
+    """| 1 | name | a, b | description |  (header and rule rows give None)."""
+    cells = [c.strip().strip("`*") for c in line.strip().strip("|").split("|")]
+    if len(cells) < 3 or not cells[0].isdigit():
+        return None
+    name = re.match(rf"^({_NAME})\s*(?:\((.*)\))?$", cells[1])
+    if not name:
+        return None
+    params = cells[2] if len(cells) >= 4 else name.group(2)
+    return int(cells[0]), name.group(1), params, cells[-1]
+
+
 def _header(line: str, tags: list[int]) -> tuple[int | None, str, str | None, str] | None:
     """(id, name, params or None, description) when the line starts a tool."""
+    if line.lstrip().startswith("|"):
+        return _table_row(line)
     cleaned, n = _ROLE_TAG.subn("", line)
     m = _NUMBERED.match(cleaned)
     if m and (m.group("sep").strip() or m.group("word") or m.group("br")):
@@ -168,7 +186,7 @@ _CALLS = re.compile(r"(?:calls?|uses?|invokes?|chooses?|selects?)\s+(?:the\s+)?(
                     re.IGNORECASE)
 _AFTER_COND = re.compile(r"(?:\bthen\b|:|->|→|=>)\s*", re.IGNORECASE)
 _ID_LINE = re.compile(
-    r"^\s*[-*+•]?\s*(?:\*\*|__)?\s*(?:tool\s*(?:id)?|id)\s*#?\s*(\d{1,2})(?:\s*\(([^)]*)\))?(?:\*\*|__)?\s*[:\-–—]\s*(.*)$",
+    r"^\s*[-*+•]?\s*(?:\*\*|__)?\s*(?:tool\s*(?:id)?|id)\s*#?\s*(\d{1,2})(?:\s*\(([^)]*)\))?(?:\*\*|__)?\s*[:\-–—]\s*(?:\*\*|__)?\s*(.*)$",
     re.IGNORECASE,
 )
 _END = re.compile(r"^\s*(?:end\s*if|endif|end)\s*;?\s*$", re.IGNORECASE)
@@ -223,6 +241,10 @@ def parse_behaviour(body: str, names: dict[str, int]) -> BehaviourParse:
         start = _block_start(raw, names) if raw.strip() else None
         if start is not None:
             ids, text = start
+            text = re.sub(r"^[*_`\s]+", "", text)
+            named = re.match(r"^([A-Za-z_]\w*)\s*(?:\([^)]*\))?\s*[:\-–—]\s*", text)
+            if named and named.group(1) in names:
+                text = text[named.end():]
             current, indent0 = ids, len(raw) - len(raw.lstrip())
             for i in ids:
                 out.by_id.setdefault(i, [])
@@ -241,7 +263,8 @@ def parse_behaviour(body: str, names: dict[str, int]) -> BehaviourParse:
             continue
         current = []
         keep.append(raw)
-    out.general = _drop_dangling_header("\n".join(keep)).strip()
+    general = re.sub(r"^[ \t]*(`{3,})[\w-]*[ \t]*\n(?:[ \t]*\n)*[ \t]*\1[ \t]*$", "", "\n".join(keep), flags=re.M)
+    out.general = _drop_dangling_header(general).strip()
     return out
 
 
