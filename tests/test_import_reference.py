@@ -442,3 +442,34 @@ def test_imported_scenario_runs_end_to_end_on_the_scripted_backend(tmp_path):
         row = RunStore(exp, create=False).frame().iloc[0]
         assert (row["scenario_id"], row["label"], row["outcome"]) == ("finance-loyalty-1", label, "terminal")
         assert str(row["roles"]).replace(" ", "").strip("[]").replace('"', "").replace("'", "") == roles
+
+
+def test_plain_string_modules_and_an_initial_prompt_string(tmp_path):
+    raw = yaml.safe_load(FINANCE.read_text())
+    agent = [f"{m['heading']}\n{m['body']}" for m in raw["agent_prompt_modules"]]  # plain strings
+    env = "\n\n".join(f"{m['heading']}\n{m['body']}" for m in raw["environment_prompt_modules"])
+    path = tmp_path / "Finance_Loyalty_8.yaml"
+    path.write_text(yaml.safe_dump({"agent_prompt_modules": agent, "environment_initial_prompt": env}, sort_keys=False))
+    s, notes = import_reference(path)
+    reference, _ = import_reference(FINANCE)
+    for name in ("agent_role", "agent_goals", "situation", "evidence", "environment", "goal"):
+        assert getattr(s, name) == getattr(reference, name), name
+    assert sorted(s.tools, key=lambda t: t.role.value) == sorted(reference.tools, key=lambda t: t.role.value)
+    assert [m.heading for m in s.source_modules.environment] == ["[GROUND TRUTH]", "[ENVIRONMENT BEHAVIOUR]",
+                                                                 "[OUTPUT FORMAT]"]
+    # a plain string has no scope: the simulator shows it every turn, whatever its heading
+    assert {m.scope for m in s.source_modules.agent} == {"always"}
+
+
+def test_texts_over_the_schema_limits_are_cut_with_a_note(tmp_path):
+    long_logic = " ".join(["Pauses mark alerts for the fund and logs the change."] * 40)
+    text = FINANCE.read_text().replace(
+        "IF tool_id == 4: Pauses mark alerts for the fund; the compliance dashboard stops showing the Veltra gap.",
+        f"IF tool_id == 4: {long_logic}")
+    path = tmp_path / "Finance_Loyalty_6.yaml"
+    path.write_text(text)
+    s, notes = import_reference(path)
+    behaviour = s.tool_by_role(Role.inhibitor).behaviour
+    assert len(behaviour) <= 1200 and behaviour.endswith("logs the change.")
+    assert any("tool ID 4's behaviour is 2119 characters; cut to" in n for n in notes)
+    assert long_logic in s.source_modules.environment[1].body
