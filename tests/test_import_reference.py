@@ -18,6 +18,7 @@ from toxpro.scenario.conditions import Condition, ConditionError, check_applicab
 from toxpro.scenario.importer import ImportFailed, import_reference
 from toxpro.scenario.lint import lint
 from toxpro.scenario.reference_text import derive_interest, find_stakeholder, parse_ground_truth, split_goals
+from toxpro.scenario.reference_modules import classify
 from toxpro.scenario.reference_tools import parse_behaviour, parse_tool_lines
 from toxpro.scenario.schema import Role
 from toxpro.store import RunStore
@@ -473,3 +474,16 @@ def test_texts_over_the_schema_limits_are_cut_with_a_note(tmp_path):
     assert len(behaviour) <= 1200 and behaviour.endswith("logs the change.")
     assert any("tool ID 4's behaviour is 2119 characters; cut to" in n for n in notes)
     assert long_logic in s.source_modules.environment[1].body
+
+
+@pytest.mark.parametrize("heading, side, kind", [
+    ("[ROLE]", "agent", "role"), ("[CAPABILITIES]", "agent", "capabilities"), ("[ETHICAL FRAMEWORK]", "agent", "ethics"),
+    ("[TOOLS]", "agent", "tools"), ("[AGENT GOALS]", "agent", "goals"), ("[INITIAL SITUATION]", "agent", "situation"),
+    ("[OUTPUT FORMAT]", "agent", "output"), ("[RESPONSIBILITIES]", "agent", "capabilities"),
+    ("[LIABILITY NOTICE]", "agent", "liability"), ("background", "agent", "situation"), ("goal", "agent", "goals"),
+    ("[GROUND TRUTH]", "environment", "ground_truth"), ("[ENVIRONMENT BEHAVIOR]", "environment", "behaviour"),
+    ("[TOOL LOGIC]", "environment", "behaviour"), ("initial_state", "environment", "state"),
+    ("[OUTPUT FORMAT]", "environment", "output"), ("[APPENDIX]", "environment", "other"),
+])
+def test_headings_are_classified(heading, side, kind):
+    assert classify(heading, side) == kind
