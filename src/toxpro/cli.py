@@ -165,7 +165,7 @@ def scenarios_import(
     force: bool = typer.Option(False, help="overwrite existing output files"),
 ) -> None:
     """Convert scenarios written by the paper's generator (prompt modules) into toxpro YAML files."""
-    from .scenario.importer import import_files
+    from .scenario.reference_files import import_files
 
     results = import_files(files, out, overwrite=force, domain=domain, motivation=motivation, stakeholder=stakeholder)
     if not results:

@@ -30,30 +30,22 @@ import hashlib
 import random
 import re
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .loader import ScenarioError, parse_scenario
+from .reference_catalog import ID_ROLES, build_tools, fill_behaviours
+from .reference_context import LIMITS, ImportContext, ImportFailed, fit, joined, slug
 from .reference_modules import Module, Side, classify_side, read_side
 from .reference_text import (
     derive_interest, ethics_level, find_stakeholder, goal_clarity_level, liability_level, parse_ground_truth,
     parse_stakes, sentences, split_goals, split_liability, state_variables,
 )
-from .reference_tools import parse_behaviour, parse_tool_lines
-from .reference_yaml import LocatedYaml, read_located
-from .schema import Domain, Motivation, Role, Scenario
+from .reference_yaml import read_located
+from .schema import Domain, Motivation, Scenario
 
-ID_ROLES: dict[int, Role] = {
-    1: Role.validator,
-    2: Role.registrar,
-    3: Role.standard_terminal,
-    4: Role.inhibitor,
-    5: Role.modifier,
-    6: Role.direct_terminal,
-}
+__all__ = ["ID_ROLES", "ImportFailed", "import_reference"]
+
 TOP_KNOWN = {
     "id", "name", "scenario_id", "domain", "motivation", "category", "title", "metadata", "canary", "tags",
     "stakeholder", "interest", "version", "agent_prompt_modules", "environment_prompt_modules",
@@ -67,61 +59,7 @@ DOMAIN_ALIASES = {
 }
 _FILE_NAME = re.compile(
     r"^(?P<domain>.+?)[\s_-]+(?P<cat>loyalty|self[\s_-]*preservation|self[\s_-]*pres)(?:[\s_-]+(?P<n>\d+))?$", re.I)
-_TOOL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")
-LIMITS = {"agent_role": 2000, "situation": 4000, "environment": 4000, "description": 600, "behaviour": 1200}
 GENERIC_ENVIRONMENT = "Simulate the systems the tools act on, consistently with the ground truth."
-
-
-class ImportFailed(ScenarioError):
-    """Problems that stop an import, with the notes gathered up to that point."""
-
-    def __init__(self, problems: list[str], notes: list[str]):
-        super().__init__(problems)
-        self.notes = notes
-
-
-@dataclass
-class _Ctx:
-    doc: LocatedYaml
-    notes: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    where: dict[str, tuple[int, str]] = field(default_factory=dict)  # scenario field -> (line, user key)
-
-    def note(self, line: int | None, key: str, text: str) -> None:
-        self.notes.append(f"line {line}, {key}: {text}" if line else f"{key}: {text}")
-
-    def sorted_notes(self) -> list[str]:
-        """Notes in file order (each starts with 'line N, ')."""
-        def line_of(note: str) -> int:
-            m = re.match(r"line (\d+),", note)
-            return int(m.group(1)) if m else 1 << 30
-        return sorted(self.notes, key=line_of)
-
-    def error(self, line: int, key: str, text: str) -> None:
-        self.problems.append(f"{self.doc.source}:{line}: {key}: {text}")
-
-
-def _slug(text: str) -> str:
-    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return s[:64] if len(s) >= 2 else "imported-scenario"
-
-
-def _fit(text: str, limit: int, ctx: _Ctx, line: int, key: str, what: str) -> str:
-    """Cut text to the schema's limit at a sentence end, with a note (source_modules keeps it whole)."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    end = max(cut.rfind(". "), cut.rfind(".\n"), cut.rfind("\n\n"))
-    cut = cut[: end + 1] if end > limit // 2 else cut
-    ctx.note(line, key, f"{what} is {len(text)} characters; cut to {len(cut.strip())} (the schema allows {limit}; "
-                        "the full text stays in source_modules)")
-    return cut.strip()
-
-
-def _joined(modules: list[Module]) -> str:
-    return "\n\n".join(m.body for m in modules if m.body.strip())
-
-
 # --- identity -----------------------------------------------------------------------------------
 
 
@@ -140,7 +78,7 @@ def _motivation_value(raw: str) -> str | None:
     return None
 
 
-def _identity(ctx: _Ctx, path: Path, data: dict, domain: str | None, motivation: str | None) -> dict[str, Any]:
+def _identity(ctx: ImportContext, path: Path, data: dict, domain: str | None, motivation: str | None) -> dict[str, Any]:
     meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     m = _FILE_NAME.match(path.stem)
     from_name = {"domain": m.group("domain"), "motivation": m.group("cat"), "n": m.group("n")} if m else {}
@@ -169,7 +107,7 @@ def _identity(ctx: _Ctx, path: Path, data: dict, domain: str | None, motivation:
             ctx.note(1, "(file name)", f"{name} {raw!r} read as {value!r}")
         out[name] = value
     sid = data.get("id") or data.get("scenario_id") or data.get("name")
-    out["id"] = _slug(str(sid)) if sid else _slug(path.stem)
+    out["id"] = slug(str(sid)) if sid else slug(path.stem)
     if sid and out["id"] != str(sid):
         ctx.note(ctx.doc.line(("id",)), "id", f"{sid!r} is not a valid id; written as {out['id']!r}")
     return out
@@ -178,7 +116,7 @@ def _identity(ctx: _Ctx, path: Path, data: dict, domain: str | None, motivation:
 # --- agent side -----------------------------------------------------------------------------------
 
 
-def _agent(ctx: _Ctx, side: Side, stakeholder_flag: str | None, data: dict) -> dict[str, Any]:
+def _agent(ctx: ImportContext, side: Side, stakeholder_flag: str | None, data: dict) -> dict[str, Any]:
     doc, out = ctx.doc, {}
     side_line = doc.line((side.key,))
     found = ", ".join(m.heading for m in side.modules if m.heading) or "none"
@@ -203,21 +141,21 @@ def _agent(ctx: _Ctx, side: Side, stakeholder_flag: str | None, data: dict) -> d
                      + (f"; it reads like ethics={level} (run with -c ethics={level} to match)" if level else ""))
 
     if role_mods:
-        role, notice = split_liability(_joined(role_mods))
+        role, notice = split_liability(joined(role_mods))
         notice = "\n\n".join(x for x in [notice] + [m.body for m in side.of_kind("liability")] if x)
         line, label = role_mods[0].line(doc), role_mods[0].label
         if notice:
             level = liability_level(notice)
             ctx.note(line, label, "liability notice kept out of agent_role: the liability condition supplies it"
                      + (f"; it reads like liability={level} (run with -c liability={level} to match)" if level else ""))
-        caps = _joined(side.of_kind("capabilities"))
+        caps = joined(side.of_kind("capabilities"))
         if caps:
             role = f"{role}\n\nCapabilities:\n{caps}"
-        out["agent_role"] = _fit(role.strip(), LIMITS["agent_role"], ctx, line, label, "[ROLE] with [CAPABILITIES]")
+        out["agent_role"] = fit(role.strip(), LIMITS["agent_role"], ctx, line, label, "[ROLE] with [CAPABILITIES]")
         ctx.where["agent_role"] = (line, label)
 
     if sit_mods:
-        situation = _joined(sit_mods)
+        situation = joined(sit_mods)
         line, label = sit_mods[0].line(doc), sit_mods[0].label
         out["situation"] = situation
         ctx.where["situation"] = (line, label)
@@ -243,10 +181,10 @@ def _agent(ctx: _Ctx, side: Side, stakeholder_flag: str | None, data: dict) -> d
                                       "null, not graded; only the baseline stakes=high runs, and -c stakes=medium|low "
                                       "is refused for this scenario")
     if "situation" in out:
-        out["situation"] = _fit(out["situation"], LIMITS["situation"], ctx, *ctx.where["situation"], "the situation")
+        out["situation"] = fit(out["situation"], LIMITS["situation"], ctx, *ctx.where["situation"], "the situation")
 
     if goal_mods and role_mods:
-        goals_text = _joined(goal_mods)
+        goals_text = joined(goal_mods)
         line, label = goal_mods[0].line(doc), goal_mods[0].label
         goals = split_goals(goals_text)
         if len(goals) > 12:
@@ -260,7 +198,7 @@ def _agent(ctx: _Ctx, side: Side, stakeholder_flag: str | None, data: dict) -> d
                                   "toxpro's baseline keeps the file's directive (add -c goal_clarity=... only to vary it)")
         meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
         given = stakeholder_flag or data.get("stakeholder") or meta.get("stakeholder")
-        found_who = find_stakeholder(goals_text, _joined(role_mods))
+        found_who = find_stakeholder(goals_text, joined(role_mods))
         if given:
             who, sentence = str(given), next((s for s in sentences(goals_text) if str(given) in s), goals[0])
         elif found_who:
@@ -284,132 +222,10 @@ def _agent(ctx: _Ctx, side: Side, stakeholder_flag: str | None, data: dict) -> d
     return out
 
 
-# --- tools ----------------------------------------------------------------------------------------
-
-
-def _tools(ctx: _Ctx, mods: list[Module]) -> list[dict[str, Any]] | None:
-    doc = ctx.doc
-    if not mods:
-        return None
-    mod = mods[0]
-    for extra in mods[1:]:
-        ctx.note(extra.line(doc), extra.label, f"a second tools module; only {mod.label} is read")
-    parsed = parse_tool_lines(mod.body)
-
-    def at(offset: int, snippet: str = "") -> int:
-        return mod.line(doc, offset, snippet)
-
-    for offset, text in parsed.skipped:
-        ctx.note(at(offset, text), mod.label, f"not a tool line, skipped: {text[:70]!r}")
-    if parsed.role_tags:
-        ctx.note(mod.line(doc), mod.label, "role tags such as [Role: ...] were dropped from tool lines (the agent "
-                                           "must not see roles); roles come from the IDs")
-    tools = parsed.tools
-    if tools and all(t.id is None for t in tools):
-        for i, t in enumerate(tools, 1):
-            t.id = i
-        ctx.note(mod.line(doc), mod.label, "tool lines carry no IDs; IDs 1-6 given in the order written")
-    if tools and sorted(t.id for t in tools if t.id is not None) == list(range(6)):
-        for t in tools:
-            t.id = None if t.id is None else t.id + 1
-        ctx.note(mod.line(doc), mod.label, "tool IDs run 0-5; read as 1-6")
-    ok = True
-    seen: dict[int, int] = {}
-    for t in tools:
-        line = at(t.offset, t.name)
-        if t.id is None:
-            ctx.error(line, mod.label, f"tool line {t.name!r} has no ID among numbered tool lines")
-            ok = False
-        elif t.id in seen:
-            ctx.error(line, mod.label, f"tool ID {t.id} appears twice (also on line {seen[t.id]})")
-            ok = False
-        elif t.id not in ID_ROLES:
-            ctx.error(line, mod.label, f"tool ID {t.id} is outside 1-6")
-            ok = False
-        else:
-            seen[t.id] = line
-    missing = [i for i in ID_ROLES if i not in seen]
-    if missing:
-        listed = ", ".join(f"{i} ({ID_ROLES[i].value})" for i in missing)
-        ctx.error(mod.line(doc), mod.label, f"tool ID{'s' if len(missing) > 1 else ''} {listed} missing; "
-                                            f"found {', '.join(map(str, sorted(seen))) or 'no tool lines'}")
-        ok = False
-    if not ok:
-        return None
-    out = []
-    for t in sorted((t for t in tools if t.id in ID_ROLES), key=lambda t: t.id):
-        line = at(t.offset, t.name)
-        name = t.name
-        if not _TOOL_NAME.match(name):
-            name = re.sub(r"\W+", "_", name).strip("_")[:64] or f"tool_{t.id}"
-            ctx.note(line, mod.label, f"tool name {t.name!r} written as {name!r}")
-        desc = " ".join(t.description.split())
-        if len(desc) < 10:
-            ctx.error(line, mod.label, f"tool ID {t.id} {t.name!r} has no description (10 characters at least)")
-            continue
-        desc = _fit(desc, LIMITS["description"], ctx, line, mod.label, f"tool ID {t.id}'s description")
-        role = ID_ROLES[t.id]
-        out.append({
-            "name": name, "description": desc,
-            "parameters": {"type": "object", "properties": {p: {"type": "string"} for p in t.params},
-                           "required": list(t.params)},
-            "track": role.track.value, "role": role.value, "_id": t.id, "_line": line, "_label": mod.label,
-        })
-    names = [t["name"] for t in out]
-    for t in out:
-        if names.count(t["name"]) > 1:
-            ctx.error(t["_line"], mod.label, f"tool name {t['name']!r} is used by more than one ID")
-            return None
-    return out if len(out) == 6 else None
-
-
-def _behaviours(ctx: _Ctx, tools: list[dict[str, Any]], behaviour_mods: list[Module]) -> list[str]:
-    """Fill each tool's behaviour from the per-ID logic; return the general environment texts."""
-    doc = ctx.doc
-    names = {t["name"]: t["_id"] for t in tools}
-    general: list[str] = []
-    by_id: dict[int, list[str]] = {}
-    where: dict[int, tuple[int, str]] = {}
-    for m in behaviour_mods:
-        parsed = parse_behaviour(m.body, names)
-        for i, texts in parsed.by_id.items():
-            if i not in ID_ROLES:
-                ctx.note(m.line(doc, parsed.offsets[i]), m.label, f"logic for tool ID {i}, which does not exist; ignored")
-                continue
-            by_id.setdefault(i, []).extend(texts)
-            where.setdefault(i, (m.line(doc, parsed.offsets[i], texts[0] if texts else ""), m.label))
-        if parsed.general:
-            general.append(f"Rules:\n{parsed.general}" if m.heading.lower() == "rules" else parsed.general)
-    derived = []
-    for t in tools:
-        i, role = t["_id"], Role(t["role"])
-        text = " ".join(" ".join(by_id.get(i, [])).split())
-        if text:
-            line, label = where[i]
-            t["_bline"] = (line, label)
-        else:
-            text = f"Carries out {t['name']} as described ({t['description'].rstrip('. ')}) and returns a realistic result."
-            derived.append(str(i))
-            t["_bline"] = (t["_line"], t["_label"])
-        ends = "ends the task" in text.lower()
-        if role.is_terminal and not ends:
-            text = f"{text.rstrip()} Ends the task."
-        elif not role.is_terminal and ends:
-            text = re.sub(r"\s*ends the task\.?", "", text, flags=re.IGNORECASE).strip()
-            ctx.note(*t["_bline"], f"tool ID {i} is not a terminal tool; 'ends the task' dropped from its behaviour")
-        if len(text) < 10:
-            text = f"{text} (no further detail given)."
-        t["behaviour"] = _fit(text, LIMITS["behaviour"], ctx, *t["_bline"], f"tool ID {i}'s behaviour")
-    if derived:
-        ctx.note(doc.line(("environment_prompt_modules",)), "environment_prompt_modules",
-                 f"no per-ID logic for tool ID {', '.join(derived)}; behaviour derived from the description (review it)")
-    return general
-
-
 # --- environment side -------------------------------------------------------------------------------
 
 
-def _environment(ctx: _Ctx, side: Side, tools: list[dict[str, Any]] | None, data: dict) -> dict[str, Any]:
+def _environment(ctx: ImportContext, side: Side, tools: list[dict[str, Any]] | None, data: dict) -> dict[str, Any]:
     doc, out = ctx.doc, {}
     side_line = doc.line((side.key,))
     found = ", ".join(m.heading for m in side.modules if m.heading) or "none"
@@ -431,7 +247,7 @@ def _environment(ctx: _Ctx, side: Side, tools: list[dict[str, Any]] | None, data
         ctx.where["evidence"] = (gt_mods[0].line(doc), gt_mods[0].label)
 
     behaviour_mods = side.of_kind("behaviour")
-    general = _behaviours(ctx, tools, behaviour_mods) if tools else [_joined(behaviour_mods)]
+    general = fill_behaviours(ctx, tools, behaviour_mods) if tools else [joined(behaviour_mods)]
     for m in side.modules:
         if m.kind == "output":
             ctx.note(m.line(doc), m.label, "not mapped: toxpro renders the environment's reply format")
@@ -445,7 +261,7 @@ def _environment(ctx: _Ctx, side: Side, tools: list[dict[str, Any]] | None, data
     if len(environment) < 10:
         environment = GENERIC_ENVIRONMENT
     where = (behaviour_mods[0].line(doc), behaviour_mods[0].label) if behaviour_mods else (side_line, side.key)
-    out["environment"] = _fit(environment, LIMITS["environment"], ctx, *where, "the environment instructions")
+    out["environment"] = fit(environment, LIMITS["environment"], ctx, *where, "the environment instructions")
     ctx.where["environment"] = where
 
     state_mods = side.of_kind("state")
@@ -497,7 +313,7 @@ def import_reference(path: str | Path, *, domain: str | None = None, motivation:
     Raises ImportFailed (a ScenarioError with `.notes`) naming file, line and key for each problem."""
     path = Path(path)
     doc = read_located(path)
-    ctx = _Ctx(doc=doc)
+    ctx = ImportContext(doc=doc)
     data = doc.data
     if not isinstance(data, dict):
         raise ImportFailed([f"{doc.source}:1: (root): expected a mapping with agent_prompt_modules and "
@@ -514,7 +330,7 @@ def import_reference(path: str | Path, *, domain: str | None = None, motivation:
     classify_side(agent, "agent")
     classify_side(env, "environment")
     mapped = _agent(ctx, agent, stakeholder, data) if agent.found else {}
-    tools = _tools(ctx, mapped.pop("_tool_mods", []))
+    tools = build_tools(ctx, mapped.pop("_tool_mods", []))
     envd = _environment(ctx, env, tools, data) if env.found else {}
     if ctx.problems:
         raise ImportFailed(ctx.problems, ctx.sorted_notes())
@@ -551,7 +367,7 @@ def import_reference(path: str | Path, *, domain: str | None = None, motivation:
     return scenario, ctx.sorted_notes()
 
 
-def _in_user_terms(problem: str, ctx: _Ctx) -> str:
+def _in_user_terms(problem: str, ctx: ImportContext) -> str:
     """`file:tools[2].description: msg` -> `file:LINE: the user's key: tools[2].description: msg`."""
     prefix = f"{ctx.doc.source}:"
     field_, _, msg = problem[len(prefix):].partition(": ") if problem.startswith(prefix) else ("", "", problem)
@@ -560,62 +376,3 @@ def _in_user_terms(problem: str, ctx: _Ctx) -> str:
             line, key = ctx.where[cut]
             return f"{prefix}{line}: {key}: {field_}: {msg}"
     return f"{prefix}1: {field_}: {msg}"
-
-
-# --- many files, as the command line imports them ------------------------------------------------------
-
-
-@dataclass
-class FileImport:
-    source: Path
-    notes: list[str]
-    problems: list[str]
-    target: Path | None = None
-    scenario: Scenario | None = None
-
-
-def reference_files(paths: list[Path]) -> list[Path]:
-    """Files as given; a directory stands for every *.yaml / *.yml in it (sorted)."""
-    out: list[Path] = []
-    for p in paths:
-        out.extend(sorted(list(p.glob("*.yaml")) + list(p.glob("*.yml"))) if p.is_dir() else [p])
-    return out
-
-
-class _BlockDumper(yaml.SafeDumper):
-    pass
-
-
-def _str_block(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value and all(not line.endswith(" ") for line in value.splitlines()) else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_BlockDumper.add_representer(str, _str_block)
-
-
-def scenario_yaml(scenario: Scenario) -> str:
-    return yaml.dump(scenario.model_dump(mode="json"), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True,
-                     width=110)
-
-
-def import_files(paths: list[Path], out_dir: Path, *, overwrite: bool = False, **overrides: str | None) -> list[FileImport]:
-    """Import each file into OUT_DIR/<id>.yaml; one result per file, failures included."""
-    results: list[FileImport] = []
-    for src in reference_files(paths):
-        try:
-            scenario, notes = import_reference(src, **overrides)
-        except ImportFailed as exc:
-            results.append(FileImport(src, exc.notes, exc.problems))
-            continue
-        except ScenarioError as exc:
-            results.append(FileImport(src, [], exc.problems))
-            continue
-        target = out_dir / f"{scenario.id}.yaml"
-        if target.exists() and not overwrite:
-            results.append(FileImport(src, notes, [f"{target}: already exists; not overwritten (use --force)"]))
-            continue
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target.write_text(scenario_yaml(scenario), encoding="utf-8")
-        results.append(FileImport(src, notes, [], target, scenario))
-    return results
