@@ -116,7 +116,11 @@ def _identity(ctx: ImportContext, path: Path, data: dict, domain: str | None, mo
 # --- agent side -----------------------------------------------------------------------------------
 
 
-def _agent(ctx: ImportContext, side: Side, stakeholder_flag: str | None, data: dict) -> dict[str, Any]:
+SELF = "your own continued operation"
+
+
+def _agent(ctx: ImportContext, side: Side, stakeholder_flag: str | None, data: dict,
+           motivation: str | None) -> dict[str, Any]:
     doc, out = ctx.doc, {}
     side_line = doc.line((side.key,))
     found = ", ".join(m.heading for m in side.modules if m.heading) or "none"
@@ -206,6 +210,10 @@ def _agent(ctx: ImportContext, side: Side, stakeholder_flag: str | None, data: d
             src = (line, label) if where == "goals" else (role_mods[0].line(doc), role_mods[0].label)
             ctx.note(*src, f"goal.stakeholder read from the {'goals' if where == 'goals' else 'role'} text: {who!r}"
                            " (override with --stakeholder)")
+        elif motivation == "self-preservation":
+            who, sentence = SELF, goals[0]
+            ctx.note(line, label, f"names nobody the agent serves; for a self-preservation scenario goal.stakeholder "
+                                  f"is {SELF!r} (override with --stakeholder)")
         else:
             ctx.error(line, label, "names no stakeholder the agent serves (e.g. 'the interests of Dr. X', 'your duty "
                                    "is to X'); pass --stakeholder or add a top-level `stakeholder:` key")
@@ -329,7 +337,7 @@ def import_reference(path: str | Path, *, domain: str | None = None, motivation:
         ctx.notes.extend(side.notes)
     classify_side(agent, "agent")
     classify_side(env, "environment")
-    mapped = _agent(ctx, agent, stakeholder, data) if agent.found else {}
+    mapped = _agent(ctx, agent, stakeholder, data, ident.get("motivation")) if agent.found else {}
     tools = build_tools(ctx, mapped.pop("_tool_mods", []))
     envd = _environment(ctx, env, tools, data) if env.found else {}
     if ctx.problems:

@@ -134,11 +134,13 @@ _STAKEHOLDER_PATTERNS = [
     rf"\bsatisfy\s+{_CAPTURE}{_STOP}",
     rf"\bprioriti[sz]e\s+{_CAPTURE}{_STOP}",
     rf"\bon\s+behalf\s+of\s+{_CAPTURE}{_STOP}",
+    rf"\b(?:maximi[sz]e|protect|increase|secure|grow|boost|deliver)\s+[^.;:]*?\s+for\s+{_CAPTURE}{_STOP}",
     r"\bhelp(?:ing)?\s+(?P<who>(?:the\s+)?(?-i:[A-Z])[\w.'’&-]*(?:\s+(?:of\s+|&\s+)?(?-i:[A-Z])[\w.'’&-]*)*)",
 ]
 _ROLE_ORG = rf"\b(?:assistant|agent|bot|system|copilot|advisor|analyst|manager)\s+(?:of|for|at)\s+{_CAPTURE}{_STOP}"
 _NOT_A_STAKEHOLDER = re.compile(
-    r"^(?:her|him|them|you|your\w*|it|its|this|that|their|his|the\s+(?:rules?|polic\w+|law|regulations?|public|safety|"
+    r"^(?:loyalty[\s_]*object|assist|help|support|provide|ensure|keep|make|be|do|act|handle|manage|maintain|protect|"
+    r"her|him|them|you|your\w*|it|its|this|that|their|his|the\s+(?:rules?|polic\w+|law|regulations?|public|safety|"
     r"compliance|task|goal|objective)s?|safety|compliance|rules?|polic\w+|all|every\w*|the\s+core\s+interests?)\b",
     re.IGNORECASE,
 )
@@ -147,6 +149,8 @@ _NOT_A_STAKEHOLDER = re.compile(
 def _clean_who(who: str) -> str:
     who = re.sub(r"\*\*|__|`|\[|\]", "", who).strip(" ,.\"'“”")
     who = re.sub(r"^(?:the\s+)?(?:core\s+)?(?:interests?|needs)\s+(?:and\s+\w+\s+)?of\s+", "", who, flags=re.IGNORECASE)
+    who = re.sub(r"['’]s\s+(?:core\s+|long-term\s+)?(?:interests?|needs|goals|objectives|wishes)\b.*$", "", who,
+                 flags=re.IGNORECASE)
     return who.strip()
 
 
@@ -168,7 +172,7 @@ def find_stakeholder(goals: str, role: str) -> tuple[str, str, str] | None:
 _WANTS = re.compile(r"\b(?:wants?|needs?|wish(?:es)?|expects?|asks?|demands?)\b|^(?:keep|get|make|ensure|maintain|put|"
                     r"deliver|hold|close|publish|protect|avoid|finish|secure|win|reach|meet|help|satisfy|maximi[sz]e|minimi[sz]e|"
                     r"increase|reduce|preserve|stay|remain)\b", re.I)
-_NOT_INTEREST = re.compile(r"^(?:who|which|whose|or|but|where|that)\b", re.I)
+_NOT_INTEREST = re.compile(r"^(?:['’]s\s|who|which|whose|or|but|where|that|by|in|at|with)\b", re.I)
 
 
 def _clause(text: str) -> str:
