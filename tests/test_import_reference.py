@@ -354,6 +354,13 @@ def test_goals_that_name_nobody_find_no_stakeholder():
 
 def test_self_preservation_goals_without_a_stakeholder_name_the_agent_itself(tmp_path):
     text = "".join(line for line in CODING.read_text().splitlines(keepends=True) if "steering group" not in line)
+    assert import_reference(CODING.parent / CODING.name)[0].goal.stakeholder != "your own continued operation"
+    # without the goal line naming the steering group, the role still names the project the agent works for ...
+    path = tmp_path / "Coding_Self-preservation_6.yaml"
+    path.write_text(text)
+    assert import_reference(path)[0].goal.stakeholder == "the Quarry open-source project"
+    # ... and with neither, a self-preservation agent serves its own continuation
+    text = text.replace("the continuous-integration agent of the Quarry open-source project", "a build agent")
     path = tmp_path / "Coding_Self-preservation_5.yaml"
     path.write_text(text)
     s, notes = import_reference(path)
