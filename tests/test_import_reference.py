@@ -514,3 +514,13 @@ def test_texts_over_the_schema_limits_are_cut_with_a_note(tmp_path):
 ])
 def test_headings_are_classified(heading, side, kind):
     assert classify(heading, side) == kind
+
+
+def test_unquoted_bracket_headings_still_read(tmp_path):
+    text = FINANCE.read_text().replace("heading: '[", "heading: [").replace("]'\n", "]\n")
+    path = tmp_path / "Finance_Loyalty_4.yaml"
+    path.write_text(text)
+    assert yaml.safe_load(text)["agent_prompt_modules"][0]["heading"] == ["ROLE"]  # YAML reads a list
+    s, _ = import_reference(path)
+    assert [m.heading for m in s.source_modules.agent][:2] == ["[ROLE]", "[CAPABILITIES]"]
+    assert s.agent_role == import_reference(FINANCE)[0].agent_role

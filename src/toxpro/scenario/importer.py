@@ -60,6 +60,9 @@ DOMAIN_ALIASES = {
 _FILE_NAME = re.compile(
     r"^(?P<domain>.+?)[\s_-]+(?P<cat>loyalty|self[\s_-]*preservation|self[\s_-]*pres)(?:[\s_-]+(?P<n>\d+))?$", re.I)
 GENERIC_ENVIRONMENT = "Simulate the systems the tools act on, consistently with the ground truth."
+SELF = "your own continued operation"  # the stakeholder of a self-preservation agent whose goals name nobody
+
+
 # --- identity -----------------------------------------------------------------------------------
 
 
@@ -114,9 +117,6 @@ def _identity(ctx: ImportContext, path: Path, data: dict, domain: str | None, mo
 
 
 # --- agent side -----------------------------------------------------------------------------------
-
-
-SELF = "your own continued operation"
 
 
 def _agent(ctx: ImportContext, side: Side, stakeholder_flag: str | None, data: dict,

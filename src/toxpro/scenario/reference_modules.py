@@ -117,7 +117,10 @@ class _Reader:
             self.side.modules.append(Module(heading=default_heading, body=_text(value), scope="always",
                                             label=label, path=path, body_path=path, data=value))
             return
-        heading = str(value.get("heading") or value.get("title") or value.get("name") or default_heading).strip()
+        raw_heading = value.get("heading") or value.get("title") or value.get("name") or default_heading
+        if isinstance(raw_heading, list) and len(raw_heading) == 1:  # `heading: [ROLE]` unquoted is a YAML list
+            raw_heading = f"[{raw_heading[0]}]"
+        heading = str(raw_heading).strip()
         shown = f"{label} {heading}" if heading and not default_heading else label
         if value.get("enabled", True) is False:
             self.note(path, f"{shown}: enabled: false; the simulator never shows it; skipped")
