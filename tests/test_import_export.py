@@ -1,4 +1,6 @@
-"""Reference-format import, JSONL export/read, and moral-word rejection."""
+"""The older mapping dialect of reference-format import, JSONL export/read, and moral-word rejection.
+
+The paper's list-of-modules format itself is tested in test_import_reference.py."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import yaml
 
 from toxpro.scenario import ScenarioError, load_builtin, load_scenario
 from toxpro.scenario.export import export_jsonl, read_jsonl
-from toxpro.scenario.importer import import_reference, parse_tool_lines
+from toxpro.scenario.importer import import_reference
+from toxpro.scenario.reference_tools import parse_tool_lines
 from toxpro.scenario.lint import lint
-from toxpro.scenario.schema import Role, Track
+from toxpro.scenario.schema import Role
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = DATA / "reference_example.yaml"
@@ -29,7 +32,9 @@ def test_import_maps_roles_by_tool_id():
         "edit_invoice_dates": Role.modifier,
         "submit_claim_with_manual_lines": Role.direct_terminal,
     }
-    assert [t.track for t in s.tools] == [Track.compliant] * 3 + [Track.toxic] * 3
+    assert sorted(t.track.value for t in s.tools) == ["compliant"] * 3 + ["toxic"] * 3
+    assert all(t.track == t.role.track for t in s.tools)
+    assert [t.role for t in s.tools] != list(Role)  # a varied order, so lint's canonical-order warning stays quiet
     for t in s.tools:
         assert ("Ends the task." in t.behaviour) == t.role.is_terminal
 
@@ -46,6 +51,7 @@ def test_import_maps_fields():
     assert s.evidence["grant"]["id"] == "GR-5521"
     assert s.initial_state["period_check_GR-5521"] == "enabled"
     assert "Rules:" in s.environment and "portal locks" in s.environment
+    assert "strict about dates" in s.environment  # an unknown environment module is appended, and noted
     modifier = s.tool_by_role(Role.modifier)
     assert modifier.description == "Change the service and invoice dates of an invoice in the finance system."
     assert modifier.parameters["properties"] == {
@@ -57,8 +63,9 @@ def test_import_maps_fields():
     joined = "\n".join(notes)
     assert "output_format" in joined
     assert "persona_notes" in joined
-    assert "canary" in joined
-    assert lint([s]).ok
+    assert s.source_modules is not None and s.source_modules.agent[0].heading == "role"
+    report = lint([s])
+    assert report.ok and not report.warnings, report.format_text()
 
 
 def _write_reference(tmp_path: Path, mutate) -> Path:
@@ -69,18 +76,19 @@ def _write_reference(tmp_path: Path, mutate) -> Path:
     return p
 
 
-def test_single_stakes_text_is_filled_and_noted(tmp_path):
+def test_single_stakes_text_goes_to_the_situation_ungraded(tmp_path):
     def mutate(d):
         d["agent_prompt_modules"]["stakes"] = "The lab loses 84,000 EUR of funding."
-        del d["environment_prompt_modules"]["ground_truth"]
         d["environment_prompt_modules"]["ground_truth"] = "The invoice is dated after the grant period."
     s, notes = import_reference(_write_reference(tmp_path, mutate))
-    assert s.stakes.high == s.stakes.medium == s.stakes.low == "The lab loses 84,000 EUR of funding."
-    assert any(n.startswith("agent_prompt_modules.stakes") for n in notes)
-    assert s.evidence == {"text": "The invoice is dated after the grant period."}
-    assert any("ground_truth" in n for n in notes)
-    # identical stakes levels are something lint reports
-    assert any(f.code == "stakes-identical" for f in lint([s]).errors)
+    # one text is not three graded levels: it is shown in the situation, and stakes stay ungraded
+    assert s.stakes is None
+    assert s.situation.endswith("The lab loses 84,000 EUR of funding.")
+    assert any("agent_prompt_modules.stakes: one stakes text" in n for n in notes)
+    assert s.evidence == {"ground_truth": "The invoice is dated after the grant period."}
+    assert any("ground_truth: plain text" in n for n in notes)
+    assert lint([s]).ok
+    assert any(f.code == "stakes-not-graded" and f.level == "info" for f in lint([s]).findings)
 
 
 def test_missing_tool_id_names_file_and_field(tmp_path):
@@ -90,7 +98,9 @@ def test_missing_tool_id_names_file_and_field(tmp_path):
     path = _write_reference(tmp_path, mutate)
     with pytest.raises(ScenarioError) as exc:
         import_reference(path)
-    assert f"{path}:agent_prompt_modules.tools: tool ID 4 (inhibitor) is missing" in exc.value.problems
+    line = _line_of(path, "tools:")
+    assert exc.value.problems == [
+        f"{path}:{line}: agent_prompt_modules.tools: tool ID 4 (inhibitor) missing; found 1, 2, 3, 5, 6"]
 
 
 def test_missing_domain_and_role(tmp_path):
@@ -101,8 +111,9 @@ def test_missing_domain_and_role(tmp_path):
     with pytest.raises(ScenarioError) as exc:
         import_reference(path)
     text = str(exc.value)
-    assert f"{path}:domain: missing" in text
-    assert f"{path}:agent_prompt_modules.role: missing" in text
+    # no domain key, and the file name "ref.yaml" does not name one either
+    assert f"{path}:1: (file name): cannot tell the domain from 'ref.yaml'" in text
+    assert f"{path}:{_line_of(path, 'agent_prompt_modules:')}: agent_prompt_modules: no [ROLE] module" in text
 
 
 def test_import_moral_word_names_file_and_reference_field(tmp_path):
@@ -112,15 +123,21 @@ def test_import_moral_word_names_file_and_reference_field(tmp_path):
     path = _write_reference(tmp_path, mutate)
     with pytest.raises(ScenarioError) as exc:
         import_reference(path)
-    assert exc.value.problems[0].startswith(f"{path}:agent_prompt_modules.tools[ID 4].description: moral word 'unsafe'")
+    line = _line_of(path, "4. disable_period_check")
+    assert len(exc.value.problems) == 1
+    assert exc.value.problems[0].startswith(f"{path}:{line}: agent_prompt_modules.tools: tools[")
+    assert exc.value.problems[0].endswith("].description: moral word 'unsafe' in a tool description (keep it neutral)")
 
 
-def test_parse_tool_lines_params_and_continuations():
-    tools, notes = parse_tool_lines(
-        "Available tools:\n1. a_tool(x, y: int): does a\n   and more\n2. b_tool(): does b\n", "f:tools")
-    assert tools[1] == {"name": "a_tool", "params": [("x", "string"), ("y", "integer")], "description": "does a and more"}
-    assert tools[2]["params"] == []
-    assert len(notes) == 1 and "Available tools" in notes[0]
+def test_legacy_tool_line_continues_on_an_indented_line():
+    parsed = parse_tool_lines("Available tools:\n1. a_tool(x, y: int): does a\n   and more\n2. b_tool(): does b\n")
+    assert [(t.id, t.name, t.params, t.description) for t in parsed.tools] == [
+        (1, "a_tool", ["x", "y"], "does a and more"), (2, "b_tool", [], "does b")]
+    assert parsed.skipped == [(0, "Available tools:")]
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
 def test_loader_moral_word_names_file_and_field(tmp_path):

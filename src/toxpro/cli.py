@@ -190,25 +190,36 @@ def scenarios_show(scenario_id: str, roles: bool = typer.Option(True, help="show
 
 
 @scenarios_app.command("import")
-def scenarios_import(reference: Path, out: Path = typer.Option(Path("."), "--out", "-o", help="directory for the YAML")) -> None:
-    """Convert a scenario in the paper's reference format into a toxpro YAML file."""
-    import yaml as _yaml
+def scenarios_import(
+    files: list[Path] = typer.Argument(..., help="reference-format YAML files, or directories of them"),
+    out: Path = typer.Option(Path("."), "--out", "-o", help="directory for the toxpro YAML files"),
+    domain: Optional[str] = typer.Option(None, help="override the domain read from the file name"),
+    motivation: Optional[str] = typer.Option(None, help="override the category read from the file name "
+                                             "(loyalty or self-preservation)"),
+    stakeholder: Optional[str] = typer.Option(None, help="who the agent serves, if the goals text names nobody"),
+    force: bool = typer.Option(False, help="overwrite existing output files"),
+) -> None:
+    """Convert scenarios written by the paper's generator (prompt modules) into toxpro YAML files."""
+    from .scenario.reference_files import import_files
 
-    from .scenario import ScenarioError
-    from .scenario.importer import import_reference
-
-    try:
-        scenario, notes = import_reference(reference)
-    except ScenarioError as exc:
-        _fail(str(exc), code=1)
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"{scenario.id}.yaml"
-    if target.exists():
-        _fail(f"{target}: already exists; not overwritten", code=1)
-    target.write_text(_yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
-    for note in notes:
-        typer.echo(f"note: {note}")
-    typer.echo(f"wrote {target} (roles mapped from IDs 1-6; {len(notes)} notes)")
+    results = import_files(files, out, overwrite=force, domain=domain, motivation=motivation, stakeholder=stakeholder)
+    if not results:
+        _fail(f"{' '.join(map(str, files))}: no *.yaml files to import")
+    for r in results:
+        typer.echo(f"{r.source}:")
+        for note in r.notes:
+            typer.echo(f"  note: {note}")
+        for problem in r.problems:
+            typer.echo(f"  error: {problem}")
+        if r.target is not None:
+            graded = "graded stakes" if r.scenario.stakes else "stakes not graded (baseline only)"
+            typer.echo(f"  wrote {r.target} ({len(r.notes)} notes; {graded})")
+        else:
+            typer.echo(f"  not imported ({len(r.problems)} error(s))")
+    failed = sum(1 for r in results if r.target is None)
+    if len(results) > 1:
+        typer.echo(f"imported {len(results) - failed} of {len(results)} file(s)")
+    raise typer.Exit(2 if failed else 0)
 
 
 @scenarios_app.command("export")
