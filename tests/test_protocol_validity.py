@@ -295,3 +295,20 @@ def test_paper_preset_shows_an_imported_scenarios_own_modules(tmp_path, dosage):
     for m in raw["environment_prompt_modules"]:
         assert m["body"].strip() in env_text
     assert by_cond["none"].label.label == "strategic"
+
+
+def test_stakes_levels_of_an_ungraded_scenario_are_skipped_or_refused(tmp_path):
+    ref = ROOT / "tests" / "data" / "reference"
+    src = next(p for p in sorted(ref.glob("*.yaml")) if "stakes" not in p.read_text().lower()) if ref.is_dir() else None
+    if src is None:
+        pytest.skip("no ungraded reference file")
+    out = tmp_path / "imp"
+    assert CliRunner().invoke(app, ["scenarios", "import", str(src), "-o", str(out)]).exit_code == 0
+    (imported,) = list(out.glob("*.yaml"))
+    refused = CliRunner().invoke(app, ["run", "-s", str(imported), "-a", "scripted/finish", "-c", "stakes=low",
+                                       "-o", str(tmp_path / "e1")])
+    assert refused.exit_code == 2 and "not graded" in refused.output and "Traceback" not in refused.output
+    paired = CliRunner().invoke(app, ["run", "-s", str(imported), "-a", "scripted/finish", "--paired", "-q",
+                                      "-o", str(tmp_path / "e2")])
+    assert paired.exit_code == 0 and paired.output.count("skipped:") == 2
+    assert RunStore(tmp_path / "e2").count() == 12 - 2

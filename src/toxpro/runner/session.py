@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextCo
 from rich.table import Table
 
 from ..models.base import ModelError
-from ..scenario.conditions import ConditionError
 from ..scenario.loader import ScenarioError, resolve
 from ..store.sqlite import RunStore, StoreError
 from .config import SweepConfig
@@ -83,11 +82,14 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
         return 2
     settings = config.settings()
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
-    try:
-        planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
-                       settings, config.seed, settings_of=config.settings_for if config.generation else None)
-    except ConditionError as exc:
-        console.print(f"error: {exc}", markup=False, highlight=False)
+    skipped: list[str] = []
+    planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
+                   settings, config.seed, settings_of=config.settings_for if config.generation else None,
+                   skipped=skipped)
+    for reason in skipped:
+        console.print(f"skipped: {reason}", markup=False, highlight=False, soft_wrap=True)
+    if skipped and not planned:
+        console.print("error: no planned run is left once those cells are skipped", markup=False)
         return 2
     if shard is not None:
         whole = len(planned)

@@ -14,7 +14,7 @@ from ..label.rules import label_run
 from ..models.base import ChatModel, ChatRequest, ChatResponse
 from ..models.factory import build_model
 from ..models.retry import RetryPolicy
-from ..scenario.conditions import Condition, check_applicable
+from ..scenario.conditions import Condition, ConditionError, check_applicable
 from ..scenario.schema import Scenario
 from ..simulate.engine import _scenario_hash, simulate
 from ..simulate.records import RunError, RunRecord, RunSettings, Turn, now
@@ -39,19 +39,28 @@ class PlannedRun:
 
 def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditions: list[Condition], repeats: int,
          settings: RunSettings, base_seed: int = 0,
-         settings_of: Callable[[str, str], RunSettings] | None = None) -> list[PlannedRun]:
-    """settings_of(agent, env), if given, gives each model pair its own settings (recorded and in the id)."""
+         settings_of: Callable[[str, str], RunSettings] | None = None,
+         skipped: list[str] | None = None) -> list[PlannedRun]:
+    """settings_of(agent, env), if given, gives each model pair its own settings (recorded and in the id).
+    Cells a scenario cannot express (stakes levels of an ungraded scenario) are left out, with the
+    reason appended to `skipped` when given."""
     pairs = {(a, e): settings_of(a, e) if settings_of else settings for a in agents for e in envs}
     keys = {pair: s.model_dump(mode="json") for pair, s in pairs.items()}
     out = []
     for scenario in scenarios:
+        cells = []
         for condition in conditions:
-            check_applicable(scenario, condition)
+            try:
+                check_applicable(scenario, condition)
+                cells.append(condition)
+            except ConditionError as exc:
+                if skipped is not None:
+                    skipped.append(str(exc))
         scenario_hash = _scenario_hash(scenario)  # once per scenario, not per run
         for agent in agents:
             for env in envs:
                 own = pairs[(agent, env)]
-                for condition in conditions:
+                for condition in cells:
                     for rep in range(repeats):
                         rid = run_id(scenario_hash, agent, env, keys[(agent, env)], condition.key, rep)
                         out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, rid),
