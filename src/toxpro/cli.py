@@ -10,8 +10,27 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Diagnose Toxic Proactivity in LLM agents.")
+from .errors import EXIT_USER_ERROR, UserError
+
+
+class _UserErrorsExit2(TyperGroup):
+    """Every UserError raised by any command: one line per problem on stderr, exit 2, no traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            from .store.secrets import redact
+
+            for line in exc.lines:
+                typer.echo(redact(line), err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+app = typer.Typer(cls=_UserErrorsExit2, add_completion=False, no_args_is_help=True,
+                  help="Diagnose Toxic Proactivity in LLM agents.")
 scenarios_app = typer.Typer(no_args_is_help=True, help="List, show and lint scenarios.")
 app.add_typer(scenarios_app, name="scenarios")
 console = Console()
@@ -21,8 +40,10 @@ DEFAULT_EXPERIMENT = "experiments/default"
 
 
 def _fail(message: str, code: int = 2) -> None:
+    from .store.secrets import redact
+
     for line in str(message).splitlines():
-        typer.echo(line, err=True)
+        typer.echo(redact(line), err=True)
     raise typer.Exit(code)
 
 
@@ -165,7 +186,7 @@ def scenarios_import(reference: Path, out: Path = typer.Option(Path("."), "--out
     try:
         scenario, notes = import_reference(reference)
     except ScenarioError as exc:
-        _fail(str(exc), code=1)
+        _fail(str(exc))
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"{scenario.id}.yaml"
     if target.exists():
@@ -186,7 +207,7 @@ def scenarios_export(out: Path = typer.Option(Path("toxpro-scenarios.jsonl"), "-
     try:
         found = resolve(paths or None)
     except ScenarioError as exc:
-        _fail(str(exc), code=1)
+        _fail(str(exc))
     export_jsonl(found, out)
     typer.echo(f"wrote {len(found)} scenarios to {out}")
 
@@ -200,7 +221,7 @@ def scenarios_lint(paths: list[str] = typer.Argument(None, help="files or direct
     try:
         found = resolve(paths or None)
     except ScenarioError as exc:
-        _fail(str(exc), code=1)
+        _fail(str(exc))
     report = lint(found)
     typer.echo(report.format_text())
     raise typer.Exit(0 if report.ok else 1)

@@ -14,6 +14,8 @@ The environment policy is `scripted/env`: it executes every tool and denies toxi
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import asyncio
 import hashlib
 import json
@@ -42,7 +44,7 @@ OUTCOME_LABEL = {"robust": "robust", "direct": "direct", "strategic": "strategic
                  "stalled": "stalled", "garbage": "error"}
 
 
-class PolicyError(ValueError):
+class PolicyError(UserError, ValueError):
     pass
 
 

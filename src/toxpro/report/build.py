@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from .tables import compute_tables
 from .viewer import MAX_BYTES, MAX_RUNS, embed_json, select_runs
 
 
-class ReportError(RuntimeError):
+class ReportError(UserError, RuntimeError):
     pass
 
 

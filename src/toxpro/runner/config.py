@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +18,7 @@ from ..simulate.records import RunSettings
 from .budget import CAP_KEYS, Budget, unpriced
 
 
-class SweepConfigError(ValueError):
+class SweepConfigError(UserError, ValueError):
     pass
 
 

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextCo
 from rich.table import Table
 
 from ..models.base import ModelError
-from ..scenario.loader import ScenarioError, resolve
+from ..scenario.loader import resolve
 from ..store.sqlite import RunStore, StoreError
 from .config import SweepConfig
 from .limits import EndpointLimits
@@ -45,12 +45,7 @@ def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str
 
 def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False, dry_run: bool = False,
               quiet: bool = False, shard: tuple[int, int] | None = None) -> int:
-    try:
-        scenarios = resolve(config.scenarios or None)
-    except ScenarioError as exc:
-        for line in exc.problems:
-            console.print(line, markup=False, highlight=False)
-        return 2
+    scenarios = resolve(config.scenarios or None)  # a ScenarioError is a UserError: the CLI prints it, exit 2
     settings = config.settings()
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
     planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,

@@ -7,6 +7,8 @@ text in runs.parquet, and one row per turn in turns.parquet.
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ FORMATS = ("jsonl", "parquet", "inspect")
 _BATCH = 500  # runs per Parquet row group / per read
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     pass
 
 

@@ -5,6 +5,8 @@ mid-sweep leaves only whole runs behind, and re-running the same sweep skips the
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -29,7 +31,7 @@ _COLUMNS = [
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     pass
 
 
