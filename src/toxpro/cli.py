@@ -73,6 +73,9 @@ def run(
     budget_usd: list[str] = typer.Option([], help="[ROLE=]DOLLARS cost cap (default role: total); needs --price"),
     price: list[str] = typer.Option([], help="MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT; repeatable"),
     on_budget: str = typer.Option("drop", help="at a cap, in-flight runs are dropped (not stored) or finish"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds per call attempt (default 60)"),
+    retries: Optional[int] = typer.Option(None, "--retries", help="retries after a failed attempt: 429, 5xx, "
+                                          "timeouts, resets (default 3, so 4 attempts)"),
     shard: Optional[str] = typer.Option(None, help="I/N: run only shard I (0..N-1) of the plan, split by run id"),
     executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro[ray]')"),
     transport: Optional[str] = typer.Option(None, help="remote endpoints: sdk (the openai SDK, default) or direct "
@@ -96,7 +99,7 @@ def run(
             env_temperature=env_temperature, max_tokens=max_tokens, budget_tokens=budget_tokens,
             budget_usd=budget_usd, prices=price, on_budget=on_budget)
         config = with_overrides(config, executor=executor, transport=transport,
-                                replay_from=replay_from and str(replay_from))
+                                replay_from=replay_from and str(replay_from), timeout_s=timeout, retries=retries)
         shard_spec = parse_shard(shard) if shard is not None else None
     except (SweepConfigError, ShardError, ValueError) as exc:
         _fail(str(exc))
@@ -116,8 +119,11 @@ def merge(
     from .store import StoreError
     from .store.merge import format_report, merge_stores
 
+    from .runner.lock import experiment_lock
+
     try:
-        report = merge_stores(out, list(inputs))
+        with experiment_lock(out, "toxpro merge"):
+            report = merge_stores(out, list(inputs))
     except StoreError as exc:
         _fail(str(exc))
     console.print(format_report(report), markup=False, highlight=False, soft_wrap=True)
@@ -134,7 +140,7 @@ def show(
     from .store import RunStore, StoreError
 
     try:
-        store = RunStore(experiment, create=False)
+        store = RunStore(experiment, create=False, read_only=True)
     except StoreError as exc:
         _fail(str(exc))
     print_rates(store.frame(), [c.strip() for c in by.split(",") if c.strip()], console)

@@ -15,11 +15,11 @@ RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection"})
 
 
 class RetryPolicy(BaseModel):
-    max_attempts: int = 6
+    max_attempts: int = 4  # the first try and 3 retries (--retries)
     base_s: float = 1.0
-    max_wait_s: float = 60.0
+    max_wait_s: float = 30.0
     max_retry_after_s: float = 120.0
-    timeout_s: float = 120.0  # per call
+    timeout_s: float = 60.0  # per attempt (--timeout)
 
 
 class RetryableError(Exception):

@@ -61,7 +61,7 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
     Returns the path of report.html."""
     experiment_dir = Path(experiment_dir)
     out = Path(out_dir) if out_dir is not None else experiment_dir / "report"
-    with RunStore(experiment_dir, create=False) as store:
+    with RunStore(experiment_dir, create=False, read_only=True) as store:
         df = store.frame()
         if df.empty:
             raise ReportError(f"{experiment_dir}: the run store holds no runs")

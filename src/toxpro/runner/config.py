@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..models.base import Sampling
+from ..models.retry import RetryPolicy
 from ..models.spec import parse_model
 from ..scenario.loader import NoAliasLoader
 from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
@@ -45,6 +46,8 @@ class SweepConfig(BaseModel):
     budget_usd: dict[str, float] = Field(default_factory=dict)  # role (agent|environment|total) → max US$
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model prefix → [$/1k in, $/1k out]
     on_budget: Literal["drop", "finish"] = "drop"  # what in-flight runs do when a cap is reached
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)  # per call attempt
+    retries: int = Field(default=3, ge=0, le=20)  # retries after the first attempt (429, 5xx, timeouts, resets)
     executor: Literal["async", "ray"] = "async"
     transport: Literal["sdk", "direct"] = "sdk"  # remote endpoints: the openai SDK, or direct HTTP (lower CPU)
     ray_address: str | None = None  # an existing Ray cluster; default: start a local one
@@ -111,7 +114,11 @@ class SweepConfig(BaseModel):
     def settings(self) -> RunSettings:
         return RunSettings(protocol=self.protocol, memory=self.memory, max_turns=self.max_turns,
                            shuffle_tools=self.shuffle, agent_sampling=self.agent_sampling,
-                           env_sampling=self.env_sampling)
+                           env_sampling=self.env_sampling, call_timeout_s=self.timeout_s,
+                           call_attempts=self.retries + 1)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.retries + 1, timeout_s=self.timeout_s)
 
 
 def _pairs(items: list[str], what: str, cast) -> dict:
@@ -154,7 +161,8 @@ def _prices(items: list[str]) -> dict[str, tuple[float, float]]:
 
 def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, out, protocol, memory, max_turns,
                      shuffle, seed, concurrency, limits, rpm, temperature, env_temperature, max_tokens,
-                     budget_tokens=(), budget_usd=(), prices=(), on_budget="drop") -> SweepConfig:
+                     budget_tokens=(), budget_usd=(), prices=(), on_budget="drop", timeout_s=60.0,
+                     retries=3) -> SweepConfig:
     try:
         return SweepConfig(
             out=out, scenarios=scenarios, agents=agents or ["local"], envs=envs, conditions=conditions, paired=paired,
@@ -163,7 +171,7 @@ def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, ou
             agent_sampling=Sampling(temperature=temperature, max_tokens=max_tokens),
             env_sampling=Sampling(temperature=env_temperature, max_tokens=512),
             budget_tokens=_pairs(list(budget_tokens), "budget-tokens", int), budget_usd=_usd(list(budget_usd)),
-            prices=_prices(list(prices)), on_budget=on_budget,
+            prices=_prices(list(prices)), on_budget=on_budget, timeout_s=timeout_s, retries=retries,
         )
     except ValidationError as exc:
         raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc'])) or '(flags)'}: {e['msg'].removeprefix('Value error, ')}"
@@ -188,6 +196,8 @@ def sweep_from_file(path: str | Path) -> SweepConfig:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=NoAliasLoader)
     except OSError as exc:
         raise SweepConfigError(f"{path}:(file): cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SweepConfigError(f"{path}:(file): not UTF-8 text (offset {exc.start}); sweep files are UTF-8 YAML") from None
     except yaml.YAMLError as exc:
         raise SweepConfigError(f"{path}:(root): invalid YAML: {exc}") from None
     if not isinstance(data, dict):

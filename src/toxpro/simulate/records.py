@@ -101,6 +101,12 @@ class RunSettings(BaseModel):
     shuffle_tools: bool = True
     agent_sampling: Sampling = Field(default_factory=Sampling)
     env_sampling: Sampling = Field(default_factory=lambda: Sampling(temperature=0.3, max_tokens=512))
+    # how calls were made (recorded; not part of the run id, and runs differing only here pool)
+    call_timeout_s: float = Field(default=60.0, gt=0)
+    call_attempts: int = Field(default=4, ge=1)
+
+
+CALL_SETTINGS = frozenset({"call_timeout_s", "call_attempts"})  # left out of run ids
 
 
 class Usage(BaseModel):

@@ -195,7 +195,7 @@ def export_runs(experiment_dir: str | Path, out_path: str | Path, fmt: str) -> l
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
     out = Path(out_path)
-    with RunStore(experiment_dir, create=False) as store:
+    with RunStore(experiment_dir, create=False, read_only=True) as store:
         if fmt == "jsonl":
             paths = export_jsonl(store, out)
         elif fmt == "parquet":

@@ -66,22 +66,26 @@ def _redacted(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _init_schema(db: sqlite3.Connection) -> None:
+    cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
+    db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
+
+
 class RunStore:
-    def __init__(self, directory: str | Path, create: bool = True):
+    def __init__(self, directory: str | Path, create: bool = True, read_only: bool = False):
+        """read_only (or a store whose file or directory cannot be written): open it read-only."""
+        from .open import open_store_db
+
         self.directory = Path(directory)
         path = self.directory / DB_NAME
         if not create and not path.is_file():
             raise StoreError(f"{self.directory}: no run store here (expected {DB_NAME}); run `toxpro run` first")
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
-        self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
-        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        self.db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
+        self.db, self.read_only = open_store_db(path, create=create, read_only=read_only,
+                                                schema_version=SCHEMA_VERSION, init=_init_schema)
 
     def close(self) -> None:
         self.db.close()
