@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Optional
@@ -26,6 +27,9 @@ class _UserErrorsExit2(TyperGroup):
 
             for line in exc.lines:
                 typer.echo(redact(line), err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except sqlite3.DatabaseError as exc:  # a store damaged past what opening it checks
+            typer.echo(f"error: a run store could not be read ({exc}); it may be damaged. Nothing was changed", err=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
 
 
@@ -143,7 +147,13 @@ def show(
         store = RunStore(experiment, create=False, read_only=True)
     except StoreError as exc:
         _fail(str(exc))
-    print_rates(store.frame(), [c.strip() for c in by.split(",") if c.strip()], console)
+    columns = [c.strip() for c in by.split(",") if c.strip()]
+    frame = store.frame()
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        _fail(f"--by: unknown column(s) {', '.join(map(repr, unknown))}; valid columns: "
+              f"{', '.join(c for c in frame.columns if c not in ('roles', 'record'))}")
+    print_rates(frame, columns, console)
 
 
 @scenarios_app.command("list")

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..models.base import ChatResponse, Message, Sampling
+from ..models.base import ChatResponse, Message, RetryCause, Sampling
 from ..scenario.conditions import Condition
 from ..scenario.shuffle import ToolView
 
@@ -26,6 +26,7 @@ class CallError(BaseModel):
     message: str
     retries: int = 0
     status: int | None = None
+    retry_causes: list[RetryCause] = Field(default_factory=list)  # every failed attempt, the last included
 
 
 class CallRecord(BaseModel):
