@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from contextlib import ExitStack
 
 import pandas as pd
 from rich.console import Console
@@ -49,12 +50,12 @@ def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str
 def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False, dry_run: bool = False,
               quiet: bool = False, shard: tuple[int, int] | None = None) -> int:
     """Plan, check and run a sweep under the experiment's write lock (one writer per directory)."""
-    with experiment_lock(config.out):
-        return _run_sweep(config, console, retry_errors, dry_run, quiet, shard)
+    with experiment_lock(config.out), ExitStack() as closing:  # the store is closed (WAL checkpointed) at the end
+        return _run_sweep(config, console, retry_errors, dry_run, quiet, shard, closing)
 
 
 def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_run: bool, quiet: bool,
-               shard: tuple[int, int] | None) -> int:
+               shard: tuple[int, int] | None, closing: ExitStack) -> int:
     scenarios = resolve(config.scenarios or None)  # a ScenarioError is a UserError: the CLI prints it, exit 2
     settings = config.settings()
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
@@ -71,7 +72,7 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
         except StoreError as exc:
             console.print(f"error: --replay-from: {exc}", markup=False, highlight=False)
             return 2
-    store = RunStore(config.out)
+    store = closing.enter_context(RunStore(config.out))
     require_compatible(store, settings, "this sweep")  # a StoreError (exit 2) names each differing setting
     store.set_meta("last_sweep", config.model_dump(mode="json"))
     if shard is not None:

@@ -36,6 +36,15 @@ def _check_header(path: Path) -> None:
     if len(head) < 100:
         raise _store_error(f"{path}: truncated SQLite database ({len(head)} bytes); nothing was changed. "
                            "Restore it from a backup or move it away")
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages, counter, valid_for = (int.from_bytes(head[i:i + 4], "big") for i in (28, 24, 92))
+    wal = path.with_name(path.name + "-wal")
+    wal_in_use = wal.exists() and wal.stat().st_size > 0  # a checkpoint may be under way: trust SQLite then
+    size = path.stat().st_size
+    if pages and counter == valid_for and not wal_in_use and size < pages * page_size:
+        raise _store_error(f"{path}: damaged run store (truncated: {size:,} of {pages * page_size:,} bytes); "
+                           "nothing was changed. Restore it from a backup or move it away")
 
 
 def _uri(path: Path, **params: str) -> str:
