@@ -178,6 +178,9 @@ def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, ou
                                          for e in exc.errors())) from None
 
 
+_FLAG = {"timeout_s": "timeout"}  # config keys whose command-line flag has another name
+
+
 def with_overrides(config: SweepConfig, **values) -> SweepConfig:
     """The config with some keys replaced (command-line flags that also apply to sweep files)."""
     values = {k: v for k, v in values.items() if v is not None}
@@ -186,7 +189,7 @@ def with_overrides(config: SweepConfig, **values) -> SweepConfig:
     try:
         return SweepConfig.model_validate({**config.model_dump(), **values})
     except ValidationError as exc:
-        raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc'])).replace('_', '-') or '(flags)'}: "
+        raise SweepConfigError("\n".join(f"--{_FLAG.get(str(e['loc'][0]), '.'.join(map(str, e['loc'])).replace('_', '-')) if e['loc'] else '(flags)'}: "
                                          f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())) from None
 
 
