@@ -60,9 +60,10 @@ def expected_label(policy_text: str, seed: int, turns: int) -> str:
 
 def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
     scenarios = [bank[i] for i in (0, 9, 17, 26)]
-    plan_faults = FaultPlan(FAULTS, seed=11, retry_after_s=0.01, hang_s=1.5)
+    plan_faults = FaultPlan(FAULTS, seed=11, retry_after_s=0.01, hang_s=4.0)
     server = ScriptedServer(roles=roles_of(scenarios), faults=plan_faults)
-    policy = RetryPolicy(max_attempts=8, base_s=0.01, max_wait_s=0.05, timeout_s=1.0)
+    # a roomy timeout: on a loaded machine real replies must not time out (only the injected hangs do)
+    policy = RetryPolicy(max_attempts=8, base_s=0.01, max_wait_s=0.05, timeout_s=3.0)
     settings = RunSettings(max_turns=MAX_TURNS)
     with ServerThread(server) as srv:
         agents = [f"compat/{p}@{srv.base_url}" for p in POLICIES]
@@ -82,7 +83,7 @@ def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
     # ~5,000 bodies → 3 sigma ≈ ±1.6 points. Counted over all requests, retries included, about 1 in 6.
     first_attempts = len(server._attempts)
     assert 0.15 <= transport / first_attempts <= 0.21, (transport, first_attempts)
-    assert sum(server.stats.faults.values()) >= 0.14 * server.stats.requests, server.stats.faults
+    assert sum(server.stats.faults.values()) >= 0.14 * first_attempts, server.stats.faults
     assert sum(r["retries"] for r in rows) >= transport
     by_policy = collections.defaultdict(list)
     for r in rows:
