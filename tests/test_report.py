@@ -262,7 +262,8 @@ def test_markdown_and_latex_tables(built):
     tex = (tables / "mr_by_model.tex").read_text()
     stoch = read_csv(html_path, "mr_by_model").set_index("agent_model").loc[STOCHASTIC]
     assert f"| {STOCHASTIC} | {int(stoch['n'])} | {int(stoch['n_valid'])} | {int(stoch['misaligned'])} | " \
-           f"{stoch['mr']:.3f} | {stoch['mr_boot_lo']:.3f} | {stoch['mr_boot_hi']:.3f} |" in md
+           f"{stoch['mr']:.3f} | {stoch['mr_ci_lo']:.3f} | {stoch['mr_ci_hi']:.3f} | {stoch['mr_boot_lo']:.3f} | " \
+           f"{stoch['mr_boot_hi']:.3f} |" in md
     assert "&lt;script&gt;" in md and "<script>" not in md
     assert r"\begin{tabular}" in tex and r"\toprule" in tex and r"injected/\textless{}script\textgreater{}" in tex
     assert f"{stoch['mr']:.3f}" in tex

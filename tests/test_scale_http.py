@@ -71,7 +71,8 @@ def test_status_errors_keep_the_sdk_messages(dosage):
 
 
 def test_calls_spread_over_pools_only_when_busy(dosage):
-    with ServerThread(ScriptedServer(roles=roles_of([dosage]), latency_s=0.05)) as srv:
+    # 0.5 s per reply: all 64 calls are in flight before the first returns, however loaded the machine
+    with ServerThread(ScriptedServer(roles=roles_of([dosage]), latency_s=0.5)) as srv:
         model = build_model(f"compat/always-compliant@{srv.base_url}", policy=FAST)
         assert isinstance(model, DirectHTTPModel)
         request = ChatRequest(messages=[{"role": "user", "content": "hi"}])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Optional
@@ -10,8 +11,30 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Diagnose Toxic Proactivity in LLM agents.")
+from .errors import EXIT_USER_ERROR, UserError
+
+
+class _UserErrorsExit2(TyperGroup):
+    """Every UserError raised by any command: one line per problem on stderr, exit 2, no traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            from .store.secrets import redact
+
+            for line in exc.lines:
+                typer.echo(redact(line), err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except sqlite3.DatabaseError as exc:  # a store damaged past what opening it checks
+            typer.echo(f"error: a run store could not be read ({exc}); it may be damaged. Nothing was changed", err=True)
+            raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+app = typer.Typer(cls=_UserErrorsExit2, add_completion=False, no_args_is_help=True,
+                  help="Diagnose Toxic Proactivity in LLM agents.")
 scenarios_app = typer.Typer(no_args_is_help=True, help="List, show and lint scenarios.")
 app.add_typer(scenarios_app, name="scenarios")
 console = Console()
@@ -21,8 +44,10 @@ DEFAULT_EXPERIMENT = "experiments/default"
 
 
 def _fail(message: str, code: int = 2) -> None:
+    from .store.secrets import redact
+
     for line in str(message).splitlines():
-        typer.echo(line, err=True)
+        typer.echo(redact(line), err=True)
     raise typer.Exit(code)
 
 
@@ -69,6 +94,9 @@ def run(
     budget_usd: list[str] = typer.Option([], help="[ROLE=]DOLLARS cost cap (default role: total); needs --price"),
     price: list[str] = typer.Option([], help="MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT; repeatable"),
     on_budget: str = typer.Option("drop", help="at a cap, in-flight runs are dropped (not stored) or finish"),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds per call attempt (default 60)"),
+    retries: Optional[int] = typer.Option(None, "--retries", help="retries after a failed attempt: 429, 5xx, "
+                                          "timeouts, resets (default 3, so 4 attempts)"),
     shard: Optional[str] = typer.Option(None, help="I/N: run only shard I (0..N-1) of the plan, split by run id"),
     executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro[ray]')"),
     transport: Optional[str] = typer.Option(None, help="remote endpoints: sdk (the openai SDK, default) or direct "
@@ -95,7 +123,7 @@ def run(
             security_at_baseline=security_at_baseline, generation=gen, budget_tokens=budget_tokens,
             budget_usd=budget_usd, prices=price, on_budget=on_budget)
         config = with_overrides(config, executor=executor, transport=transport,
-                                replay_from=replay_from and str(replay_from))
+                                replay_from=replay_from and str(replay_from), timeout_s=timeout, retries=retries)
         shard_spec = parse_shard(shard) if shard is not None else None
     except (SweepConfigError, ShardError, ValueError) as exc:
         _fail(str(exc))
@@ -115,8 +143,11 @@ def merge(
     from .store import StoreError
     from .store.merge import format_report, merge_stores
 
+    from .runner.lock import experiment_lock
+
     try:
-        report = merge_stores(out, list(inputs))
+        with experiment_lock(out, "toxpro merge"):
+            report = merge_stores(out, list(inputs))
     except StoreError as exc:
         _fail(str(exc))
     console.print(format_report(report), markup=False, highlight=False, soft_wrap=True)
@@ -133,11 +164,16 @@ def show(
     from .store import RunStore, StoreError
 
     try:
-        store = RunStore(experiment, create=False)
+        store = RunStore(experiment, create=False, read_only=True)
     except StoreError as exc:
         _fail(str(exc))
+    columns = [c.strip() for c in by.split(",") if c.strip()]
     frame = store.frame()
-    print_rates(frame, [c.strip() for c in by.split(",") if c.strip()], console)
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        _fail(f"--by: unknown column(s) {', '.join(map(repr, unknown))}; valid columns: "
+              f"{', '.join(c for c in frame.columns if c not in ('roles', 'record'))}")
+    print_rates(frame, columns, console)
     print_signals(frame, console)
 
 
@@ -232,7 +268,7 @@ def scenarios_export(out: Path = typer.Option(Path("toxpro-scenarios.jsonl"), "-
     try:
         found = resolve(paths or None)
     except ScenarioError as exc:
-        _fail(str(exc), code=1)
+        _fail(str(exc))
     export_jsonl(found, out)
     typer.echo(f"wrote {len(found)} scenarios to {out}")
 
@@ -246,7 +282,7 @@ def scenarios_lint(paths: list[str] = typer.Argument(None, help="files or direct
     try:
         found = resolve(paths or None)
     except ScenarioError as exc:
-        _fail(str(exc), code=1)
+        _fail(str(exc))
     report = lint(found)
     typer.echo(report.format_text())
     raise typer.Exit(0 if report.ok else 1)

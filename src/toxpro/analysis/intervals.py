@@ -141,3 +141,95 @@ def cluster_bootstrap_diff(
             stats.append((wt @ mt) / (wt @ vt) - (wr @ mr_) / (wr @ vr))
     lo, hi, used = _percentile(np.concatenate(stats), level)
     return BootstrapCI(est, lo, hi, n_c, used, use_pairs)
+
+
+# --- the headline interval: Wilson on the design-effect-adjusted sample size -------------------
+
+
+@dataclass(frozen=True)
+class ClusterWilsonCI:
+    """MR with a cluster-adjusted Wilson interval (see cluster_wilson_arrays); lo/hi NaN when reason is set."""
+
+    estimate: float
+    lo: float
+    hi: float
+    n: int  # valid runs
+    n_clusters: int
+    icc: float  # intra-cluster correlation (one-way ANOVA estimator, clipped to [0, 1])
+    deff: float  # design effect 1 + (n_w - 1) * icc, n_w the size-weighted mean cluster size
+    n_eff: float  # n / deff
+    reason: str | None = None
+
+
+def icc_anova(mis, valid) -> np.ndarray:
+    """One-way ANOVA intra-cluster correlation of a binary outcome, per row of (S, K) arrays of
+    misaligned and valid counts per cluster (clusters with no valid run are ignored).
+
+    ICC = (MSB - MSW) / (MSB + (n0 - 1) MSW), with MSB = sum n_i (p_i - p)^2 / (K - 1),
+    MSW = sum m_i (1 - p_i) / (N - K) and n0 = (N - sum n_i^2 / N) / (K - 1); clipped to [0, 1],
+    0 where it is undefined (fewer than two clusters, no within-cluster degrees of freedom, or
+    no variation at all)."""
+    m = np.atleast_2d(np.asarray(mis, float))
+    n = np.broadcast_to(np.atleast_2d(np.asarray(valid, float)), m.shape)
+    present = n > 0
+    k = present.sum(axis=1)
+    big_n = n.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = m.sum(axis=1) / big_n
+        p_i = np.where(present, m / np.where(present, n, 1), 0.0)
+        msb = (n * (p_i - p[:, None]) ** 2).sum(axis=1) / (k - 1)
+        msw = (m * (1 - p_i)).sum(axis=1) / (big_n - k)
+        n0 = (big_n - (n ** 2).sum(axis=1) / big_n) / (k - 1)
+        icc = (msb - msw) / (msb + (n0 - 1) * msw)
+    icc = np.where((k >= 2) & (big_n > k) & np.isfinite(icc), icc, 0.0)
+    return np.clip(icc, 0.0, 1.0)
+
+
+def cluster_wilson_arrays(mis, valid, level: float = 0.95) -> dict[str, np.ndarray]:
+    """Cluster-adjusted Wilson interval per row of (S, K) cluster counts (or one (K,) row).
+
+    The pooled MR = sum(mis) / sum(valid) gets a Wilson score interval (statsmodels) computed on
+    the effective sample size n_eff = N / deff, deff = 1 + (n_w - 1) ICC (Kish; n_w = sum n_i^2 / N)
+    or the ratio estimator's cluster-robust variance over the binomial one, whichever is larger,
+    with the t quantile on K - 1 degrees of freedom in place of the normal one (few clusters).
+    Wilson keeps the interval inside [0, 1] and of non-zero width at MR = 0 or 1, where percentile
+    bootstraps collapse to a point."""
+    from scipy import stats
+    from statsmodels.stats.proportion import proportion_confint
+
+    m = np.atleast_2d(np.asarray(mis, float))
+    n = np.broadcast_to(np.atleast_2d(np.asarray(valid, float)), m.shape)
+    big_n = n.sum(axis=1)
+    k = (n > 0).sum(axis=1)
+    icc = icc_anova(m, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = m.sum(axis=1) / big_n
+        n_w = (n ** 2).sum(axis=1) / big_n
+    deff_anova = 1 + (np.nan_to_num(n_w, nan=1.0) - 1) * icc
+    with np.errstate(divide="ignore", invalid="ignore"):  # the ratio estimator's cluster-robust variance
+        resid = ((m - p[:, None] * n) ** 2).sum(axis=1) * k / np.maximum(k - 1, 1) / big_n ** 2
+        deff_robust = np.where((p > 0) & (p < 1), resid / (p * (1 - p) / big_n), 1.0)
+    deff = np.where(big_n > 0, np.maximum(deff_anova, np.nan_to_num(deff_robust, nan=1.0)), np.nan)
+    n_eff = big_n / deff
+    q = np.where(k >= 2, stats.t.ppf(0.5 + level / 2, np.maximum(k - 1, 1)), stats.norm.ppf(0.5 + level / 2))
+    alpha = 2 * stats.norm.sf(q)  # the normal-quantile alpha that reproduces the t quantile in statsmodels
+    ok = big_n > 0
+    safe_n = np.where(ok, n_eff, 1.0)
+    lo, hi = proportion_confint(np.where(ok, p, 0.0) * safe_n, safe_n, alpha=alpha, method="wilson")
+    lo, hi = np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+    lo = np.where(ok & (p <= 0), 0.0, np.clip(lo, 0.0, 1.0))  # exact at the edges
+    hi = np.where(ok & (p >= 1), 1.0, np.clip(hi, 0.0, 1.0))
+    return {"mr": p, "lo": lo, "hi": hi, "icc": icc, "deff": deff, "n_eff": n_eff, "n_clusters": k, "n": big_n}
+
+
+def cluster_wilson_mr(df: pd.DataFrame, *, cluster: str | list[str] = "scenario_id",
+                      level: float = 0.95) -> ClusterWilsonCI:
+    """The headline interval for pooled MR, runs clustered in scenarios (see cluster_wilson_arrays)."""
+    counts = cluster_counts(df, cluster)
+    mis, valid = counts["mis"].to_numpy(), counts["valid"].to_numpy()
+    n_c = int((valid > 0).sum())
+    if valid.sum() == 0:
+        return ClusterWilsonCI(float("nan"), np.nan, np.nan, 0, n_c, np.nan, np.nan, 0.0, "no valid runs")
+    r = cluster_wilson_arrays(mis, valid, level)
+    return ClusterWilsonCI(float(r["mr"][0]), float(r["lo"][0]), float(r["hi"][0]), int(valid.sum()), n_c,
+                           float(r["icc"][0]), float(r["deff"][0]), float(r["n_eff"][0]))

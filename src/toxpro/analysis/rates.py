@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .frame import LABELS, By, as_by_list, iter_groups, numeric, require_columns, with_flags
-from .intervals import cluster_bootstrap_mr, wilson_arrays
+from .intervals import cluster_bootstrap_mr, cluster_wilson_mr, wilson_arrays
 
 COUNT_COLUMNS = [*LABELS, "n", "n_valid", "misaligned"]
 
@@ -79,18 +79,23 @@ def headline(
     seed: int = 0,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """label_counts plus n_clusters, mr_boot_lo, mr_boot_hi (scenario-cluster bootstrap) and boot_reason.
+    """label_counts plus the headline interval mr_ci_lo, mr_ci_hi (cluster-adjusted Wilson: design
+    effect from the scenario ICC; see intervals.cluster_wilson_arrays) with icc, deff and n_eff, and
+    n_clusters, mr_boot_lo, mr_boot_hi (scenario-cluster percentile bootstrap) and boot_reason.
 
-    Use these bootstrap columns, not the Wilson ones, for headline MR claims.
+    Use mr_ci_lo/mr_ci_hi for headline MR claims: their coverage holds at MR near 0 or 1, where the
+    percentile bootstrap collapses (tests/test_intervals_coverage.py); the per-run Wilson columns are too narrow.
     """
     by = as_by_list(by)
     table = label_counts(df, by)
     rows = []
     for key, sub in iter_groups(df, by):
         ci = cluster_bootstrap_mr(sub, cluster=cluster, B=B, seed=seed, level=level)
-        rows.append({**key, "n_clusters": ci.n_clusters, "mr_boot_lo": ci.lo, "mr_boot_hi": ci.hi,
-                     "boot_reason": ci.reason})
-    boot = pd.DataFrame(rows, columns=[*by, "n_clusters", "mr_boot_lo", "mr_boot_hi", "boot_reason"])
+        cw = cluster_wilson_mr(sub, cluster=cluster, level=level)
+        rows.append({**key, "mr_ci_lo": cw.lo, "mr_ci_hi": cw.hi, "icc": cw.icc, "deff": cw.deff, "n_eff": cw.n_eff,
+                     "n_clusters": ci.n_clusters, "mr_boot_lo": ci.lo, "mr_boot_hi": ci.hi, "boot_reason": ci.reason})
+    boot = pd.DataFrame(rows, columns=[*by, "mr_ci_lo", "mr_ci_hi", "icc", "deff", "n_eff", "n_clusters", "mr_boot_lo",
+                                       "mr_boot_hi", "boot_reason"])
     if not by:
         return pd.concat([table.reset_index(drop=True), boot.reset_index(drop=True)], axis=1)
     return table.merge(boot, on=by, how="left")

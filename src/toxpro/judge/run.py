@@ -6,6 +6,8 @@ second call judges only what is missing (or, with retry_errors, what failed)."""
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import asyncio
 import time
 from collections.abc import Callable, Sequence
@@ -43,7 +45,7 @@ FRAME_COLUMNS = (["run_id", "judge_model", "ok"] + VERDICT_COLUMNS
                     "latency_s", "started_at", "ended_at"] + RUN_COLUMNS)
 
 
-class JudgeConfigError(ValueError):
+class JudgeConfigError(UserError, ValueError):
     """A judge that cannot be built (bad model string, missing backend): nothing was judged."""
 
 

@@ -55,6 +55,14 @@ class Usage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
+class RetryCause(BaseModel):
+    """One failed attempt of a call: why it failed (stored beside the retry count)."""
+
+    kind: str  # rate_limit | server | timeout | connection | ...
+    status: int | None = None  # HTTP status, when there was one
+    message: str = ""
+
+
 class ChatResponse(BaseModel):
     content: str = ""
     reasoning: str = ""  # reasoning/thinking kept apart from the answer
@@ -63,6 +71,7 @@ class ChatResponse(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
     retries: int = 0
+    retry_causes: list[RetryCause] = Field(default_factory=list)  # each failed attempt before this reply
     raw: dict[str, Any] | None = None  # the provider's response body as received
 
 
@@ -78,6 +87,7 @@ class ModelError(Exception):
         self.message = message
         self.retries = retries
         self.status = status
+        self.retry_causes: list[RetryCause] = []  # every failed attempt (set by the retry layer)
 
 
 @runtime_checkable

@@ -163,8 +163,9 @@ def response_from_body(body: bytes, latency: float) -> ChatResponse:
 
 async def chat_with_retries(once, request: ChatRequest, policy: RetryPolicy) -> ChatResponse:
     """One call through the retry layer, the retry count recorded on the response."""
-    response, retries = await with_retries(lambda: once(request), policy)
-    response.retries = retries
+    causes: list = []
+    response, retries = await with_retries(lambda: once(request), policy, causes)
+    response.retries, response.retry_causes = retries, causes
     return response
 
 

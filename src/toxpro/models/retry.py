@@ -8,18 +8,18 @@ from typing import TypeVar
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from .base import ModelError
+from .base import ModelError, RetryCause
 
 T = TypeVar("T")
 RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection"})
 
 
 class RetryPolicy(BaseModel):
-    max_attempts: int = 6
+    max_attempts: int = 4  # the first try and 3 retries (--retries)
     base_s: float = 1.0
-    max_wait_s: float = 60.0
+    max_wait_s: float = 30.0
     max_retry_after_s: float = 120.0
-    timeout_s: float = 120.0  # per call
+    timeout_s: float = 60.0  # per attempt (--timeout)
 
 
 class RetryableError(Exception):
@@ -41,10 +41,17 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy) -> tuple[T, int]:
+def _cause(error: ModelError) -> RetryCause:
+    return RetryCause(kind=error.kind, status=error.status, message=error.message[:300])
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy,
+                       causes: list[RetryCause] | None = None) -> tuple[T, int]:
     """Run `call`; it raises RetryableError for transient faults, ModelError for final ones.
 
-    Returns (result, retries). Raises ModelError carrying the retry count when attempts run out."""
+    Returns (result, retries); `causes` (when given) receives the cause of each failed attempt.
+    Raises ModelError carrying the retry count and the causes when attempts run out."""
+    causes = [] if causes is None else causes
     attempts = 0
     try:
         async for attempt in AsyncRetrying(
@@ -55,12 +62,19 @@ async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy) ->
         ):
             with attempt:
                 attempts += 1
-                return await call(), attempts - 1
+                try:
+                    return await call(), attempts - 1
+                except RetryableError as exc:
+                    causes.append(_cause(exc.error))
+                    raise
     except RetryableError as exc:
         err = exc.error
-        raise ModelError(err.kind, f"{err.message} (gave up after {attempts} attempts)", attempts - 1, err.status) from None
+        final = ModelError(err.kind, f"{err.message} (gave up after {attempts} attempts)", attempts - 1, err.status)
+        final.retry_causes = causes
+        raise final from None
     except ModelError as exc:
         exc.retries = attempts - 1
+        exc.retry_causes = [*causes, _cause(exc)]
         raise
     raise AssertionError("unreachable")
 

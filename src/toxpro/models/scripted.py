@@ -17,6 +17,8 @@ every call whatever it is told (an unfaithful world, for fidelity tests).
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import asyncio
 import hashlib
 import json
@@ -50,7 +52,7 @@ OUTCOME_LABEL = {"robust": "robust", "finish": "robust", "direct": "direct", "st
 ENV_POLICIES = ("env", "env-deny-all")
 
 
-class PolicyError(ValueError):
+class PolicyError(UserError, ValueError):
     pass
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from .tables import compute_tables
 from .viewer import MAX_BYTES, MAX_RUNS, embed_json, select_runs
 
 
-class ReportError(RuntimeError):
+class ReportError(UserError, RuntimeError):
     pass
 
 
@@ -59,7 +61,7 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
     Returns the path of report.html."""
     experiment_dir = Path(experiment_dir)
     out = Path(out_dir) if out_dir is not None else experiment_dir / "report"
-    with RunStore(experiment_dir, create=False) as store:
+    with RunStore(experiment_dir, create=False, read_only=True) as store:
         df = store.frame()
         if df.empty:
             raise ReportError(f"{experiment_dir}: the run store holds no runs")

@@ -101,10 +101,10 @@ def integer_ticks(ax) -> None:
 
 
 def _ci(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MR with its bootstrap CI, Wilson where the bootstrap is undefined (a single scenario)."""
+    """MR with its headline CI (cluster-adjusted Wilson), per-run Wilson where that is undefined."""
     est = frame["mr"].to_numpy(float)
-    lo = frame["mr_boot_lo"].to_numpy(float) if "mr_boot_lo" in frame else np.full(len(frame), np.nan)
-    hi = frame["mr_boot_hi"].to_numpy(float) if "mr_boot_hi" in frame else np.full(len(frame), np.nan)
+    lo = frame["mr_ci_lo"].to_numpy(float) if "mr_ci_lo" in frame else np.full(len(frame), np.nan)
+    hi = frame["mr_ci_hi"].to_numpy(float) if "mr_ci_hi" in frame else np.full(len(frame), np.nan)
     lo = np.where(np.isfinite(lo), lo, frame["mr_lo"].to_numpy(float))
     hi = np.where(np.isfinite(hi), hi, frame["mr_hi"].to_numpy(float))
     return est, np.clip(est - lo, 0, None), np.clip(hi - est, 0, None)

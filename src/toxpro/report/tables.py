@@ -14,8 +14,8 @@ from ..analysis import (
 from ..analysis.frame import VARIABLE_LEVELS
 
 MODEL = "agent_model"
-HEADLINE_SHOWN = ["n", "n_valid", "misaligned", "mr", "mr_boot_lo", "mr_boot_hi", "mr_lo", "mr_hi", "n_clusters",
-                  "protocol_error_rate"]
+HEADLINE_SHOWN = ["n", "n_valid", "misaligned", "mr", "mr_ci_lo", "mr_ci_hi", "mr_boot_lo", "mr_boot_hi", "mr_lo",
+                  "mr_hi", "n_clusters", "deff", "protocol_error_rate"]
 
 
 @dataclass
@@ -109,7 +109,9 @@ def compute_tables(df: pd.DataFrame, *, B: int = 2000, seed: int = 0) -> tuple[l
     """All report tables (in report order) and notes on what was left out and why."""
     notes: list[str] = []
     tables: list[Table] = []
-    boot = "95% CI: scenario-cluster percentile bootstrap (B={B}); Wilson 95% (per-run, too narrow for claims)."
+    boot = ("Headline 95% CI (mr_ci): Wilson on the effective sample size n / deff, deff from the scenario ICC; "
+            "beside it the scenario-cluster percentile bootstrap (B={B}; collapses at MR near 0 or 1) and per-run "
+            "Wilson 95% (too narrow for claims).")
     boot = boot.format(B=B)
 
     def add(name, title, caption, frame, shown=None, long=False):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..models.base import Sampling
+from ..models.retry import RetryPolicy
 from ..models.spec import parse_model
 from ..scenario.loader import NoAliasLoader
 from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
@@ -18,7 +21,7 @@ from .generation import Generation, parse_generation_flags, settings_for
 from .budget import CAP_KEYS, Budget, unpriced
 
 
-class SweepConfigError(ValueError):
+class SweepConfigError(UserError, ValueError):
     pass
 
 
@@ -55,6 +58,8 @@ class SweepConfig(BaseModel):
     budget_usd: dict[str, float] = Field(default_factory=dict)  # role (agent|environment|total) → max US$
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model prefix → [$/1k in, $/1k out]
     on_budget: Literal["drop", "finish"] = "drop"  # what in-flight runs do when a cap is reached
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)  # per call attempt
+    retries: int = Field(default=3, ge=0, le=20)  # retries after the first attempt (429, 5xx, timeouts, resets)
     executor: Literal["async", "ray"] = "async"
     transport: Literal["sdk", "direct"] = "sdk"  # remote endpoints: the openai SDK, or direct HTTP (lower CPU)
     ray_address: str | None = None  # an existing Ray cluster; default: start a local one
@@ -131,7 +136,11 @@ class SweepConfig(BaseModel):
         if "shuffle" in self.model_fields_set:
             explicit["shuffle_tools"] = self.shuffle
         explicit.pop("shuffle", None)
+        explicit |= {"call_timeout_s": self.timeout_s, "call_attempts": self.retries + 1}
         return preset_settings(self.preset, **explicit)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(max_attempts=self.retries + 1, timeout_s=self.timeout_s)
 
     def settings_for(self, agent: str, env: str) -> RunSettings:
         """A run's settings: the sweep's, with the agent's and environment's own generation settings."""
@@ -185,14 +194,15 @@ def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, ou
                      env_temperature=None, max_tokens=None, env_max_tokens=None, reasoning_effort=None,
                      preset=None, outcomes=None, termination=None, agent_prompt=None, env_prompt=None,
                      stakeholder_directive=None, security_at_baseline=None, generation=(),
-                     budget_tokens=(), budget_usd=(), prices=(), on_budget="drop") -> SweepConfig:
+                     budget_tokens=(), budget_usd=(), prices=(), on_budget="drop", timeout_s=60.0,
+                     retries=3) -> SweepConfig:
     """A config from command-line flags; a flag left at None keeps the preset's value."""
     data = {
         "out": out, "scenarios": scenarios, "agents": agents or ["local"], "envs": envs, "conditions": conditions,
         "paired": paired, "repeats": repeats, "seed": seed, "concurrency": concurrency,
         "limits": _pairs(limits, "limit", int), "rpm": _pairs(rpm, "rpm", float), "on_budget": on_budget,
         "budget_tokens": _pairs(list(budget_tokens), "budget-tokens", int), "budget_usd": _usd(list(budget_usd)),
-        "prices": _prices(list(prices)),
+        "prices": _prices(list(prices)), "timeout_s": timeout_s, "retries": retries,
     }
     optional = {"preset": preset, "protocol": protocol, "memory": memory, "max_turns": max_turns, "shuffle": shuffle,
                 "outcomes": outcomes, "termination": termination, "agent_prompt": agent_prompt,
@@ -215,6 +225,9 @@ def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, ou
                                          for e in exc.errors())) from None
 
 
+_FLAG = {"timeout_s": "timeout"}  # config keys whose command-line flag has another name
+
+
 def with_overrides(config: SweepConfig, **values) -> SweepConfig:
     """The config with some keys replaced (command-line flags that also apply to sweep files)."""
     values = {k: v for k, v in values.items() if v is not None}
@@ -223,7 +236,7 @@ def with_overrides(config: SweepConfig, **values) -> SweepConfig:
     try:
         return SweepConfig.model_validate({**config.model_dump(exclude_unset=True), **values})
     except ValidationError as exc:
-        raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc'])).replace('_', '-') or '(flags)'}: "
+        raise SweepConfigError("\n".join(f"--{_FLAG.get(str(e['loc'][0]), '.'.join(map(str, e['loc'])).replace('_', '-')) if e['loc'] else '(flags)'}: "
                                          f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())) from None
 
 
@@ -233,6 +246,8 @@ def sweep_from_file(path: str | Path) -> SweepConfig:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=NoAliasLoader)
     except OSError as exc:
         raise SweepConfigError(f"{path}:(file): cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SweepConfigError(f"{path}:(file): not UTF-8 text (offset {exc.start}); sweep files are UTF-8 YAML") from None
     except yaml.YAMLError as exc:
         raise SweepConfigError(f"{path}:(root): invalid YAML: {exc}") from None
     if not isinstance(data, dict):

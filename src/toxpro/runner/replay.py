@@ -73,7 +73,7 @@ class ReplaySource:
     def from_store(cls, directory: str, agent: str | None = None) -> "ReplaySource":
         from ..store.sqlite import RunStore
 
-        store = RunStore(directory, create=False)
+        store = RunStore(directory, create=False, read_only=True)
         try:
             return cls(store.records(), agent=agent)
         finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from contextlib import ExitStack
 
 import pandas as pd
 from rich.console import Console
@@ -11,10 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextCo
 from rich.table import Table
 
 from ..models.base import ModelError
-from ..scenario.loader import ScenarioError, resolve
+from ..scenario.loader import resolve
+from ..store.compat import require_compatible
+from ..store.secrets import redact
 from ..store.sqlite import RunStore, StoreError
 from .config import SweepConfig
 from .limits import EndpointLimits
+from .lock import experiment_lock
 from .replay import ReplaySource
 from .shard import select_shard
 from .sweep import Progress, charge_stored, execute, plan, todo_runs
@@ -74,12 +78,14 @@ def print_signals(frame: pd.DataFrame, console: Console) -> None:
 
 def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False, dry_run: bool = False,
               quiet: bool = False, shard: tuple[int, int] | None = None) -> int:
-    try:
-        scenarios = resolve(config.scenarios or None)
-    except ScenarioError as exc:
-        for line in exc.problems:
-            console.print(line, markup=False, highlight=False)
-        return 2
+    """Plan, check and run a sweep under the experiment's write lock (one writer per directory)."""
+    with experiment_lock(config.out), ExitStack() as closing:  # the store is closed (WAL checkpointed) at the end
+        return _run_sweep(config, console, retry_errors, dry_run, quiet, shard, closing)
+
+
+def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_run: bool, quiet: bool,
+               shard: tuple[int, int] | None, closing: ExitStack) -> int:
+    scenarios = resolve(config.scenarios or None)  # a ScenarioError is a UserError: the CLI prints it, exit 2
     settings = config.settings()
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
     skipped: list[str] = []
@@ -102,7 +108,8 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
         except StoreError as exc:
             console.print(f"error: --replay-from: {exc}", markup=False, highlight=False)
             return 2
-    store = RunStore(config.out)
+    store = closing.enter_context(RunStore(config.out))
+    require_compatible(store, settings, "this sweep")  # a StoreError (exit 2) names each differing setting
     store.set_meta("last_sweep", config.model_dump(mode="json"))
     if shard is not None:
         store.set_meta("shard", list(shard))
@@ -111,7 +118,7 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
         from .estimate import estimate
 
         charge_stored(budget, planned, store)
-        console.print(estimate(planned, settings, store, budget), markup=False)
+        console.print(redact(estimate(planned, settings, store, budget)), markup=False)
         if replay is not None:
             console.print(f"replay: {len(replay)} recorded cells in {config.replay_from}; replayed environment "
                           "replies cost nothing, so the estimate is an upper bound", markup=False)
@@ -122,8 +129,7 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
         task = bar.add_task("runs", total=len(planned), info="")
 
         def on_progress(p: Progress) -> None:
-            bar.update(task, completed=p.skipped + p.done,
-                       info=f"errors {p.errors} · retries {p.retries} · tokens {p.tokens:,}")
+            bar.update(task, completed=p.skipped + p.done, info=progress_info(p))
 
         pending = len(todo_runs(planned, store, retry_errors))
         bar.update(task, completed=len(planned) - pending)
@@ -144,10 +150,15 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
                                                   soft_wrap=True))
                 result = asyncio.run(execute(planned, store, settings, concurrency=config.concurrency, limits=limits,
                                              experiment=config.out, retry_errors=retry_errors,
-                                             on_progress=on_progress, budget=budget, replay=replay, on_turn=live))
+                                             on_progress=on_progress, budget=budget, replay=replay, on_turn=live,
+                                             policy=config.retry_policy()))
         except ModelError as exc:
-            console.print(f"error: {exc.message}", markup=False, highlight=False)
+            console.print(redact(f"error: {exc.message}"), markup=False, highlight=False)
             return 2
+    failed_all = result.done > 0 and result.errors == result.done
+    if failed_all:
+        console.print(redact(f"error: all {result.done} runs of this sweep failed; "
+                             f"{why_failed(result)}"), markup=False, highlight=False, soft_wrap=True)
     console.print(f"{result.done} runs simulated, {result.skipped} already stored, {result.errors} errors "
                   f"in {result.elapsed_s:.1f}s", markup=False)
     if result.budget_stop:
@@ -163,7 +174,24 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
         if len(planned) == 1 and not frame.empty:
             _print_single(store, ids[0], console, turns=result.done == 0)  # live lines already showed them
     console.print(f"stored in {store.path}", markup=False)
-    return 0
+    return EXIT_ALL_FAILED if failed_all else 0
+
+
+EXIT_ALL_FAILED = 1  # every run this sweep simulated ended as an error (exit 2 is for bad input)
+
+
+def why_failed(p: Progress) -> str:
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(p.error_kinds.items(), key=lambda kv: -kv[1]))
+    return f"errors by kind: {kinds}; last: {p.last_error}" if kinds else "see the stored errors"
+
+
+def progress_info(p: Progress) -> str:
+    info = f"errors {p.errors} · retries {p.retries} · tokens {p.tokens:,}"
+    if p.calls_in_flight:
+        info += f" · calls in flight {p.calls_in_flight}, oldest {p.oldest_call_s:.0f}s"
+    if p.last_error:
+        info += f" · last error {p.last_error[:80]}"
+    return redact(info)
 
 
 LIVE_RUNS = 4  # sweeps this small print each turn as it completes
@@ -171,6 +199,9 @@ LIVE_RUNS = 4  # sweeps this small print each turn as it completes
 
 def turn_line(turn) -> str:
     a = turn.action
+    if a is None and turn.agent_call.error is not None:  # the call failed: name the API error, not "no reply"
+        e = turn.agent_call.error
+        return redact(f"turn {turn.index}: API error {e.kind}{f' (HTTP {e.status})' if e.status else ''}: {e.message}")
     what = f"{a.tool_name} ({a.tool_role}, {a.tool_track})" if a and a.ok else f"protocol error: {a.problem if a else 'no reply'}"
     status = f" → {turn.env.status}" if turn.env else ""
     return f"turn {turn.index}: {what}{status}"
@@ -185,4 +216,4 @@ def _print_single(store: RunStore, run_id: str, console: Console, turns: bool = 
     for turn in record.turns if turns else []:
         console.print(f"  {turn_line(turn)}", markup=False, soft_wrap=True)
     if record.error:
-        console.print(f"  error: {record.error.kind}: {record.error.message}", markup=False)
+        console.print(redact(f"  error: {record.error.kind}: {record.error.message}"), markup=False)

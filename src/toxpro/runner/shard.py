@@ -6,6 +6,8 @@ cover the plan; merge their stores with `toxpro merge`."""
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import re
 from collections.abc import Sequence
 from typing import TypeVar
@@ -14,7 +16,7 @@ T = TypeVar("T")
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 
-class ShardError(ValueError):
+class ShardError(UserError, ValueError):
     pass
 
 

@@ -17,7 +17,7 @@ from ..models.retry import RetryPolicy
 from ..scenario.conditions import Condition, ConditionError, check_applicable
 from ..scenario.schema import Scenario
 from ..simulate.engine import _scenario_hash, simulate
-from ..simulate.records import RunError, RunRecord, RunSettings, Turn, now
+from ..simulate.records import CALL_SETTINGS, RunError, RunRecord, RunSettings, Turn, now
 from ..store.ids import run_id, run_seed
 from ..store.sqlite import RunStore
 from .budget import Budget, BudgetExhausted
@@ -45,8 +45,9 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
     Cells a scenario cannot express (stakes levels of an ungraded scenario) are left out, with the
     reason appended to `skipped` when given."""
     pairs = {(a, e): settings_of(a, e) if settings_of else settings for a in agents for e in envs}
-    keys = {pair: s.model_dump(mode="json") for pair, s in pairs.items()}
+    keys = {pair: s.model_dump(mode="json", exclude=set(CALL_SETTINGS)) for pair, s in pairs.items()}
     out = []
+    seen: set[str] = set()  # duplicate selectors (-s X -s X, -a M -a M, a|a) name the same run: run it once
     for scenario in scenarios:
         cells = []
         for condition in conditions:
@@ -62,10 +63,22 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
                 own = pairs[(agent, env)]
                 for condition in cells:
                     for rep in range(repeats):
-                        rid = run_id(scenario_hash, agent, env, keys[(agent, env)], condition.key, rep)
-                        out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, rid),
+                        key = keys[(agent, env)]
+                        rid = run_id(scenario_hash, agent, env, key, condition.key, rep)
+                        if rid in seen:
+                            continue
+                        seen.add(rid)
+                        # the seed ignores endpoints' URLs: the same model behind another host or port
+                        # (a test server's random port) draws the same seeds
+                        sid = run_id(scenario_hash, seed_name(agent), seed_name(env), key, condition.key, rep)
+                        out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, sid),
                                               own if own is not settings else None))
     return out
+
+
+def seed_name(model: str) -> str:
+    """A model string without its endpoint URL ('compat/x@http://h:1234/v1' → 'compat/x')."""
+    return model.split("@", 1)[0]
 
 
 @dataclass
@@ -79,6 +92,10 @@ class Progress:
     dropped: int = 0  # in-flight runs abandoned at a budget cap (not stored; they run again later)
     not_started: int = 0  # runs left unstarted because a budget cap was reached
     budget_stop: str | None = None  # why the sweep stopped early
+    calls_in_flight: int = 0  # model calls waiting for a reply now (refreshed every TICK_S)
+    oldest_call_s: float = 0.0  # how long the oldest of them has waited
+    error_kinds: dict[str, int] = field(default_factory=dict)  # stored errors by kind
+    last_error: str = ""  # the latest stored error, "kind: message"
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -86,21 +103,51 @@ class Progress:
         return time.perf_counter() - self.started
 
 
+class CallTracker:
+    """Model calls in flight and when each started (for the progress line)."""
+
+    def __init__(self) -> None:
+        self._started: dict[int, float] = {}
+        self._next = 0
+
+    @contextmanager
+    def call(self) -> Iterator[None]:
+        self._next += 1
+        key = self._next
+        self._started[key] = time.monotonic()
+        try:
+            yield
+        finally:
+            self._started.pop(key, None)
+
+    def snapshot(self, progress: "Progress") -> "Progress":
+        progress.calls_in_flight = len(self._started)
+        progress.oldest_call_s = time.monotonic() - min(self._started.values()) if self._started else 0.0
+        return progress
+
+
+TICK_S = 1.0  # the progress callback runs at least this often while calls are in flight
+
+
 class _Limited:
     """A model whose calls share its endpoint's concurrency and rate limits (and the sweep's budget)."""
 
-    def __init__(self, model: ChatModel, limits: EndpointLimits, role: str = "agent", budget: Budget | None = None):
+    def __init__(self, model: ChatModel, limits: EndpointLimits, role: str = "agent", budget: Budget | None = None,
+                 tracker: CallTracker | None = None):
         self.model, self.limits, self.role, self.budget = model, limits, role, budget
+        self.tracker = tracker or CallTracker()
         self.name, self.endpoint = model.name, model.endpoint
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         if self.budget is None:
             async with self.limits.slot(self.endpoint):
-                return await self.model.chat(request)
+                with self.tracker.call():
+                    return await self.model.chat(request)
         self.budget.check()
         async with self.limits.slot(self.endpoint):
             self.budget.check()  # the cap may have been reached while this call waited for a slot
-            response = await self.model.chat(request)
+            with self.tracker.call():
+                response = await self.model.chat(request)
         self.budget.charge(self.role, self.name, response.usage.prompt_tokens, response.usage.completion_tokens)
         return response
 
@@ -197,6 +244,10 @@ def quiet_gc(threshold: int = 10_000) -> Iterator[None]:
 def record_done(progress: Progress, record: RunRecord) -> None:
     progress.done += 1
     progress.errors += record.label.label == "error"
+    if record.error is not None:
+        kind = record.error.kind
+        progress.error_kinds[kind] = progress.error_kinds.get(kind, 0) + 1
+        progress.last_error = f"{kind}: {record.error.message.strip().splitlines()[-1] if record.error.message.strip() else ''}"
     progress.retries += record.usage.retries
     progress.tokens += record.usage.total
 
@@ -221,11 +272,13 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
         before = budget.snapshot()
         stored_spend = Budget(prices=budget.prices)  # what the runs stored by this session spent
     models: dict[tuple[str, str], _Limited] = {}
+    tracker = CallTracker()
 
     def model(text: str, slot: str) -> _Limited:
         if (text, slot) not in models:
             models[(text, slot)] = _Limited(build_model(text, slot=slot, policy=policy,
-                                                        scripted_latency_s=scripted_latency_s), limits, slot, budget)
+                                                        scripted_latency_s=scripted_latency_s), limits, slot, budget,
+                                            tracker)
         return models[(text, slot)]
 
     for p in todo:  # build every model before spending anything: a missing key fails here
@@ -256,13 +309,21 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
             if budget is not None:
                 stored_spend.charge_record_usage(record.agent_model, record.env_model, record.usage.model_dump())
             if on_progress:
-                on_progress(progress)
+                on_progress(tracker.snapshot(progress))
+
+    async def ticker() -> None:  # a hung endpoint still shows: calls in flight and the oldest one's age
+        while True:
+            await asyncio.sleep(TICK_S)
+            on_progress(tracker.snapshot(progress))
 
     workers = max(1, min(concurrency, len(todo)))
+    tick = asyncio.ensure_future(ticker()) if on_progress and todo else None
     try:
         with quiet_gc():
             await asyncio.gather(*(worker(k) for k in range(workers)))
     finally:
+        if tick is not None:
+            tick.cancel()
         for m in models.values():
             await m.aclose()
         if budget is not None:

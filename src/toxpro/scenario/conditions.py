@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import itertools
 from typing import Literal
 
@@ -49,7 +51,7 @@ class Condition(BaseModel):
         return {k: getattr(self, k) for k in VARIABLES if getattr(self, k) != getattr(base, k)}
 
 
-class ConditionError(ValueError):
+class ConditionError(UserError, ValueError):
     pass
 
 

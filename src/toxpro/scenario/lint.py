@@ -196,8 +196,57 @@ def _schema_strings(value: Any) -> list[str]:
     return out
 
 
-def check_scenario(s: Scenario) -> list[Finding]:
+# Characters no scenario text needs: C0/C1 controls other than tab and newline, and the Unicode
+# bidirectional overrides that make text read differently from how it is stored.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+CHARS_PER_TOKEN = 4  # a rough estimate for English prose
+MAX_FIELD_TOKENS = 1000  # one field over this is probably pasted by mistake (the agent's prompt grows with it)
+MAX_SCENARIO_TOKENS = 6000  # all the text: small local models have 8k-token contexts
+
+
+def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    """(field path, text) for every string inside a dumped scenario, keys of mappings included."""
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            out += _strings(str(k), f"{path}.{k} (key)") + _strings(v, f"{path}.{k}" if path else str(k))
+        return out
+    if isinstance(value, (list, tuple)):
+        return [pair for i, v in enumerate(value) for pair in _strings(v, f"{path}[{i}]")]
+    return []
+
+
+def tokens_estimate(text: str) -> int:
+    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
+
+
+def check_text(s: Scenario) -> list[Finding]:
+    """Control characters anywhere (error) and oversize fields or scenarios (warning, with a token estimate)."""
     found: list[Finding] = []
+    total = 0
+    for path, text in _strings(s.model_dump(mode="json"), ""):
+        m = _CONTROL.search(text)
+        if m:
+            found.append(Finding(scenario=s.id, level="error", code="control-character",
+                                 message=f"{path}: control character U+{ord(m.group(0)):04X} at offset {m.start()}; "
+                                         "remove it (it is invisible or rewrites how the text reads)"))
+        n = tokens_estimate(text)
+        total += n
+        if n > MAX_FIELD_TOKENS:
+            found.append(Finding(scenario=s.id, level="warning", code="oversize-field",
+                                 message=f"{path}: about {n:,} tokens ({len(text):,} characters); over "
+                                         f"{MAX_FIELD_TOKENS:,} tokens in one field"))
+    if total > MAX_SCENARIO_TOKENS:
+        found.append(Finding(scenario=s.id, level="warning", code="oversize-scenario",
+                             message=f"about {total:,} tokens of text in all; over {MAX_SCENARIO_TOKENS:,}, "
+                                     "it may not fit a small model's context with the run's turns"))
+    return found
+
+
+def check_scenario(s: Scenario) -> list[Finding]:
+    found: list[Finding] = check_text(s)
 
     def add(level: Level, code: str, message: str) -> None:
         found.append(Finding(scenario=s.id, level=level, code=code, message=message))

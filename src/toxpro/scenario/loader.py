@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 from importlib import resources
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from .schema import MORAL_WORDS, Scenario
 MAX_FILE_BYTES = 1_000_000
 
 
-class ScenarioError(ValueError):
+class ScenarioError(UserError, ValueError):
     """Every problem found in one or more scenario files, each naming file and field."""
 
     def __init__(self, problems: list[str]):
@@ -28,20 +30,63 @@ def _field_path(loc: tuple) -> str:
     return out or "(root)"
 
 
+MAX_DEPTH = 64  # nesting levels; far more than any scenario or sweep file needs
+
+
 class NoAliasLoader(yaml.SafeLoader):
     """Safe YAML (no python/object tags) without anchors/aliases: these files never need them, and
-    aliases nested in aliases ("billion laughs") expand exponentially once the data is walked."""
+    aliases nested in aliases ("billion laughs") expand exponentially once the data is walked.
+    Nesting is capped at MAX_DEPTH (deeper files would hit Python's recursion limit) and a key
+    given twice in one mapping is an error (YAML would silently keep the last value)."""
+
+    _depth = 0
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.YAMLError(f"aliases (*{event.anchor}) are not allowed (line {event.start_mark.line + 1})")
-        return super().compose_node(parent, index)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: SafeConstructor reports it
+                    continue
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first given on line {first})", key_node.start_mark)
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def decode_text(raw: bytes, source: str) -> str:
+    """UTF-8 text of a file, or a ScenarioError naming the file and the first bad byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([f"{source}:(file): not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                             "scenario files are UTF-8 YAML"]) from None
 
 
 def _safe_load(text: str, source: str) -> object:
+    if "\x00" in text:
+        raise ScenarioError([f"{source}:(file): binary file (NUL byte at offset {text.index(chr(0))}); "
+                             "scenario files are UTF-8 YAML"])
     try:
         return yaml.load(text, Loader=NoAliasLoader)
+    except RecursionError:
+        raise ScenarioError([f"{source}:(root): nested too deeply"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(root)"
@@ -81,7 +126,11 @@ def read_yaml_file(path: str | Path) -> tuple[object, str]:
         raise ScenarioError([f"{source}:(file): cannot read: {exc.strerror}"]) from None
     if size > MAX_FILE_BYTES:
         raise ScenarioError([f"{source}:(file): {size} bytes is over the {MAX_FILE_BYTES}-byte limit"])
-    return _safe_load(path.read_text(encoding="utf-8"), source), source
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError([f"{source}:(file): cannot read: {exc.strerror}"]) from None
+    return _safe_load(decode_text(raw, source), source), source
 
 
 def load_scenario(path: str | Path) -> Scenario:

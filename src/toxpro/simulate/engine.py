@@ -74,7 +74,8 @@ async def _call(model: ChatModel, who: str, request: ChatRequest) -> tuple[CallR
     try:
         response = await model.chat(request)
     except ModelError as exc:
-        record.error = CallError(kind=exc.kind, message=exc.message, retries=exc.retries, status=exc.status)
+        record.error = CallError(kind=exc.kind, message=exc.message, retries=exc.retries, status=exc.status,
+                                 retry_causes=getattr(exc, "retry_causes", []))
         record.ended_at = now()
         return record, None
     record.response = response

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..models.base import ChatResponse, Message, Sampling
+from ..models.base import ChatResponse, Message, RetryCause, Sampling
 from ..scenario.conditions import Condition
 from ..scenario.shuffle import ToolView
 
@@ -30,6 +30,7 @@ class CallError(BaseModel):
     message: str
     retries: int = 0
     status: int | None = None
+    retry_causes: list[RetryCause] = Field(default_factory=list)  # every failed attempt, the last included
 
 
 class CallRecord(BaseModel):
@@ -141,6 +142,12 @@ class RunSettings(BaseModel):
     history_window: int = Field(default=6, ge=1, le=100)  # paper prompt: recent turns shown in full
     agent_sampling: Sampling = Field(default_factory=lambda: Sampling(max_tokens=4096))
     env_sampling: Sampling = Field(default_factory=lambda: Sampling(temperature=0.3, max_tokens=512))
+    # how calls were made (recorded; not part of the run id, and runs differing only here pool)
+    call_timeout_s: float = Field(default=60.0, gt=0)
+    call_attempts: int = Field(default=4, ge=1)
+
+
+CALL_SETTINGS = frozenset({"call_timeout_s", "call_attempts"})  # left out of run ids
 
 
 class Usage(BaseModel):

@@ -7,6 +7,8 @@ text in runs.parquet, and one row per turn in turns.parquet.
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ FORMATS = ("jsonl", "parquet", "inspect")
 _BATCH = 500  # runs per Parquet row group / per read
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     pass
 
 
@@ -193,7 +195,7 @@ def export_runs(experiment_dir: str | Path, out_path: str | Path, fmt: str) -> l
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
     out = Path(out_path)
-    with RunStore(experiment_dir, create=False) as store:
+    with RunStore(experiment_dir, create=False, read_only=True) as store:
         if fmt == "jsonl":
             paths = export_jsonl(store, out)
         elif fmt == "parquet":

@@ -65,8 +65,13 @@ def merge_stores(out: str | Path, inputs: list[str | Path]) -> MergeReport:
             raise StoreError(f"{src}: no run store here (expected {DB_NAME})")
         if src.resolve() == out_dir.resolve():
             raise StoreError(f"{src}: an input cannot also be the output")
+    from .compat import SETTINGS_META, check_mergeable
+
+    settings = check_mergeable(out_dir, sources)  # same schema version and run settings, or nothing is copied
     report = MergeReport(out=str(out_dir))
     store = RunStore(out_dir)
+    if settings is not None and store.get_meta(SETTINGS_META) is None:
+        store.set_meta(SETTINGS_META, settings)
     origin: dict[str, str] = {rid: f"{out_dir} (already there)" for rid in store.done_ids()}
     cols = ", ".join(COLUMN_NAMES)
     marks = ", ".join("?" for _ in COLUMN_NAMES)

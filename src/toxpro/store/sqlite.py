@@ -5,6 +5,8 @@ mid-sweep leaves only whole runs behind, and re-running the same sweep skips the
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -31,7 +33,7 @@ _ADDED = ("eval_aware", "fidelity")
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
 
 
-class StoreError(RuntimeError):
+class StoreError(UserError, RuntimeError):
     pass
 
 
@@ -68,26 +70,30 @@ def _redacted(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _init_schema(db: sqlite3.Connection) -> None:
+    cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
+    db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+    have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+    for name in _ADDED:  # columns added since a store was made
+        if name not in have:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {dict(_COLUMNS)[name]}")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
+
+
 class RunStore:
-    def __init__(self, directory: str | Path, create: bool = True):
+    def __init__(self, directory: str | Path, create: bool = True, read_only: bool = False):
+        """read_only (or a store whose file or directory cannot be written): open it read-only."""
+        from .open import open_store_db
+
         self.directory = Path(directory)
         path = self.directory / DB_NAME
         if not create and not path.is_file():
             raise StoreError(f"{self.directory}: no run store here (expected {DB_NAME}); run `toxpro run` first")
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
-        self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
-        have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}
-        for name in _ADDED:
-            if name not in have:
-                self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {dict(_COLUMNS)[name]}")
-        self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        self.db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
+        self.db, self.read_only = open_store_db(path, create=create, read_only=read_only,
+                                                schema_version=SCHEMA_VERSION, init=_init_schema)
 
     def close(self) -> None:
         self.db.close()
@@ -125,7 +131,9 @@ class RunStore:
     def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         """Summary rows (no full record) as dicts."""
         names = [c for c in COLUMN_NAMES if c != "record"]
-        cur = self.db.execute(f"SELECT {', '.join(names)} FROM runs {where}", tuple(params))
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}  # a read-only old store lacks new ones
+        picked = ", ".join(c if c in have else f"NULL AS {c}" for c in names)
+        cur = self.db.execute(f"SELECT {picked} FROM runs {where}", tuple(params))
         out = []
         for values in cur:
             row = dict(zip(names, values))

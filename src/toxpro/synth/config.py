@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..errors import UserError
+
 import hashlib
 import json
 from typing import Literal
@@ -16,7 +18,7 @@ Stakes = Literal["high", "medium", "low"]
 ROLES = ("generator", "discriminator", "refiner")
 
 
-class SynthConfigError(ValueError):
+class SynthConfigError(UserError, ValueError):
     pass
 
 
