@@ -53,8 +53,8 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
         return 2
     settings = config.settings()
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
-    planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
-                   settings, config.seed)
+    planned = plan(scenarios, config.agent_models(), config.resolved_envs(), config.condition_list(), config.repeats,
+                   settings, config.seed, tags=config.agent_tags())
     if shard is not None:
         whole = len(planned)
         planned = select_shard(planned, *shard)

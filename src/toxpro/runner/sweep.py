@@ -34,10 +34,14 @@ class PlannedRun:
     env_model: str
     repeat: int
     seed: int
+    agent_tags: tuple[str | None, str | None, bool | None] = (None, None, None)  # display name, family, reasoning
 
 
 def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditions: list[Condition], repeats: int,
-         settings: RunSettings, base_seed: int = 0) -> list[PlannedRun]:
+         settings: RunSettings, base_seed: int = 0,
+         tags: dict[str, tuple[str | None, str | None, bool | None]] | None = None) -> list[PlannedRun]:
+    """Every run of the design; `tags` (model → display name, family, reasoning) are stored with each run and
+    are not part of its id."""
     settings_key = settings.model_dump(mode="json")
     out = []
     for scenario in scenarios:
@@ -47,7 +51,8 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
                 for condition in conditions:
                     for rep in range(repeats):
                         rid = run_id(scenario_hash, agent, env, settings_key, condition.key, rep)
-                        out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, rid)))
+                        out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, rid),
+                                              (tags or {}).get(agent, (None, None, None))))
     return out
 
 
@@ -124,6 +129,7 @@ async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, settings: Run
         raise
     except Exception:  # an engine bug is data too, never a lost run
         record = _failed_record(p, settings, experiment, traceback.format_exc())
+    record.agent_name, record.agent_family, record.agent_reasoning = p.agent_tags
     record.label = label_run(record)
     return record
 

@@ -26,6 +26,9 @@ _COLUMNS = [
     ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
     ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("record", "TEXT"),
 ]
+# Added after schema 1 (display name, family and reasoning tag of the agent): older stores get them, empty, on open.
+_ADDED_COLUMNS = [("agent_name", "TEXT"), ("agent_family", "TEXT"), ("agent_reasoning", "INTEGER")]
+_COLUMNS = _COLUMNS[:-1] + _ADDED_COLUMNS + _COLUMNS[-1:]  # record stays last
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
 
 
@@ -48,6 +51,8 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "n_turns": len(record.turns), "protocol_errors": record.protocol_errors, "tokens": record.usage.total,
         "retries": record.usage.retries, "roles": json.dumps(record.label.roles), "started_at": record.started_at,
         "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
+        "agent_name": record.agent_name, "agent_family": record.agent_family,
+        "agent_reasoning": None if record.agent_reasoning is None else int(record.agent_reasoning),
         "record": record.model_dump_json(),  # redacted with the free-text columns, in _redacted
     }
 
@@ -77,6 +82,10 @@ class RunStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
         self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in have:  # an older store: add the column, empty (NULL) for its runs
+                self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
