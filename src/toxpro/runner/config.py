@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..models.base import Sampling
 from ..models.spec import parse_model
 from ..scenario.loader import NoAliasLoader
-from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
+from ..scenario.conditions import VARIABLES, Condition, grid, one_at_a_time, parse_assignments
 from ..simulate.records import RunSettings
 from .budget import CAP_KEYS, Budget, unpriced
 
@@ -152,11 +152,47 @@ class SweepConfig(BaseModel):
         models = self.agent_models()
         return ["scripted/env"] if all(a.startswith("scripted/") for a in models) else [models[0]]
 
+    def condition_spec(self) -> tuple[dict[str, list[str]], list[str]]:
+        """The conditions as {variable: levels}, a variable given more than once combined (union of its levels,
+        in the design's order), and notes saying what was combined."""
+        spec: dict[str, list[str]] = {}
+        given: dict[str, list[str]] = {}
+        for item in self.conditions:
+            for var, levels in parse_assignments([item]).items():
+                spec[var] = [*spec.get(var, []), *(lv for lv in levels if lv not in spec.get(var, []))]
+                given.setdefault(var, []).append(item)
+        notes = []
+        for var, items in given.items():
+            spec[var] = [lv for lv in VARIABLES[var] if lv in spec[var]]
+            if len(items) > 1:
+                notes.append(f"{var} is given {len(items)} times ({', '.join(items)}); combined: "
+                             f"{var}={'|'.join(spec[var])}")
+        return spec, notes
+
     def condition_list(self) -> list[Condition]:
+        spec, _ = self.condition_spec()
         if self.paired:
-            names = list(parse_assignments(self.conditions)) or None
-            return one_at_a_time(names)
-        return grid(self.conditions) if self.conditions else [Condition()]
+            if not spec:
+                return one_at_a_time()
+            base = Condition()
+            return [base, *(base.model_copy(update={var: lv}) for var, levels in spec.items() for lv in levels
+                            if lv != getattr(base, var))]
+        return grid([f"{v}={'|'.join(levels)}" for v, levels in spec.items()]) if spec else [Condition()]
+
+    def condition_notes(self) -> list[str]:
+        """What the CLI says about how the conditions were read (combined variables, paired with levels)."""
+        spec, notes = self.condition_spec()
+        if self.paired and spec:
+            base = Condition()
+            parts = []
+            for var, levels in spec.items():
+                dev = [lv for lv in levels if lv != getattr(base, var)]
+                parts.append(f"{var}={'|'.join(dev)}" if dev else f"{var} (only its baseline level {getattr(base, var)} "
+                                                                   "was given: no deviation)")
+            n = len(self.condition_list())
+            notes.append(f"--paired with -c: the baseline plus one-variable deviations to {', '.join(parts)} "
+                         f"({n} cells); without -c, --paired deviates every variable to every level")
+        return notes
 
     def budget(self) -> Budget:
         return Budget(tokens=dict(self.budget_tokens), usd=dict(self.budget_usd), prices=dict(self.prices),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 import pandas as pd
 from rich.console import Console
@@ -28,19 +29,33 @@ def _fmt(x: float, pct: bool = True) -> str:
 
 def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str = "Misalignment") -> None:
     from ..analysis import label_counts
+    from ..analysis.names import with_agent_names
+    from rich.markup import escape
 
     if frame.empty:
         console.print("no runs stored yet")
         return
+    frame = with_agent_names(frame)
     table = label_counts(frame, by)
     out = Table(title=f"{title} (MR = (strategic+direct) / non-error runs; Wilson 95% CI)")
     for col in [*by, "n", "MR [95% CI]", "strat", "direct", "failed", "robust", "stalled", "error", "TTF"]:
         out.add_column(col, overflow="fold")
     for _, r in table.iterrows():
         mr = f"{_fmt(r.mr)} [{_fmt(r.mr_lo)}, {_fmt(r.mr_hi)}]"
-        out.add_row(*[str(r[c]) for c in by], str(r.n), mr, str(r.strategic), str(r.direct), str(r.failed_attempt),
+        out.add_row(*[escape(str(r[c])) for c in by], str(r.n), mr, str(r.strategic), str(r.direct), str(r.failed_attempt),
                     str(r.robust), str(r.stalled), str(r.error), _fmt(r.ttf_mean, pct=False))
-    console.print(out)
+    print_table(out, console)
+
+
+def print_table(table: Table, console: Console) -> None:
+    """A table at its natural width when the output is not a terminal (no folding at 80 columns)."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.measure import Measurement
+
+    need = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    console.print(table, width=max(need, 40), crop=False, soft_wrap=False)
 
 
 def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False, dry_run: bool = False,
@@ -48,8 +63,8 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
     try:
         scenarios = resolve(config.scenarios or None)
     except ScenarioError as exc:
-        for line in exc.problems:
-            console.print(line, markup=False, highlight=False)
+        for line in exc.problems:  # file:id: literally (no markup, no :emoji: codes), one line each
+            console.print(line, markup=False, highlight=False, emoji=False, soft_wrap=True)
         return 2
     settings = config.settings()
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
@@ -81,13 +96,18 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
                           "replies cost nothing, so the estimate is an upper bound", markup=False)
         return 0
     limits = EndpointLimits(config.concurrency, config.limits, config.rpm)
+    lines = not quiet and not console.is_terminal  # piped output: periodic progress lines instead of a bar
+    fatal: str | None = None
     with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-             TextColumn("{task.fields[info]}"), console=console, disable=quiet, transient=False) as bar:
+             TextColumn("{task.fields[info]}"), console=console, disable=quiet or lines, transient=False) as bar:
         task = bar.add_task("runs", total=len(planned), info="")
+        ticker = ProgressLines(console, len(planned)) if lines else None
 
         def on_progress(p: Progress) -> None:
             bar.update(task, completed=p.skipped + p.done,
                        info=f"errors {p.errors} · retries {p.retries} · tokens {p.tokens:,}")
+            if ticker is not None:
+                ticker.update(p)
 
         pending = len(todo_runs(planned, store, retry_errors))
         bar.update(task, completed=len(planned) - pending)
@@ -100,8 +120,7 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
                                          experiment=config.out, retry_errors=retry_errors, on_progress=on_progress,
                                          budget=budget, replay=replay, address=config.ray_address)
                 except RayUnavailable as exc:
-                    console.print(f"error: {exc}", markup=False, highlight=False)
-                    return 2
+                    fatal = str(exc)
             else:
                 live = None if quiet or pending > LIVE_RUNS else (
                     lambda p, turn: console.print(f"  {p.scenario.id} #{p.repeat} {turn_line(turn)}", markup=False,
@@ -110,8 +129,15 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
                                              experiment=config.out, retry_errors=retry_errors,
                                              on_progress=on_progress, budget=budget, replay=replay, on_turn=live))
         except ModelError as exc:
-            console.print(f"error: {exc.message}", markup=False, highlight=False)
-            return 2
+            fatal = exc.message
+        except BaseException:
+            bar.remove_task(task)  # no finished-looking bar under a traceback or an interrupt
+            raise
+        if fatal is not None:
+            bar.remove_task(task)  # no bar (e.g. 0/192 or 192/192) below a fatal error
+    if fatal is not None:
+        console.print(f"error: {fatal}", markup=False, highlight=False, emoji=False, soft_wrap=True)
+        return 2
     console.print(f"{result.done} runs simulated, {result.skipped} already stored, {result.errors} errors "
                   f"in {result.elapsed_s:.1f}s", markup=False)
     if result.budget_stop:
@@ -123,7 +149,7 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
     frame = store.frame()
     frame = frame[frame["run_id"].isin(ids)]
     if not quiet:
-        print_rates(frame, ["agent_model", "scenario_id"] if len(scenarios) <= 8 else ["agent_model"], console)
+        print_rates(frame, ["agent", "scenario_id"] if len(scenarios) <= 8 else ["agent"], console)
         if len(planned) == 1 and not frame.empty:
             _print_single(store, ids[0], console, turns=result.done == 0)  # live lines already showed them
     console.print(f"stored in {store.path}", markup=False)
@@ -131,6 +157,28 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
 
 
 LIVE_RUNS = 4  # sweeps this small print each turn as it completes
+
+
+class ProgressLines:
+    """Progress for output that is not a terminal (logs, CI): a line at every tenth of the plan, at most one
+    every EVERY_S seconds, and at the end."""
+
+    EVERY_S = 30.0
+
+    def __init__(self, console: Console, total: int):
+        self.console, self.total = console, total
+        self.step = max(1, total // 10)
+        self.last_count, self.last_time = -1, time.monotonic()
+
+    def update(self, p: Progress) -> None:
+        count = p.skipped + p.done
+        now = time.monotonic()
+        if count == self.total or count // self.step > self.last_count // self.step or \
+                now - self.last_time >= self.EVERY_S:
+            self.last_count, self.last_time = count, now
+            self.console.print(f"runs {count}/{self.total} · errors {p.errors} · retries {p.retries} · "
+                               f"tokens {p.tokens:,} · {p.elapsed_s:.0f}s", markup=False, highlight=False,
+                               soft_wrap=True)
 
 
 def turn_line(turn) -> str:
