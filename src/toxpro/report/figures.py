@@ -470,7 +470,7 @@ def fig_terminals(t: dict[str, pd.DataFrame]) -> Figure:
     ax.set_yticks(y, [f"{short(m, 26)} · {mr_text(t, m)}" for m in models], fontsize=8)
     ax.set_ylim(len(models) - 0.5, -0.5)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of valid runs (bar: Wilson 95% CI of the direct-terminal share)")
+    ax.set_xlabel("share of valid runs (error bar: Wilson 95% CI, direct terminal)")
     fig.legend(loc="outside lower center", ncol=3, frameon=False)
     return fig
 
