@@ -55,7 +55,8 @@ def print_table(table: Table, console: Console) -> None:
     from rich.measure import Measurement
 
     need = Measurement.get(console, console.options.update(width=10_000), table).maximum
-    console.print(table, width=max(need, 40), crop=False, soft_wrap=False)
+    wide = Console(file=console.file, width=max(need, 40), color_system=None, highlight=False)  # print caps at width
+    wide.print(table, crop=False)
 
 
 def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False, dry_run: bool = False,
