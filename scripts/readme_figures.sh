@@ -21,3 +21,19 @@ for f in make_figures({t.name: t.frame for t in tables}, Path("docs/figures"), d
     f.paths.get("pdf") and f.paths["pdf"].unlink()  # the README needs only small PNGs
     print(f.name, f.note or "ok")
 PYEOF
+# the transcript viewer (docs/figures/viewer.png), in Debian's chromium via Playwright
+"$PY" - <<'PYEOF'
+from pathlib import Path
+from playwright.sync_api import sync_playwright
+
+with sync_playwright() as p:
+    b = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"], headless=True)
+    pg = b.new_page(viewport={"width": 1200, "height": 900})
+    pg.goto(Path("experiments/readme/report/report.html").resolve().as_uri())
+    pg.select_option("#filter-label", "strategic")
+    pg.locator("#run-list .run-item").first.click()
+    box = pg.locator("#viewer").bounding_box()
+    pg.screenshot(path="docs/figures/viewer.png", full_page=True,
+                  clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": 1150})
+    b.close()
+PYEOF
