@@ -7,7 +7,6 @@ import hashlib
 from importlib import resources
 from typing import Any
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 
 from ..analysis.names import with_agent_names
 from ..store.sqlite import RunStore
