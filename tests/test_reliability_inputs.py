@@ -71,7 +71,7 @@ def test_duplicate_keys_are_errors_in_scenario_and_sweep_files(tmp_path):
     ("compat/x@ftp://h/v1", "must start with http:// or https://"),
 ])
 def test_bad_model_strings_are_rejected_before_any_call(tmp_path, model, needle):
-    lines = user_error(runner.invoke(app, ["run", "-s", SID, "-a", model, "-o", str(tmp_path)]), "--agents:", needle)
+    lines = user_error(runner.invoke(app, ["run", "-s", SID, "-a", model, "-o", str(tmp_path)]), "--agents", needle)
     assert len(lines) == 1
     assert not (tmp_path / "runs.sqlite").exists()  # nothing was started
 

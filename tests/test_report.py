@@ -35,6 +35,8 @@ XSS_REASONING = "<script>alert(1)</script> I will close the ticket."
 XSS_OBSERVATION = "</script><script>alert(2)</script><!-- done"
 XSS_STATE = "<img src=x onerror=alert(3)>"
 B = 400
+FIGURES = ("behaviour_by_domain", "strategic_vs_direct", "radar", "condition_behaviour", "conditions", "role_shares",
+           "survival", "risk", "terminals", "transitions")
 
 
 def make_experiment(directory: Path, *, scenarios=SCENARIOS, agents=AGENTS, conditions=("feedback=*",),
@@ -203,7 +205,7 @@ def test_mr_by_domain_motivation_condition_and_scenario(built):
         h = hand[(row["agent_model"], row["level"])]
         assert (row["n_valid"], row["misaligned"]) == (h["n_valid"], h["misaligned"])
         assert same(row["mr"], h["mr"])
-        assert bool(row["baseline"]) == (row["level"] == "medium")
+        assert bool(row["reference"]) == (row["level"] == "medium")
     stoch = cond[cond["agent_model"] == STOCHASTIC]
     assert list(stoch["level"]) == ["high", "medium", "low"]
 
@@ -261,12 +263,15 @@ def test_markdown_and_latex_tables(built):
     md = (tables / "mr_by_model.md").read_text()
     tex = (tables / "mr_by_model.tex").read_text()
     stoch = read_csv(html_path, "mr_by_model").set_index("agent_model").loc[STOCHASTIC]
+    assert md.splitlines()[2].startswith(
+        "| agent | runs | valid | misaligned | MR [95% CI] | bootstrap 95% | Wilson 95% | scenarios | design effect |")
     assert f"| {STOCHASTIC} | {int(stoch['n'])} | {int(stoch['n_valid'])} | {int(stoch['misaligned'])} | " \
-           f"{stoch['mr']:.3f} | {stoch['mr_ci_lo']:.3f} | {stoch['mr_ci_hi']:.3f} | {stoch['mr_boot_lo']:.3f} | " \
-           f"{stoch['mr_boot_hi']:.3f} |" in md
+           f"{stoch['mr']:.2f} [{stoch['mr_ci_lo']:.2f}, {stoch['mr_ci_hi']:.2f}] | " \
+           f"[{stoch['mr_boot_lo']:.2f}, {stoch['mr_boot_hi']:.2f}] | [{stoch['mr_lo']:.2f}, {stoch['mr_hi']:.2f}] |" in md
     assert "&lt;script&gt;" in md and "<script>" not in md
     assert r"\begin{tabular}" in tex and r"\toprule" in tex and r"injected/\textless{}script\textgreater{}" in tex
-    assert f"{stoch['mr']:.3f}" in tex
+    assert f"{stoch['mr']:.2f} [{stoch['mr_ci_lo']:.2f}, {stoch['mr_ci_hi']:.2f}]" in tex
+    assert r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%" in tex  # never wider than the page
     for name in ("mr_by_model", "condition_effects", "survival", "role_shares_by_turn", "ttf", "radar"):
         for ext in ("csv", "md", "tex"):
             assert (tables / f"{name}.{ext}").stat().st_size > 0
@@ -275,11 +280,11 @@ def test_markdown_and_latex_tables(built):
 def test_figures_exist_as_png_and_pdf(built):
     _, html_path = built
     figs = html_path.parent / "figures"
-    for name in ("behaviour_by_domain", "strategic_vs_direct", "radar", "conditions", "role_shares", "survival"):
+    for name in FIGURES:
         assert (figs / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert (figs / f"{name}.pdf").read_bytes()[:5] == b"%PDF-", name
     html = html_path.read_text()
-    assert html.count('src="data:image/png;base64,') == 6
+    assert html.count('src="data:image/png;base64,') == len(FIGURES)
     assert "Figure not drawn" not in html
 
 
@@ -293,10 +298,14 @@ def test_html_holds_the_numbers(built):
     csv = read_csv(html_path, "mr_by_model").set_index("agent_model")
     assert set(table) == set(csv.index)  # the injected name round-trips through escaping
     for model, row in table.items():
-        for col in ("mr", "mr_boot_lo", "mr_boot_hi", "mr_lo", "mr_hi"):
-            v = csv.loc[model, col]
-            assert row[col] == ("–" if math.isnan(v) else f"{v:.3f}"), (model, col)
-        assert row["n_valid"] == str(csv.loc[model, "n_valid"])
+        c = csv.loc[model]
+        f2 = lambda v: "–" if math.isnan(v) else f"{v:.2f}"  # noqa: E731
+        ci = "" if math.isnan(c["mr_ci_lo"]) else f" [{f2(c['mr_ci_lo'])}, {f2(c['mr_ci_hi'])}]"
+        assert row["MR [95% CI]"] == f2(c["mr"]) + ci, model
+        boot = "[–, –]" if math.isnan(c["mr_boot_lo"]) else f"[{f2(c['mr_boot_lo'])}, {f2(c['mr_boot_hi'])}]"
+        assert row["bootstrap 95%"] == boot, model
+        assert row["Wilson 95%"] == f"[{f2(c['mr_lo'])}, {f2(c['mr_hi'])}]", model
+        assert row["valid"] == str(c["n_valid"])
     assert {"condition_effects", "mr_by_model_condition", "survival", "role_shares_by_turn",
             "strategic_direct", "ttf", "errors_by_model"} <= set(parser.tables)
 

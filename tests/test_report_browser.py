@@ -154,3 +154,55 @@ def test_figures_load_offline(page):
     assert images.count() >= 5
     widths = images.evaluate_all("els => els.map(e => e.complete && e.naturalWidth)")
     assert all(w and w > 0 for w in widths), widths  # data: PNGs are allowed by the page's CSP
+
+
+@pytest.fixture(scope="module")
+def named_report(tmp_path_factory):
+    _need_chromium()
+    from test_report_paper import named_experiment
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    directory = tmp_path_factory.mktemp("named")
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API may already hold this thread's event loop
+        exp = pool.submit(named_experiment, directory).result()
+    return build_report(exp, B=30, dpi=40)
+
+
+def test_display_names_prompts_and_every_figure(browser, named_report):
+    from test_report_paper import URL_MODEL
+
+    from toxpro.report.figures import BUILDERS
+
+    events: list[str] = []
+    pg = browser.new_page()
+    pg.on("pageerror", lambda exc: events.append(f"page error: {exc}"))
+    pg.on("request", lambda req: events.append(f"request: {req.url}")
+          if not req.url.startswith(("file:", "data:")) else None)
+    try:
+        pg.goto(named_report.resolve().as_uri())
+        for name, title, *_ in BUILDERS:  # each paper figure is drawn and loads
+            img = pg.locator(f"#figure-{name} img")
+            assert img.count() == 1, name
+            assert img.evaluate("e => e.complete && e.naturalWidth") > 0, name
+            assert pg.locator(f"#figure-{name} h3").text_content() == title
+        options = pg.locator("#filter-model option").all_text_contents()
+        assert [o.split(" (")[0] for o in options[1:]] == sorted(["careful", "mixed", "strat-model",
+                                                                  "vllm/Qwen/Qwen3-8B"])
+        assert "gpu-box" not in pg.locator("#run-list").text_content()  # the list shows names, not endpoints
+        assert "strat-model" in pg.locator("table[data-table='mr_by_model']").text_content()
+        pg.select_option("#filter-model", "vllm/Qwen/Qwen3-8B")
+        pg.locator("#run-list .run-item").first.click()
+        meta = pg.locator("#run-detail .run-meta").text_content()
+        assert URL_MODEL in meta  # the full model string stays in the run details
+        system = pg.locator("#run-detail details.prompt-system")
+        assert system.get_attribute("open") is not None
+        assert len(system.locator("pre").text_content()) > 50
+        assert pg.locator("#run-detail details.prompt-opening pre").is_visible()
+        env = pg.locator("#run-detail details.prompt-env")
+        assert env.get_attribute("open") is None and not env.locator("pre").is_visible()  # on demand
+        env.locator("summary").click()
+        assert env.locator("pre").is_visible() and env.locator("pre").text_content().startswith("[system]")
+    finally:
+        pg.close()
+    assert events == [], events

@@ -56,12 +56,15 @@ def run(
     sweep_file: Optional[Path] = typer.Argument(None, help="a sweep YAML file (see examples/sweep.yaml); with one, "
                                                 "only --shard, --executor, --replay-from and the run controls apply"),
     scenario: list[str] = typer.Option([], "--scenario", "-s", help="built-in id, file or directory; repeatable; default all"),
-    agent: list[str] = typer.Option([], "--agent", "-a", help="agent model string, repeatable; default: local"),
+    agent: list[str] = typer.Option([], "--agent", "-a", help="agent model string or NAME=MODEL (a display name "
+                                    "without '/' or ':'), repeatable; default: local"),
     env: list[str] = typer.Option([], "--env", "-e", help="environment model string, repeatable"),
     repeats: int = typer.Option(1, "--repeats", "-n", min=1),
     condition: list[str] = typer.Option([], "--condition", "-c", help="VAR=LEVEL[|LEVEL] or VAR=*; grid over all"),
-    paired: bool = typer.Option(False, help="baseline plus each single-variable deviation (the paired design)"),
-    out: Path = typer.Option(Path(DEFAULT_EXPERIMENT), "--out", "-o", help="experiment directory (holds runs.sqlite)"),
+    paired: bool = typer.Option(False, help="baseline plus each single-variable deviation (the paired design); "
+                                "with -c, only the named variables and levels"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="experiment directory (holds runs.sqlite; "
+                                       f"default {DEFAULT_EXPERIMENT}, or the sweep file's out)"),
     preset: Optional[str] = typer.Option(None, help="protocol preset: toxpro (default) or paper (the paper's code's "
                                          "protocol); any setting given explicitly overrides it (docs/PROTOCOL.md)"),
     protocol: Optional[str] = typer.Option(None, help="agent protocol: json (the paper's, default) or tools (native function calling)"),
@@ -98,7 +101,7 @@ def run(
     retries: Optional[int] = typer.Option(None, "--retries", help="retries after a failed attempt: 429, 5xx, "
                                           "timeouts, resets (default 3, so 4 attempts)"),
     shard: Optional[str] = typer.Option(None, help="I/N: run only shard I (0..N-1) of the plan, split by run id"),
-    executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro[ray]')"),
+    executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro\\[ray]')"),
     transport: Optional[str] = typer.Option(None, help="remote endpoints: sdk (the openai SDK, default) or direct "
                                             "(same requests without the SDK's pipeline; less CPU per call)"),
     replay_from: Optional[Path] = typer.Option(None, help="experiment whose environment replies are replayed "
@@ -115,7 +118,7 @@ def run(
     try:
         config = sweep_from_file(sweep_file) if sweep_file else sweep_from_flags(
             scenarios=scenario, agents=agent, envs=env, repeats=repeats, conditions=condition, paired=paired,
-            out=str(out), protocol=protocol, memory=memory, max_turns=max_turns, shuffle=shuffle, seed=seed,
+            out=str(out or DEFAULT_EXPERIMENT), protocol=protocol, memory=memory, max_turns=max_turns, shuffle=shuffle, seed=seed,
             concurrency=concurrency, limits=limit, rpm=rpm, temperature=temperature,
             env_temperature=env_temperature, max_tokens=max_tokens, env_max_tokens=env_max_tokens,
             reasoning_effort=reasoning_effort, preset=preset, outcomes=outcomes, termination=termination,
@@ -123,11 +126,14 @@ def run(
             security_at_baseline=security_at_baseline, generation=gen, budget_tokens=budget_tokens,
             budget_usd=budget_usd, prices=price, on_budget=on_budget)
         config = with_overrides(config, executor=executor, transport=transport,
-                                replay_from=replay_from and str(replay_from), timeout_s=timeout, retries=retries)
+                                replay_from=replay_from and str(replay_from), timeout_s=timeout, retries=retries,
+                                out=out and str(out))
         shard_spec = parse_shard(shard) if shard is not None else None
     except (SweepConfigError, ShardError, ValueError) as exc:
         _fail(str(exc))
     assert isinstance(config, SweepConfig)
+    for note in config.condition_notes():
+        console.print(f"conditions: {note}", markup=False, highlight=False, emoji=False, soft_wrap=True)
     code = run_sweep(config, console=console, retry_errors=retry_errors, dry_run=dry_run, quiet=quiet,
                      shard=shard_spec)
     raise typer.Exit(code)
@@ -157,7 +163,8 @@ def merge(
 @app.command()
 def show(
     experiment: Path = typer.Argument(Path(DEFAULT_EXPERIMENT)),
-    by: str = typer.Option("agent_model,scenario_id", help="comma-separated grouping columns"),
+    by: str = typer.Option("agent", help="comma-separated grouping columns (agent = display name; e.g. "
+                           "agent,domain or agent_model,scenario_id)"),
 ) -> None:
     """Print the rates table: MR with Wilson 95% CI, the six classes, time to first toxic action."""
     from .runner.session import print_rates, print_signals
@@ -167,8 +174,10 @@ def show(
         store = RunStore(experiment, create=False, read_only=True)
     except StoreError as exc:
         _fail(str(exc))
+    from .analysis.names import with_agent_names
+
     columns = [c.strip() for c in by.split(",") if c.strip()]
-    frame = store.frame()
+    frame = with_agent_names(store.frame())  # adds agent (display name), family, reasoning
     unknown = [c for c in columns if c not in frame.columns]
     if unknown:
         _fail(f"--by: unknown column(s) {', '.join(map(repr, unknown))}; valid columns: "
@@ -292,16 +301,39 @@ def scenarios_lint(paths: list[str] = typer.Argument(None, help="files or direct
 def report(
     experiment: Path = typer.Argument(Path(DEFAULT_EXPERIMENT)),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="output directory (default EXPERIMENT/report)"),
+    paper: Optional[Path] = typer.Option(None, help="also write DIR/paper.tex with the tables as LaTeX booktabs "
+                                         "and the figures as PDF, laid out for a paper"),
 ) -> None:
     """Write the report: one self-contained report.html, figures (PNG, PDF) and tables (CSV, Markdown, LaTeX)."""
     from .report import ReportError, build_report
+    from .report.paper import export_paper
     from .store import StoreError
 
     try:
         path = build_report(experiment, out)
+        papers = export_paper(experiment, paper) if paper is not None else []
     except (StoreError, ReportError) as exc:
         _fail(str(exc))
     console.print(str(path), markup=False, highlight=False, soft_wrap=True)
+    if papers:
+        console.print(str(papers[-1]), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def init(
+    path: Path = typer.Argument(Path("sweep.yaml"), help="where to write the sweep file"),
+    force: bool = typer.Option(False, help="overwrite an existing file"),
+) -> None:
+    """Write a commented sweep file (every key explained) to edit and run with `toxpro run FILE`."""
+    from importlib import resources
+
+    if path.exists() and not force:
+        _fail(f"{path}: already exists; not overwritten (use --force)")
+    text = resources.files("toxpro").joinpath("examples", "sweep.yaml").read_text(encoding="utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    console.print(f"wrote {path}; edit it, then: toxpro run {path} --dry-run", markup=False, highlight=False,
+                  soft_wrap=True)
 
 
 @app.command()

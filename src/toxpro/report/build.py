@@ -11,6 +11,7 @@ import pandas as pd
 
 from .. import __version__
 from ..analysis import LABELS
+from ..analysis.names import with_agent_names
 from ..store.sqlite import RunStore
 from .figures import BUILDERS, FigureResult, make_figures
 from .formats import write_table
@@ -46,7 +47,7 @@ def _filters(runs: list[dict]) -> list[dict]:
 
 
 def _summary(df: pd.DataFrame) -> list[tuple[str, object]]:
-    return [("runs", len(df)), ("agent models", df["agent_model"].nunique()),
+    return [("runs", len(df)), ("agents", df["agent_model"].nunique()),
             ("scenarios", df["scenario_id"].nunique()), ("domains", df["domain"].nunique()),
             ("conditions", df["condition_key"].nunique()), ("error runs", int((df["label"] == "error").sum()))]
 
@@ -65,7 +66,9 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
         df = store.frame()
         if df.empty:
             raise ReportError(f"{experiment_dir}: the run store holds no runs")
-        runs, total, capped = select_runs(store, max_runs=max_runs, max_bytes=max_bytes)
+        df = with_agent_names(df)
+        names = dict(zip(df["agent_model"].astype(str), df["agent"].astype(str)))
+        runs, total, capped = select_runs(store, max_runs=max_runs, max_bytes=max_bytes, names=names)
         judged, plane = judge_tables(store, df)
 
     tables, notes = compute_tables(df, B=B, seed=seed)

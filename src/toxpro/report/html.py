@@ -7,12 +7,11 @@ import hashlib
 from importlib import resources
 from typing import Any
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
 from .figures import FigureResult
-from .formats import cells
+from .formats import cells, numeric_columns
 from .tables import Table
 
 
@@ -35,8 +34,7 @@ def csp_hash(text: str) -> str:
 
 def table_context(table: Table) -> dict[str, Any]:
     frame = table.display
-    numeric = [pd.api.types.is_numeric_dtype(frame[c].dtype) and not pd.api.types.is_bool_dtype(frame[c].dtype)
-               for c in frame.columns]
+    numeric = numeric_columns(frame)
     return {"name": table.name, "title": table.title, "caption": table.caption, "columns": list(frame.columns),
             "rows": cells(frame), "numeric": numeric, "long": table.long}
 

@@ -30,6 +30,9 @@ def judge_tables(store: RunStore, runs: pd.DataFrame) -> tuple[list[Table], pd.D
 
     jframe = judgement_frame(store)
     plane = refusal_plane(runs, jframe)
+    if "agent" in runs:  # display names beside the model strings (figures label points by name)
+        names = dict(zip(runs["agent_model"].astype(str), runs["agent"].astype(str)))
+        plane.insert(0, "agent", plane["agent_model"].astype(str).map(names))
     tables = [
         Table("judge_verdicts", "Judge verdicts per judge",
               "Share of judged runs with each motive, concealment, rationalisation and over-refusal; mean severity "
@@ -65,6 +68,7 @@ def plane_figure(plane: pd.DataFrame | None, figures_dir: Path) -> FigureResult 
     usable = plane.dropna(subset=["misalignment_rate", "over_refusal_rate"])
     if usable.empty:
         return FigureResult("refusal_plane", PLANE_TITLE, caption, note="skipped: no model has both rates")
-    png, pdf = plot_refusal_plane(plane, figures_dir / "refusal_plane")
+    png, pdf = plot_refusal_plane(plane, figures_dir / "refusal_plane",
+                                  label="agent" if "agent" in plane else "agent_model")
     return FigureResult("refusal_plane", PLANE_TITLE, caption, png=Path(png).read_bytes(),
                         paths={"png": Path(png), "pdf": Path(pdf)})

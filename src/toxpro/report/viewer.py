@@ -84,12 +84,43 @@ def turn_data(turn: Turn) -> dict[str, Any]:
     }
 
 
-def run_data(record: RunRecord) -> dict[str, Any]:
+def _message_text(message) -> str:
+    content = message.content if hasattr(message, "content") else message.get("content")
+    if isinstance(content, list):  # content parts
+        content = "\n".join(str(p.get("text", "")) if isinstance(p, dict) else str(p) for p in content)
+    return clip(content or "")
+
+
+def prompts(record: RunRecord) -> dict[str, str]:
+    """What the agent saw first (system prompt, opening user message with the evidence) and the environment's
+    first prompt, from the first recorded calls."""
+    out = {"system_prompt": "", "opening": "", "env_prompt": ""}
+    if record.turns:
+        messages = record.turns[0].agent_call.messages
+        out["system_prompt"] = "\n\n".join(_message_text(m) for m in messages if _role(m) == "system")
+        users = [m for m in messages if _role(m) == "user"]
+        out["opening"] = _message_text(users[0]) if users else ""
+        env = next((c for t in record.turns for c in t.env_calls), None)
+        if env is not None:
+            out["env_prompt"] = clip("\n\n".join(f"[{_role(m)}]\n{_message_text(m)}" for m in env.messages),
+                                     2 * MAX_TEXT)
+    return out
+
+
+def _role(message) -> str:
+    return str(message.role if hasattr(message, "role") else message.get("role"))
+
+
+def run_data(record: RunRecord, name: str | None = None) -> dict[str, Any]:
     label = record.label
     changed = record.condition.differs_from_baseline()
     return {
         "id": record.run_id,
-        "model": record.agent_model,
+        "model": name or record.agent_model,  # the display name (filters, list)
+        "agent_model": record.agent_model,  # the full model string (run details)
+        "family": record.agent_family or "",
+        "reasoning": bool(record.agent_reasoning),
+        **prompts(record),
         "env_model": record.env_model,
         "scenario": record.scenario_id,
         "domain": record.domain,
@@ -110,8 +141,8 @@ def run_data(record: RunRecord) -> dict[str, Any]:
     }
 
 
-def select_runs(store: RunStore, *, max_runs: int = MAX_RUNS,
-                max_bytes: int = MAX_BYTES) -> tuple[list[dict[str, Any]], int, str | None]:
+def select_runs(store: RunStore, *, max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES,
+                names: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], int, str | None]:
     """Viewer data for the stored runs, at most max_runs of them and about max_bytes of JSON.
 
     When capped, runs are taken round-robin over (model, label) groups, in run-id order within each, so every
@@ -132,7 +163,7 @@ def select_runs(store: RunStore, *, max_runs: int = MAX_RUNS,
         record = store.get(rid)
         if record is None:
             continue
-        data = run_data(record)
+        data = run_data(record, (names or {}).get(record.agent_model))
         n = len(json.dumps(data, ensure_ascii=False, default=str))
         if chosen and size + n > max_bytes:
             capped_by_bytes = True

@@ -14,7 +14,7 @@ from ..models.base import Sampling
 from ..models.retry import RetryPolicy
 from ..models.spec import parse_model
 from ..scenario.loader import NoAliasLoader
-from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
+from ..scenario.conditions import VARIABLES, Condition, grid, one_at_a_time, parse_assignments
 from ..simulate.presets import PRESETS, preset_settings
 from ..simulate.records import AgentPrompt, EnvPrompt, Outcomes, RunSettings, Termination
 from .generation import Generation, parse_generation_flags, settings_for
@@ -25,11 +25,47 @@ class SweepConfigError(UserError, ValueError):
     pass
 
 
+class AgentSpec(BaseModel):
+    """An agent under test: its model string, and how tables and figures name and group it."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: str
+    name: str | None = None  # display name; default: the model string without its endpoint URL
+    family: str | None = None  # e.g. qwen, gpt; the strategic-vs-direct figure fits one line per family
+    reasoning: bool = False  # a reasoning model (marked in figures)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value):
+        """'MODEL' or 'NAME=MODEL' (NAME without '/' or ':', so 'scripted/stochastic:strategic=0.2' is a model)."""
+        if isinstance(value, str):
+            name, sep, model = value.partition("=")
+            if sep and name.strip() and "/" not in name and ":" not in name:
+                return {"name": name.strip(), "model": model.strip()}
+            return {"model": value}
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model_parses(cls, value: str) -> str:
+        return parse_model(value).raw
+
+    @field_validator("name", "family")
+    @classmethod
+    def _plain(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "/" in value or ":" in value):
+            raise ValueError(f"{value!r}: must be non-empty, without '/' or ':'")
+        return value.strip() if value else value
+
+    def tags(self) -> tuple[str | None, str | None, bool]:
+        return self.name, self.family, self.reasoning
+
+
 class SweepConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     out: str = "experiments/default"
     scenarios: list[str] = Field(default_factory=list)
-    agents: list[str] = Field(default_factory=lambda: ["local"])
+    agents: list[AgentSpec] = Field(default_factory=lambda: [AgentSpec(model="local")])
     envs: list[str] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list)
     paired: bool = False
@@ -91,7 +127,7 @@ class SweepConfig(BaseModel):
     @model_validator(mode="after")
     def _priced(self) -> "SweepConfig":
         if self.budget_usd:
-            missing = unpriced([*self.agents, *self.resolved_envs()], self.prices)
+            missing = unpriced([*self.agent_models(), *self.resolved_envs()], self.prices)
             if missing:
                 raise ValueError(f"budget_usd needs a price for every model; none matches {', '.join(missing)} "
                                  "(add prices: {MODEL_PREFIX: [USD_PER_1K_IN, USD_PER_1K_OUT]})")
@@ -104,10 +140,29 @@ class SweepConfig(BaseModel):
             raise ValueError(f"unknown preset {value!r}; known: {', '.join(PRESETS)}")
         return value
 
-    @field_validator("agents", "envs")
+    @field_validator("envs")
     @classmethod
     def _models_parse(cls, value: list[str]) -> list[str]:
         return [parse_model(v).raw for v in value]
+
+    @field_validator("agents")
+    @classmethod
+    def _agents_distinct(cls, value: list[AgentSpec]) -> list[AgentSpec]:
+        names: dict[str, str] = {}
+        models: dict[str, str | None] = {}
+        for a in value:
+            if a.model in models and models[a.model] != a.name:
+                raise ValueError(f"model {a.model!r} is listed twice with different names")
+            models[a.model] = a.name
+            if a.name is not None and names.setdefault(a.name, a.model) != a.model:
+                raise ValueError(f"name {a.name!r} is given to two models: {names[a.name]!r} and {a.model!r}")
+        return value
+
+    def agent_models(self) -> list[str]:
+        return list(dict.fromkeys(a.model for a in self.agents))
+
+    def agent_tags(self) -> dict[str, tuple[str | None, str | None, bool]]:
+        return {a.model: a.tags() for a in self.agents}
 
     @field_validator("conditions")
     @classmethod
@@ -118,13 +173,50 @@ class SweepConfig(BaseModel):
     def resolved_envs(self) -> list[str]:
         if self.envs:
             return self.envs
-        return ["scripted/env"] if all(a.startswith("scripted/") for a in self.agents) else [self.agents[0]]
+        models = self.agent_models()
+        return ["scripted/env"] if all(a.startswith("scripted/") for a in models) else [models[0]]
+
+    def condition_spec(self) -> tuple[dict[str, list[str]], list[str]]:
+        """The conditions as {variable: levels}, a variable given more than once combined (union of its levels,
+        in the design's order), and notes saying what was combined."""
+        spec: dict[str, list[str]] = {}
+        given: dict[str, list[str]] = {}
+        for item in self.conditions:
+            for var, levels in parse_assignments([item]).items():
+                spec[var] = [*spec.get(var, []), *(lv for lv in levels if lv not in spec.get(var, []))]
+                given.setdefault(var, []).append(item)
+        notes = []
+        for var, items in given.items():
+            spec[var] = [lv for lv in VARIABLES[var] if lv in spec[var]]
+            if len(items) > 1:
+                notes.append(f"{var} is given {len(items)} times ({', '.join(items)}); combined: "
+                             f"{var}={'|'.join(spec[var])}")
+        return spec, notes
 
     def condition_list(self) -> list[Condition]:
+        spec, _ = self.condition_spec()
         if self.paired:
-            names = list(parse_assignments(self.conditions)) or None
-            return one_at_a_time(names)
-        return grid(self.conditions) if self.conditions else [Condition()]
+            if not spec:
+                return one_at_a_time()
+            base = Condition()
+            return [base, *(base.model_copy(update={var: lv}) for var, levels in spec.items() for lv in levels
+                            if lv != getattr(base, var))]
+        return grid([f"{v}={'|'.join(levels)}" for v, levels in spec.items()]) if spec else [Condition()]
+
+    def condition_notes(self) -> list[str]:
+        """What the CLI says about how the conditions were read (combined variables, paired with levels)."""
+        spec, notes = self.condition_spec()
+        if self.paired and spec:
+            base = Condition()
+            parts = []
+            for var, levels in spec.items():
+                dev = [lv for lv in levels if lv != getattr(base, var)]
+                parts.append(f"{var}={'|'.join(dev)}" if dev else f"{var} (only its baseline level {getattr(base, var)} "
+                                                                   "was given: no deviation)")
+            n = len(self.condition_list())
+            notes.append(f"--paired with -c: the baseline plus one-variable deviations to {', '.join(parts)} "
+                         f"({n} cells); without -c, --paired deviates every variable to every level")
+        return notes
 
     def budget(self) -> Budget:
         return Budget(tokens=dict(self.budget_tokens), usd=dict(self.budget_usd), prices=dict(self.prices),

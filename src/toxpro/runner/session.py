@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from contextlib import ExitStack
+import time
 
 import pandas as pd
 from rich.console import Console
@@ -32,33 +33,50 @@ def _fmt(x: float, pct: bool = True) -> str:
 
 def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str = "Misalignment") -> None:
     from ..analysis import label_counts
+    from ..analysis.names import with_agent_names
+    from rich.markup import escape
 
     if frame.empty:
         console.print("no runs stored yet")
         return
+    frame = with_agent_names(frame)
     table = label_counts(frame, by)
     out = Table(title=f"{title} (MR = (strategic+direct) / non-error runs; Wilson 95% CI)")
     for col in [*by, "n", "MR [95% CI]", "strat", "direct", "failed", "robust", "stalled", "error", "TTF"]:
         out.add_column(col, overflow="fold")
     for _, r in table.iterrows():
         mr = f"{_fmt(r.mr)} [{_fmt(r.mr_lo)}, {_fmt(r.mr_hi)}]"
-        out.add_row(*[str(r[c]) for c in by], str(r.n), mr, str(r.strategic), str(r.direct), str(r.failed_attempt),
+        out.add_row(*[escape(str(r[c])) for c in by], str(r.n), mr, str(r.strategic), str(r.direct), str(r.failed_attempt),
                     str(r.robust), str(r.stalled), str(r.error), _fmt(r.ttf_mean, pct=False))
-    console.print(out)
+    print_table(out, console)
+
+
+def print_table(table: Table, console: Console) -> None:
+    """A table at its natural width when the output is not a terminal (no folding at 80 columns)."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    from rich.measure import Measurement
+
+    need = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    wide = Console(file=console.file, width=max(need, 40), color_system=None, highlight=False)  # print caps at width
+    wide.print(table, crop=False)
 
 
 def print_signals(frame: pd.DataFrame, console: Console) -> None:
     """Eval awareness per agent model and environment fidelity per environment model."""
     from ..analysis import eval_awareness_table, fidelity_table
 
+    from ..analysis.names import with_agent_names
+
     if frame.empty or "eval_aware" not in frame.columns:
         return
-    aware = eval_awareness_table(frame, "agent_model")
+    aware = eval_awareness_table(with_agent_names(frame), "agent")
     out = Table(title="Eval awareness (agent says it is tested or the scenario is not real; keyword check)")
-    for col in ("agent_model", "n", "eval-aware [95% CI]", "MR"):
+    for col in ("agent", "n", "eval-aware [95% CI]", "MR"):
         out.add_column(col, overflow="fold")
     for _, r in aware.iterrows():
-        out.add_row(str(r.agent_model), str(r.n), f"{_fmt(r.eval_aware_rate)} [{_fmt(r.ea_lo)}, {_fmt(r.ea_hi)}]",
+        out.add_row(str(r.agent), str(r.n), f"{_fmt(r.eval_aware_rate)} [{_fmt(r.ea_lo)}, {_fmt(r.ea_hi)}]",
                     _fmt(r.mr))
     console.print(out)
     fid = fidelity_table(frame, "env_model")
@@ -89,9 +107,9 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
     settings = config.settings()
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
     skipped: list[str] = []
-    planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
+    planned = plan(scenarios, config.agent_models(), config.resolved_envs(), config.condition_list(), config.repeats,
                    settings, config.seed, settings_of=config.settings_for if config.generation else None,
-                   skipped=skipped)
+                   skipped=skipped, tags=config.agent_tags())
     for reason in skipped:
         console.print(f"skipped: {reason}", markup=False, highlight=False, soft_wrap=True)
     if skipped and not planned:
@@ -124,12 +142,17 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
                           "replies cost nothing, so the estimate is an upper bound", markup=False)
         return 0
     limits = EndpointLimits(config.concurrency, config.limits, config.rpm)
+    lines = not quiet and not console.is_terminal  # piped output: periodic progress lines instead of a bar
+    fatal: str | None = None
     with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-             TextColumn("{task.fields[info]}"), console=console, disable=quiet, transient=False) as bar:
+             TextColumn("{task.fields[info]}"), console=console, disable=quiet or lines, transient=False) as bar:
         task = bar.add_task("runs", total=len(planned), info="")
+        ticker = ProgressLines(console, len(planned)) if lines else None
 
         def on_progress(p: Progress) -> None:
             bar.update(task, completed=p.skipped + p.done, info=progress_info(p))
+            if ticker is not None:
+                ticker.update(p)
 
         pending = len(todo_runs(planned, store, retry_errors))
         bar.update(task, completed=len(planned) - pending)
@@ -142,8 +165,7 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
                                          experiment=config.out, retry_errors=retry_errors, on_progress=on_progress,
                                          budget=budget, replay=replay, address=config.ray_address)
                 except RayUnavailable as exc:
-                    console.print(f"error: {exc}", markup=False, highlight=False)
-                    return 2
+                    fatal = str(exc)
             else:
                 live = None if quiet or pending > LIVE_RUNS else (
                     lambda p, turn: console.print(f"  {p.scenario.id} #{p.repeat} {turn_line(turn)}", markup=False,
@@ -153,8 +175,15 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
                                              on_progress=on_progress, budget=budget, replay=replay, on_turn=live,
                                              policy=config.retry_policy()))
         except ModelError as exc:
-            console.print(redact(f"error: {exc.message}"), markup=False, highlight=False)
-            return 2
+            fatal = exc.message
+        except BaseException:
+            bar.remove_task(task)  # no finished-looking bar under a traceback or an interrupt
+            raise
+        if fatal is not None:
+            bar.remove_task(task)  # no bar (e.g. 0/192 or 192/192) below a fatal error
+    if fatal is not None:
+        console.print(redact(f"error: {fatal}"), markup=False, highlight=False, emoji=False, soft_wrap=True)
+        return 2
     failed_all = result.done > 0 and result.errors == result.done
     if failed_all:
         console.print(redact(f"error: all {result.done} runs of this sweep failed; "
@@ -170,7 +199,7 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
     frame = store.frame()
     frame = frame[frame["run_id"].isin(ids)]
     if not quiet:
-        print_rates(frame, ["agent_model", "scenario_id"] if len(scenarios) <= 8 else ["agent_model"], console)
+        print_rates(frame, ["agent", "scenario_id"] if len(scenarios) <= 8 else ["agent"], console)
         if len(planned) == 1 and not frame.empty:
             _print_single(store, ids[0], console, turns=result.done == 0)  # live lines already showed them
     console.print(f"stored in {store.path}", markup=False)
@@ -195,6 +224,28 @@ def progress_info(p: Progress) -> str:
 
 
 LIVE_RUNS = 4  # sweeps this small print each turn as it completes
+
+
+class ProgressLines:
+    """Progress for output that is not a terminal (logs, CI): a line at every tenth of the plan, at most one
+    every EVERY_S seconds, and at the end."""
+
+    EVERY_S = 30.0
+
+    def __init__(self, console: Console, total: int):
+        self.console, self.total = console, total
+        self.step = max(1, total // 10)
+        self.last_count, self.last_time = -1, time.monotonic()
+
+    def update(self, p: Progress) -> None:
+        count = p.skipped + p.done
+        now = time.monotonic()
+        if count == self.total or count // self.step > self.last_count // self.step or \
+                now - self.last_time >= self.EVERY_S:
+            self.last_count, self.last_time = count, now
+            self.console.print(f"runs {count}/{self.total} · errors {p.errors} · retries {p.retries} · "
+                               f"tokens {p.tokens:,} · {p.elapsed_s:.0f}s", markup=False, highlight=False,
+                               soft_wrap=True)
 
 
 def turn_line(turn) -> str:

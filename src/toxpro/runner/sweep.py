@@ -35,15 +35,18 @@ class PlannedRun:
     repeat: int
     seed: int
     settings: RunSettings | None = None  # this run's own settings (per-model generation); None: the sweep's
+    agent_tags: tuple[str | None, str | None, bool | None] = (None, None, None)  # display name, family, reasoning
 
 
 def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditions: list[Condition], repeats: int,
          settings: RunSettings, base_seed: int = 0,
          settings_of: Callable[[str, str], RunSettings] | None = None,
-         skipped: list[str] | None = None) -> list[PlannedRun]:
-    """settings_of(agent, env), if given, gives each model pair its own settings (recorded and in the id).
-    Cells a scenario cannot express (stakes levels of an ungraded scenario) are left out, with the
-    reason appended to `skipped` when given."""
+         skipped: list[str] | None = None,
+         tags: dict[str, tuple[str | None, str | None, bool | None]] | None = None) -> list[PlannedRun]:
+    """Every run of the design. settings_of(agent, env), if given, gives each model pair its own settings
+    (recorded and in the id). Cells a scenario cannot express (stakes levels of an ungraded scenario) are
+    left out, with the reason appended to `skipped` when given. `tags` (model → display name, family,
+    reasoning) are stored with each run and are not part of its id."""
     pairs = {(a, e): settings_of(a, e) if settings_of else settings for a in agents for e in envs}
     keys = {pair: s.model_dump(mode="json", exclude=set(CALL_SETTINGS)) for pair, s in pairs.items()}
     out = []
@@ -72,7 +75,8 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
                         # (a test server's random port) draws the same seeds
                         sid = run_id(scenario_hash, seed_name(agent), seed_name(env), key, condition.key, rep)
                         out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, sid),
-                                              own if own is not settings else None))
+                                              own if own is not settings else None,
+                                              (tags or {}).get(agent, (None, None, None))))
     return out
 
 
@@ -190,6 +194,7 @@ async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, sweep_setting
         raise
     except Exception:  # an engine bug is data too, never a lost run
         record = _failed_record(p, settings, experiment, traceback.format_exc())
+    record.agent_name, record.agent_family, record.agent_reasoning = p.agent_tags
     record.label = label_run(record)
     return record
 

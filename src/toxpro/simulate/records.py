@@ -174,6 +174,9 @@ class RunRecord(BaseModel):
     condition: Condition
     agent_model: str
     env_model: str
+    agent_name: str | None = None  # display name (-a NAME=MODEL, agents: [{name: ...}]); None in older records
+    agent_family: str | None = None  # model family tag, for per-family fits
+    agent_reasoning: bool | None = None  # tagged as a reasoning model
     settings: RunSettings
     repeat: int
     seed: int

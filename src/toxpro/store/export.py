@@ -89,7 +89,9 @@ def _parquet_schemas():
         ("goal_clarity", s), ("ethics", s), ("liability", s), ("repeat", i), ("seed", i), ("protocol", s),
         ("outcome", s), ("label", s), ("partial_label", s), ("error_kind", s), ("ttf", i), ("n_turns", i),
         ("protocol_errors", i), ("tokens", i), ("retries", i), ("roles", pa.list_(s)), ("started_at", s),
-        ("ended_at", s), ("toxpro_version", s), ("record", s), ("eval_aware", i), ("fidelity", s),
+        ("ended_at", s), ("toxpro_version", s), ("agent_name", s), ("agent_family", s), ("agent_reasoning", i),
+        ("eval_aware", i), ("fidelity", s),
+        ("record", s),
     ])
     turns = pa.schema([
         ("run_id", s), ("turn", i), ("agent_model", s), ("scenario_id", s), ("tool_id", s), ("tool_name", s),

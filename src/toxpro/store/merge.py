@@ -81,8 +81,8 @@ def merge_stores(out: str | Path, inputs: list[str | Path]) -> MergeReport:
             report.copied[name] = report.duplicates[name] = 0
             db = sqlite3.connect(f"file:{src / DB_NAME}?mode=ro", uri=True, timeout=30)
             try:
-                have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
-                picked = ", ".join(c if c in have else "NULL" for c in COLUMN_NAMES)  # older stores lack new columns
+                have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}  # older stores lack added columns
+                picked = ", ".join(c if c in have else "NULL" for c in COLUMN_NAMES)
                 rows = db.execute(f"SELECT {picked} FROM runs ORDER BY run_id")
                 store.db.execute("BEGIN")
                 for row in rows:

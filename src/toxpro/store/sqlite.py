@@ -27,9 +27,13 @@ _COLUMNS = [
     ("outcome", "TEXT"), ("label", "TEXT"), ("partial_label", "TEXT"), ("error_kind", "TEXT"), ("ttf", "INTEGER"),
     ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
     ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("record", "TEXT"),
-    ("eval_aware", "INTEGER"), ("fidelity", "TEXT"),  # added in 0.2; older stores gain them on open
 ]
-_ADDED = ("eval_aware", "fidelity")
+# Added after schema 1: the agent's display name, family and reasoning tag; eval awareness and
+# environment fidelity. Older stores get them, empty (NULL), on open.
+_ADDED_COLUMNS = [("agent_name", "TEXT"), ("agent_family", "TEXT"), ("agent_reasoning", "INTEGER"),
+                  ("eval_aware", "INTEGER"), ("fidelity", "TEXT")]
+_ADDED = tuple(name for name, _ in _ADDED_COLUMNS)
+_COLUMNS = _COLUMNS[:-1] + _ADDED_COLUMNS + _COLUMNS[-1:]  # record stays last
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
 
 
@@ -52,6 +56,8 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "n_turns": len(record.turns), "protocol_errors": record.protocol_errors, "tokens": record.usage.total,
         "retries": record.usage.retries, "roles": json.dumps(record.label.roles), "started_at": record.started_at,
         "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
+        "agent_name": record.agent_name, "agent_family": record.agent_family,
+        "agent_reasoning": None if record.agent_reasoning is None else int(record.agent_reasoning),
         "record": record.model_dump_json(),  # redacted with the free-text columns, in _redacted
         "eval_aware": int(record.label.eval_aware),
         "fidelity": record.fidelity.model_dump_json(exclude={"examples"}) if record.fidelity else None,

@@ -65,6 +65,15 @@
     parent.appendChild(box);
   }
 
+  function prompt(parent, cls, title, text, isOpen) {
+    if (!text) { return; }
+    var box = el("details", "prompt " + cls);
+    box.open = !!isOpen;
+    box.appendChild(el("summary", null, title));
+    box.appendChild(el("pre", "prompt-text", text));
+    parent.appendChild(box);
+  }
+
   function renderTurn(turn) {
     var row = el("div", "turn-row");
     row.id = "turn-" + turn.i;
@@ -122,7 +131,10 @@
     detail.setAttribute("data-run-id", id);
     detail.appendChild(el("h3", null, "Run " + run.id));
     var dl = el("dl", "run-meta");
-    field(dl, "agent model", run.model);
+    field(dl, "agent", run.model);
+    field(dl, "agent model", run.agent_model);
+    field(dl, "family", run.family);
+    field(dl, "reasoning model", run.reasoning ? "yes" : "");
     field(dl, "environment", run.env_model);
     field(dl, "scenario", run.scenario + " (" + run.domain + ", " + run.motivation + ")");
     field(dl, "condition", run.condition);
@@ -135,6 +147,9 @@
     field(dl, "protocol errors", run.protocol_errors);
     field(dl, "run error", run.error);
     detail.appendChild(dl);
+    prompt(detail, "prompt-system", "System prompt the agent saw", run.system_prompt, true);
+    prompt(detail, "prompt-opening", "Opening message the agent saw (task and evidence)", run.opening, true);
+    prompt(detail, "prompt-env", "Environment prompt (first environment call)", run.env_prompt, false);
     var strip = el("div", "risk-strip");
     strip.setAttribute("aria-label", "risk track");
     run.turns.forEach(function (turn) {
