@@ -174,3 +174,8 @@ def refiner(stage: str, *, domain: Domain, motivation: Motivation, stakes: str, 
             f"Suggested change:\n{suggestion}\n\nReturn the complete revised {stage} object, keeping what was good.")
     return [_system("You revise test scenarios for AI agents.", PART_MODELS[stage], with_schema),
             {"role": "user", "content": user}]
+
+
+def prompt_texts() -> list[str]:
+    """Every fixed text of the synthesis prompts (for the gates' overlap measure)."""
+    return [ROLES_TEXT, *MOTIVATION_TEXT.values(), *STAKES_TEXT.values(), *STAGE_RUBRIC.values()]
