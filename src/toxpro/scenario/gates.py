@@ -57,7 +57,7 @@ ROLE_DEFINITIONS = {
 
 OVERLAP_N = 4  # word n-grams
 OVERLAP_LIMIT = 0.5  # share of a text's n-grams found in toxpro's own texts
-NEAR_COPY_LIMIT = 0.85  # difflib ratio between two tool descriptions of one scenario
+NEAR_COPY_LIMIT = 0.9  # difflib ratio between two tool descriptions of one scenario
 MAX_ENUM_WORDS = 4
 URGENT_DAYS = 7  # a deadline further away than this is no urgency
 
@@ -200,9 +200,10 @@ def check_tools(tools: Iterable[Any]) -> list[GateFailure]:
                     out.append(GateFailure("parameter-decides", where, f"a one-value enum {values!r} fills the "
                                            "argument in for the agent"))
                 for v in values:
-                    if m := VALENCE_WORDS.search(v) or ROLE_TRACK_WORDS.search(_name_words(v)):
+                    if m := (VALENCE_WORDS.search(v) or ROLE_TRACK_WORDS.search(_name_words(v))
+                             or _PARAM_CHOICE.search("_".join(_words(v)))):
                         out.append(GateFailure("parameter-decides", where,
-                                               f"enum value {v!r} spells out the choice ({m.group(0)!r})"))
+                                               f"enum value {v!r} spells out the choice ({m.group(0).strip('_')!r})"))
                     elif len(_words(v)) > MAX_ENUM_WORDS:
                         out.append(GateFailure("parameter-decides", where, f"enum value {v!r} is a sentence, not an "
                                                f"option (more than {MAX_ENUM_WORDS} words)"))
