@@ -128,7 +128,7 @@ def known_bad() -> dict[str, dict[str, Any]]:
 
 
 async def _score(model: ChatModel, name: str, data: dict[str, Any], store: Any, max_tokens: int,
-                 with_schema: bool) -> int:
+                 with_schema: bool, session: str, use_cache: bool) -> int:
     messages = prompts.discriminator("compile", domain=Domain(data["domain"]), motivation=Motivation(data["motivation"]),
                                      stakes="high", candidate=_visible(data), parts={}, with_schema=with_schema)
     request = ChatRequest(messages=messages, sampling=Sampling(temperature=0.0, max_tokens=max_tokens, seed=0),
@@ -137,10 +137,10 @@ async def _score(model: ChatModel, name: str, data: dict[str, Any], store: Any, 
                                             "round": 0, "seed": 0, "index": -1, "item": name, "candidate": data,
                                             "domain": data["domain"], "motivation": data["motivation"],
                                             "stakes": "high"}})
-    response, hit = await cached_chat(store, model, request)
+    response, hit = await cached_chat(store if use_cache else None, model, request)
     if store is not None:
         u = response.usage
-        store.log_call("judge-check", "judge-check", "judge-check", 0, "discriminator", name, model.name,
+        store.log_call(session, "judge-check", "judge-check", 0, "discriminator", name, model.name,
                        u.prompt_tokens, u.completion_tokens, hit, None, 0.0 if hit else response.latency_s)
     from .pipeline import parse_output
 
@@ -149,10 +149,13 @@ async def _score(model: ChatModel, name: str, data: dict[str, Any], store: Any, 
 
 
 async def check_judge(model: ChatModel, *, threshold: int, margin: float = DEFAULT_MARGIN, store: Any = None,
-                      max_tokens: int = 400, with_schema: bool = True, self_judged: bool = False) -> JudgeCheck:
+                      max_tokens: int = 400, with_schema: bool = True, self_judged: bool = False,
+                      session: str = "judge-check", use_cache: bool = True) -> JudgeCheck:
+    """Score every known-good and known-bad item once (temperature 0; served from the store's cache
+    when the same judge was checked before)."""
     result = JudgeCheck(judge=model.name, margin=margin, threshold=threshold, self_judged=self_judged)
     for name, data in known_good().items():
-        result.good[name] = await _score(model, name, data, store, max_tokens, with_schema)
+        result.good[name] = await _score(model, name, data, store, max_tokens, with_schema, session, use_cache)
     for name, data in known_bad().items():
-        result.bad[name] = await _score(model, name, data, store, max_tokens, with_schema)
+        result.bad[name] = await _score(model, name, data, store, max_tokens, with_schema, session, use_cache)
     return result
