@@ -82,6 +82,9 @@ def main() -> None:
     ap.add_argument("--threshold", type=int, default=7)
     ap.add_argument("--budget-s", type=float, default=2400.0)
     ap.add_argument("--out", default="/tmp/synth_quality")
+    ap.add_argument("--judge-check", choices=["first", "last", "skip"], default="first",
+                    help="when to score the judge-check set: before the cells (as synthesis does), after them "
+                         "with the time left (on a slow machine), or not at all")
     args = ap.parse_args()
     t_start = time.perf_counter()
     deadline = t_start + args.budget_s
@@ -123,7 +126,7 @@ def main() -> None:
             continue
         cfg = SynthConfig(domain=domain, motivation=motivation, n=args.n, seed=100 * i, generator=args.model,
                           discriminator=args.judge_model, gates=build_gates(args.threshold, args.rounds),
-                          trust_judge=True)
+                          trust_judge=True, judge_check=args.judge_check == "first")
         synth = Synthesizer(cfg, out, models=models)
         t0 = time.perf_counter()
         report = asyncio.run(synth.run())
@@ -154,6 +157,19 @@ def main() -> None:
         save()
         print(f"{domain.value} x {motivation.value}: {[o['status'] + '@' + o['stage'] for o in cell['outcomes']]} "
               f"{wall:.0f}s", flush=True)
+    if args.judge_check == "last":
+        from toxpro.synth.judgecheck import _score, known_bad, known_good
+
+        results["judge_check_partial"] = {"judge": judge.name, "good": {}, "bad": {}, "order": "after the cells"}
+        with SynthStore(out) as store:
+            for kind, items in (("good", known_good()), ("bad", known_bad())):
+                for name, data in items.items():
+                    if time.perf_counter() > deadline - 60:
+                        break
+                    t0 = time.perf_counter()
+                    score = asyncio.run(_score(judge, name, data, store, 400, False, "judge-check", True))
+                    results["judge_check_partial"][kind][name] = {"score": score, "s": round(time.perf_counter() - t0)}
+                    save()
     for sid in BASELINE:
         if time.perf_counter() > deadline - 150:
             break
