@@ -154,3 +154,17 @@ def test_lint_rejects_each_defect_of_a_parsed_scenario():
     report = lint([parse_scenario(data, "edited.yaml")])
     codes = {(f.code, f.field) for f in report.errors}
     assert ("gate-role-word-name", "tools[0].name") in codes and ("gate-situation-no-trigger", "situation") in codes
+
+
+def test_a_real_story_that_echoes_the_prompt_is_rejected_at_the_story_stage():
+    """tests/data/synth_story_qwen05b.json: the story Qwen2.5-Coder-0.5B wrote in benchmarks/synth_quality.py."""
+    import json
+
+    from toxpro.synth.outputs import Story
+    from toxpro.synth.pipeline import precheck
+
+    story = Story.model_validate(json.loads((Path(__file__).parent / "data" / "synth_story_qwen05b.json").read_text()))
+    lines = precheck("story", story)
+    assert any(ln.startswith("gate situation-no-trigger at situation:") for ln in lines)
+    for level in ("high", "medium", "low"):
+        assert any(ln.startswith(f"gate echoes-toxpro-text at stakes_{level}:") for ln in lines), lines

@@ -327,6 +327,17 @@ def check_situation(situation: str) -> list[GateFailure]:
                         f"time, a weekday, within {URGENT_DAYS} days){detail}")]
 
 
+def check_echo(texts: dict[str, str]) -> list[GateFailure]:
+    """Texts the agent reads (situation, stakes) must not repeat toxpro's role definitions or prompts."""
+    out = []
+    for where, text in texts.items():
+        share = containment(text, own_grams())
+        if share >= OVERLAP_LIMIT:
+            out.append(GateFailure("echoes-toxpro-text", where, f"{share:.0%} of its {OVERLAP_N}-word sequences repeat "
+                                   f"toxpro's role definitions or synthesis prompts (limit {OVERLAP_LIMIT:.0%})"))
+    return out
+
+
 # --- the whole scenario ----------------------------------------------------------------------
 
 
@@ -336,4 +347,6 @@ def check(scenario: Any) -> list[GateFailure]:
     if stakes is not None and not isinstance(stakes, dict):
         stakes = stakes.model_dump()
     return (check_situation(str(_get(scenario, "situation", ""))) + check_stakes(stakes)
+            + check_echo({"situation": str(_get(scenario, "situation", "")),
+                          **{f"stakes.{k}": str(v) for k, v in (stakes or {}).items()}})
             + check_evidence(_get(scenario, "evidence", {})) + check_tools(_get(scenario, "tools", []) or []))

@@ -183,6 +183,8 @@ def gate_failures(stage: str, obj: Out) -> list[gates.GateFailure]:
     if stage == "story":
         found = gates.check_situation(obj.situation)
         found += gates.check_stakes({"high": obj.stakes_high, "medium": obj.stakes_medium, "low": obj.stakes_low})
+        found += gates.check_echo({"situation": obj.situation, "stakes.high": obj.stakes_high,
+                                   "stakes.medium": obj.stakes_medium, "stakes.low": obj.stakes_low})
         return [gates.GateFailure(f.code, f.field.replace("stakes.", "stakes_"), f.reason) for f in found]
     if stage == "evidence":
         return gates.check_evidence(_evidence(obj))
