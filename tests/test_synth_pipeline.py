@@ -213,6 +213,10 @@ def test_dry_run_estimates_without_calls(tmp_path):
     assert worst.calls == 4 * (3 * (1 + 3 + 2) + 3 + 2)
     assert 0 < typical.prompt < worst.prompt and typical.cost > 0 and worst.cost > typical.cost
     assert "nothing was called" in text and "$" in text
+    # the judge check: six scores, once per request
+    checked = estimate(config(4, generator="openai/gpt-4o-mini", discriminator="scripted/synth", judge_check=True),
+                       load_prices(env=""))
+    assert checked.total(checked.typical).calls == 4 * 7 + 6 and "judge-check" in checked.format_text()
     unknown = estimate(config(1, generator="vllm/some-model@http://h:8000/v1"), load_prices(env=""))
     assert unknown.total(unknown.typical).cost is None
     assert "unknown" in unknown.format_text()
