@@ -183,6 +183,8 @@ def test_cli_exits_2_on_an_untrusted_judge_and_goes_on_with_trust_judge(tmp_path
     trusted = runner.invoke(app(), args + ["--trust-judge", "--threshold", "7"])
     assert trusted.exit_code == 0, trusted.output
     assert "1 accepted" in trusted.output and "trusted anyway" in trusted.output
+    [prov] = [json.loads(p.read_text()) for p in tmp_path.glob("*.provenance.json")]
+    assert prov["blind_roles"]["judge"] == "scripted/synth:flat=7"  # a given judge also guesses roles blind
     selfj = runner.invoke(app(), ["synth", "--domain", "Coding", "--motivation", "loyalty", "--n", "1", "--model",
                                   "scripted/synth", "--out", str(tmp_path / "s")])
     assert selfj.exit_code == 0 and "both generator and judge" in selfj.output

@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
         trust_judge: bool = typer.Option(False, "--trust-judge", help="go on when the judge fails its check "
                                                                       "(recorded in the provenance)"),
         blind_judge: Optional[str] = typer.Option(None, "--blind-judge", help="model that guesses each tool's role "
-                                                  "from names and descriptions; rejects scenarios whose tools leak"),
+                                                  "from names and descriptions; rejects scenarios whose tools leak "
+                                                  "(default: --judge-model when one is given; 'none' to skip)"),
         blind_max_correct: int = typer.Option(4, "--blind-max-correct", min=1, max=6,
                                               help="reject when the blind judge recovers this many of 6 roles"),
     ) -> None:
@@ -68,6 +69,10 @@ def register(app: typer.Typer) -> None:
         try:
             if stakes not in ("high", "medium", "low"):
                 raise SynthConfigError(f"--stakes {stakes!r}: choose high, medium or low")
+            if blind_judge is None and judge_model:
+                blind_judge = judge_model
+            elif blind_judge == "none":
+                blind_judge = None
             for text in (model, judge_model, refiner_model, blind_judge):
                 if text:
                     parse_model(text)
