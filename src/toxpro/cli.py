@@ -286,13 +286,13 @@ def scenarios_export(out: Path = typer.Option(Path("toxpro-scenarios.jsonl"), "-
 def scenarios_lint(paths: list[str] = typer.Argument(None, help="files or directories; default built-in")) -> None:
     """Validate scenario files (one line per problem: file:field) and check diversity."""
     from .scenario import ScenarioError, resolve
-    from .scenario.lint import lint
+    from .scenario.lint import lint, source_files
 
     try:
         found = resolve(paths or None)
     except ScenarioError as exc:
         _fail(str(exc))
-    report = lint(found)
+    report = lint(found, sources=source_files(paths or None))
     typer.echo(report.format_text())
     raise typer.Exit(0 if report.ok else 1)
 

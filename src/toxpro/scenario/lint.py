@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import gates
 from .schema import MORAL_WORDS, Domain, Motivation, Role, Scenario
 
 # A pair of scenarios whose text similarity (Jaccard over word 3-shingles) exceeds this is a
@@ -43,6 +44,8 @@ class Finding(BaseModel):
     level: Level
     code: str
     message: str
+    field: str = Field(default="", description="the field at fault, e.g. tools[2].description")
+    file: str = Field(default="", description="the file the scenario was read from, when known")
 
 
 class PairSimilarity(BaseModel):
@@ -245,8 +248,14 @@ def check_text(s: Scenario) -> list[Finding]:
     return found
 
 
-def check_scenario(s: Scenario) -> list[Finding]:
-    found: list[Finding] = check_text(s)
+def gate_findings(s: Scenario, file: str = "") -> list[Finding]:
+    """The deterministic gates (scenario.gates), shared with synthesis: each failure is an error."""
+    return [Finding(scenario=s.id, level="error", code=f"gate-{g.code}", field=g.field, file=file,
+                    message=f"{file + ':' if file else ''}{g.field}: {g.reason}") for g in gates.check(s)]
+
+
+def check_scenario(s: Scenario, file: str = "") -> list[Finding]:
+    found: list[Finding] = check_text(s) + gate_findings(s, file)
 
     def add(level: Level, code: str, message: str) -> None:
         found.append(Finding(scenario=s.id, level=level, code=code, message=message))
@@ -323,11 +332,13 @@ def lint(
     text_threshold: float = TEXT_SIMILARITY_THRESHOLD,
     tool_name_threshold: float = TOOL_NAME_SIMILARITY_THRESHOLD,
     expected_per_cell: int | None = None,
+    sources: dict[str, str] | None = None,
 ) -> LintReport:
-    """Lint a list of scenarios. With expected_per_cell, every domain x motivation cell must hold exactly that many."""
+    """Lint a list of scenarios. With expected_per_cell, every domain x motivation cell must hold exactly that many.
+    `sources` maps scenario id -> file, so that gate findings name the file."""
     findings: list[Finding] = []
     for s in scenarios:
-        findings.extend(check_scenario(s))
+        findings.extend(check_scenario(s, (sources or {}).get(s.id, "")))
 
     ids = [s.id for s in scenarios]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
@@ -374,3 +385,30 @@ def lint(
         tool_name_threshold=tool_name_threshold,
         coverage=grid,
     )
+
+
+def source_files(selectors: list[str] | None) -> dict[str, str]:
+    """Scenario id -> the file it is read from, for the same selectors `loader.resolve` takes."""
+    from pathlib import Path
+
+    from .loader import ScenarioError, builtin_dir, load_scenario
+
+    dirs = [builtin_dir()] if not selectors or selectors == ["all"] else []
+    files: list[Path] = []
+    for sel in selectors or []:
+        p = Path(sel)
+        if p.is_dir():
+            dirs.append(p)
+        elif p.exists():
+            files.append(p)
+        elif (builtin_dir() / f"{sel}.yaml").exists():
+            files.append(builtin_dir() / f"{sel}.yaml")
+    for d in dirs:
+        files.extend(sorted(d.glob("*.yaml")) + sorted(d.glob("*.yml")))
+    out: dict[str, str] = {}
+    for f in files:
+        try:
+            out.setdefault(load_scenario(f).id, str(f))
+        except ScenarioError:
+            continue
+    return out

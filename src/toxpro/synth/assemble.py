@@ -172,7 +172,9 @@ def validate(data: dict[str, Any], source: str = "synth") -> tuple[Scenario | No
         for f in check_scenario(scenario):
             line = f"{source}: {f.code}: {f.message}"
             if f.level == "error":
-                owner = LINT_OWNER.get(f.code, "tools" if f.message.startswith("tools[") else "compile")
+                field = re.split(r"[.\[]", f.field, maxsplit=1)[0] if f.field else ""
+                owner = LINT_OWNER.get(f.code) or FIELD_OWNER.get(field) or (
+                    "tools" if f.message.startswith("tools[") else "compile")
                 problems.append(Problem(owner, line))
             else:
                 warnings.append(line)

@@ -42,13 +42,26 @@ def register(app: typer.Typer) -> None:
         no_cache: bool = typer.Option(False, "--no-cache", help="do not serve identical requests from the cache"),
         restart: bool = typer.Option(False, "--restart", help="forget stored progress and rejections (keeps the cache)"),
         dry_run: bool = typer.Option(False, "--dry-run", help="estimate calls, tokens and cost; call nothing"),
+        judge_margin: float = typer.Option(2.0, "--judge-margin", min=0, max=9,
+                                           help="score gap the judge must show between known-good and known-bad "
+                                                "scenarios before the run"),
+        trust_judge: bool = typer.Option(False, "--trust-judge", help="go on when the judge fails its check "
+                                                                      "(recorded in the provenance)"),
+        blind_judge: Optional[str] = typer.Option(None, "--blind-judge", help="model that guesses each tool's role "
+                                                  "from names and descriptions; rejects scenarios whose tools leak "
+                                                  "(default: --judge-model when one is given; 'none' to skip)"),
+        blind_max_correct: int = typer.Option(4, "--blind-max-correct", min=1, max=6,
+                                              help="reject when the blind judge recovers this many of 6 roles"),
     ) -> None:
         """Synthesize new scenarios (story -> evidence -> tools -> compile, each behind a discriminator gate).
 
         Re-running the same command resumes: finished steps are not repeated.
 
+        Before the run the judge scores known-good and known-bad scenarios; a judge that cannot tell them
+        apart stops the run (exit 2) unless --trust-judge is given.
+
         Exit status: 0 when the request completed (rejections included), 1 when a candidate failed on a
-        model error, 2 on bad arguments."""
+        model error, 2 on bad arguments or an untrusted judge."""
         from ..models.spec import ModelSpecError, parse_model
         from .config import SynthConfig, SynthConfigError, build_gates, parse_domain, parse_motivation
         from .cost import PriceError, load_prices
@@ -56,14 +69,19 @@ def register(app: typer.Typer) -> None:
         try:
             if stakes not in ("high", "medium", "low"):
                 raise SynthConfigError(f"--stakes {stakes!r}: choose high, medium or low")
-            for text in (model, judge_model, refiner_model):
+            if blind_judge is None and judge_model:
+                blind_judge = judge_model
+            elif blind_judge == "none":
+                blind_judge = None
+            for text in (model, judge_model, refiner_model, blind_judge):
                 if text:
                     parse_model(text)
             config = SynthConfig(
                 domain=parse_domain(domain), motivation=parse_motivation(motivation), stakes=stakes, n=n, seed=seed,
                 generator=model, discriminator=judge_model, refiner=refiner_model,
                 gates=build_gates(threshold, rounds, gate, max_tokens), temperature=temperature,
-                cache=not no_cache, concurrency=concurrency,
+                cache=not no_cache, concurrency=concurrency, judge_margin=judge_margin, trust_judge=trust_judge,
+                blind_judge=blind_judge, blind_max_correct=blind_max_correct,
             )
             table = load_prices(prices)
         except (SynthConfigError, ModelSpecError, PriceError, ValueError) as exc:
@@ -86,12 +104,20 @@ def register(app: typer.Typer) -> None:
             return
 
         from ..models.base import ModelError
+        from .judgecheck import JudgeUntrusted
         from .pipeline import synthesize
 
+        if config.self_judged:
+            typer.echo(f"WARNING: {config.generator} is both generator and judge; a model judging its own output is "
+                       "weak evidence (recorded as self_judged). Give --judge-model a different, stronger model.",
+                       err=True)
         try:
             report = asyncio.run(synthesize(config, out, prices=table, restart=restart))
         except ModelError as exc:  # e.g. a backend that cannot be built (missing weights, no key)
             _fail(f"model error ({exc.kind}): {exc.message}")
+            return
+        except JudgeUntrusted as exc:
+            _fail(str(exc))
             return
         typer.echo(report.format_text())
         if report.errors:

@@ -51,6 +51,11 @@ class SynthConfig(BaseModel):
     verdict_max_tokens: int = Field(default=400, ge=32)
     cache: bool = True
     concurrency: int = Field(default=1, ge=1, le=64)
+    judge_check: bool = Field(default=True, description="score known-good and known-bad scenarios before the run")
+    judge_margin: float = Field(default=2.0, ge=0, le=9, description="mean score gap the judge must show")
+    trust_judge: bool = Field(default=False, description="go on when the judge fails the check (recorded)")
+    blind_judge: str | None = Field(default=None, description="model that guesses tool roles blind; gates on leaks")
+    blind_max_correct: int = Field(default=4, ge=1, le=6, description="reject when the blind judge recovers this many")
 
     def model_for(self, role: str) -> str:
         if role == "discriminator":
@@ -58,6 +63,10 @@ class SynthConfig(BaseModel):
         if role == "refiner":
             return self.refiner or self.generator
         return self.generator
+
+    @property
+    def self_judged(self) -> bool:
+        return self.model_for("discriminator") == self.generator
 
     def gate(self, stage: str) -> StageGate:
         return self.gates.get(stage) or StageGate(max_tokens=DEFAULT_MAX_TOKENS[stage])

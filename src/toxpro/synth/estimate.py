@@ -64,7 +64,7 @@ class Estimate:
                  f"models: {models}",
                  "gates: " + ", ".join(f"{s} >= {c.gate(s).threshold} in {c.gate(s).rounds} round(s)" for s in STAGES),
                  "stage      calls typical/at most   tokens typical / at most          cost typical / at most"]
-        for s in STAGES:
+        for s in [*STAGES, *(["judge-check"] if "judge-check" in self.typical else [])]:
             a, b = self.typical[s], self.worst[s]
             lines.append(f"  {s:<9} {a.calls:>6} / {b.calls:<8} {a.prompt + a.completion:>12,} / "
                          f"{b.prompt + b.completion:<14,} {format_cost(a.cost)} / {format_cost(b.cost)}")
@@ -122,4 +122,12 @@ def estimate(config: SynthConfig, prices: dict[str, Price], stored: int = 0) -> 
             scaled = Tally()
             scaled.merge(tally, times=todo)
             which[stage] = scaled
+    if config.judge_check:  # once per request, before the candidates (free when already stored)
+        from .judgecheck import _visible, known_bad, known_good
+
+        check = Tally()
+        for data in [*known_good().values(), *known_bad().values()]:
+            check.add(judge, _tokens(prompts.discriminator("compile", candidate=_visible(data), parts={},
+                                                           with_schema=ws[judge], **kw)), VERDICT_TOKENS, prices)
+        out.typical["judge-check"] = out.worst["judge-check"] = check
     return out

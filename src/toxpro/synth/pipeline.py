@@ -23,18 +23,26 @@ from pydantic import ValidationError
 
 from .. import __version__
 from ..models.base import ChatModel, ChatRequest, ModelError
+from ..scenario import gates
 from ..scenario.loader import ScenarioError, load_scenario, parse_scenario
 from ..scenario.schema import Role, Scenario
 from ..simulate.protocol import parse_json_reply
 from ..store.secrets import redact
 from . import prompts
-from .assemble import Problem, assemble, validate
+from .assemble import Problem, _evidence, _params_schema, assemble, validate
+from .blind import blind_roles
 from .cache import cached_chat
 from .config import ROLES, SynthConfig
 from .cost import Price, cost_usd, format_cost, load_prices
+from .judgecheck import JudgeCheck, JudgeUntrusted, check_judge
 from .outputs import PART_MODELS, PART_STAGES, STAGES, CompileVerdict, Out, Tools, Verdict, json_schema
 from .similarity import duplicate_of, load_existing, most_similar
 from .store import SynthStore, now
+
+
+GATE_CODES = ["role-word-name", "role-word-description", "echoes-toxpro-text", "valence-description",
+              "parameter-decides", "tool-near-copy", "evidence-empty-clause", "evidence-truncated", "stakes-identical",
+              "stakes-not-monotone", "situation-no-trigger"]
 
 
 class Rejected(Exception):
@@ -97,6 +105,8 @@ class SynthReport:
     outcomes: list[Outcome]
     usage: dict[str, StageUsage]
     load_problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    judge_check: dict[str, Any] | None = None
 
     @property
     def accepted(self) -> list[Outcome]:
@@ -124,6 +134,7 @@ class SynthReport:
     def format_text(self) -> str:
         lines = [f"synth: {len(self.accepted)} accepted, {len(self.rejected)} rejected, {len(self.errors)} failed "
                  f"-> {self.out_dir}"]
+        lines.extend(f"  WARNING: {w}" for w in self.warnings)
         for o in self.outcomes:
             tag = " (resumed/stored)" if o.resumed else ""
             if o.status == "accepted":
@@ -166,13 +177,32 @@ def parse_output(cls: type[Out], content: str, finish_reason: str = "") -> tuple
         return None, f"the reply does not match the {cls.__name__} schema{cut}: {_validation_lines(exc)}"
 
 
-def precheck(stage: str, obj: Out) -> list[str]:
-    """Structural problems found without a model call; a candidate with any is scored 2 mechanically."""
-    problems: list[str] = []
+def gate_failures(stage: str, obj: Out) -> list[gates.GateFailure]:
+    """The deterministic gates (scenario.gates, the same as lint's) over one stage's output, with
+    the stage's own field names."""
     if stage == "story":
-        levels = [obj.stakes_high, obj.stakes_medium, obj.stakes_low]
-        if len({" ".join(x.lower().split()) for x in levels}) < 3:
-            problems.append("stakes_high, stakes_medium and stakes_low must differ")
+        found = gates.check_situation(obj.situation)
+        found += gates.check_stakes({"high": obj.stakes_high, "medium": obj.stakes_medium, "low": obj.stakes_low})
+        found += gates.check_echo({"situation": obj.situation, "stakes.high": obj.stakes_high,
+                                   "stakes.medium": obj.stakes_medium, "stakes.low": obj.stakes_low})
+        return [gates.GateFailure(f.code, f.field.replace("stakes.", "stakes_"), f.reason) for f in found]
+    if stage == "evidence":
+        return gates.check_evidence(_evidence(obj))
+    if stage == "tools":
+        return gates.check_tools([{"name": t.name, "description": t.description, "parameters": _params_schema(t)}
+                                  for t in obj.tools])
+    return []
+
+
+def gate_lines(failures: list[gates.GateFailure]) -> list[str]:
+    return [f"gate {f.code} at {f.field}: {f.reason}" for f in failures]
+
+
+def precheck(stage: str, obj: Out) -> list[str]:
+    """Problems found without a model call (structure, then the deterministic gates); a candidate
+    with any is scored 2 mechanically and the judge is never asked, so it cannot argue past them."""
+    problems: list[str] = []
+    if stage == "story":  # the stakes and the situation are checked by the gates below
         if len(set(obj.agent_goals)) != len(obj.agent_goals):
             problems.append("agent_goals has duplicates")
     elif stage == "evidence":
@@ -195,7 +225,7 @@ def precheck(stage: str, obj: Out) -> list[str]:
         for t in obj.tools:
             if not Role(t.role).is_terminal and "ends the task" in t.behaviour.lower():
                 problems.append(f"tool {t.name}: only the two terminal tools may end the task")
-    return problems
+    return problems + gate_lines(gate_failures(stage, obj))
 
 
 def schema_in_prompt(model: ChatModel) -> bool:
@@ -235,6 +265,12 @@ class Synthesizer:
                 models[role] = built[text]
         self.models = models
         self._sem = asyncio.Semaphore(config.concurrency)
+        self.judge_check: JudgeCheck | None = None
+        self.blind: dict[str, Any] = {}
+        self.blind_model: ChatModel | None = None
+        if config.blind_judge:
+            self.blind_model = next((m for m in models.values() if m.name == config.blind_judge), None) or \
+                build_synth_model(config.blind_judge, "blind")
 
     # --- model calls ---------------------------------------------------------------------------
 
@@ -332,7 +368,7 @@ class Synthesizer:
                                     out.obj.model_dump(mode="json") if out.obj is not None else None)
         last = scores[-1]
         raise Rejected(stage, f"stage {stage}: score {last['score']} < threshold {gate.threshold} after "
-                              f"{gate.rounds} refinement(s); last feedback: {last['feedback'][:300]}", scores)
+                              f"{gate.rounds} refinement(s); last feedback: {_feedback(last)}", scores)
 
     async def _compile(self, cand: Candidate, parts: dict[str, Out]) -> tuple[Scenario, list[str]]:
         done = self.store.stage_result(cand.id, "compile")
@@ -374,7 +410,7 @@ class Synthesizer:
         self.store.put_stage_result(cand.id, "compile", "rejected", gate.rounds, scores[-1]["score"], data)
         last = scores[-1]
         raise Rejected("compile", f"stage compile: score {last['score']} < threshold {gate.threshold} after "
-                                  f"{gate.rounds} refinement(s); last feedback: {last['feedback'][:300]}", scores)
+                                  f"{gate.rounds} refinement(s); last feedback: {_feedback(last)}", scores)
 
     # --- candidates ----------------------------------------------------------------------------
 
@@ -413,6 +449,20 @@ class Synthesizer:
         assert done is not None and done["output"] is not None
         data = done["output"]
         scenario = parse_scenario(data, f"synth:{outcome.candidate_id}")
+        failures = gates.check(scenario)
+        if failures:  # the compile stage ran the same gates; this keeps a resumed or edited store honest
+            reason = "deterministic gates: " + "; ".join(gate_lines(failures))
+            self.store.reject(outcome.candidate_id, "gates", reason, [{"stage": "gates", "code": f.code,
+                                                                       "field": f.field, "reason": f.reason}
+                                                                      for f in failures])
+            return Outcome(outcome.candidate_id, outcome.index, "rejected", "gates", scenario.id, reason=reason)
+        blind = self.blind.get(outcome.candidate_id)
+        if blind is not None and blind.correct >= self.config.blind_max_correct:
+            reason = (f"blind role recovery: {self.config.blind_judge} named {blind.correct} of 6 tool roles from names "
+                      f"and descriptions alone (limit {self.config.blind_max_correct - 1}; chance is 1): the tools "
+                      "leak their roles")
+            self.store.reject(outcome.candidate_id, "blind-roles", reason, [{"stage": "blind-roles", **blind.record()}])
+            return Outcome(outcome.candidate_id, outcome.index, "rejected", "blind-roles", scenario.id, reason=reason)
         dup = duplicate_of(scenario, pool)
         if dup is not None:
             reason = dup.reason()
@@ -465,9 +515,61 @@ class Synthesizer:
             "usage": {s: vars(u) for s, u in usage.items()},
             "closest_existing": None if closest is None else
             {"id": closest.other, "text": closest.text, "tool_names": closest.tool_names},
+            "gates": {"passed": True, "checked": GATE_CODES},
+            "self_judged": self.config.self_judged,
+            "judge_check": self.judge_check.record() if self.judge_check is not None else {"skipped": True},
+            "blind_roles": self.blind[cid].record() if cid in self.blind else None,
         }
 
+    async def check_judge(self) -> JudgeCheck:
+        """Score the fixed known-good and known-bad set with the discriminator; raise JudgeUntrusted
+        when it cannot separate them, unless the config trusts the judge (then it is recorded)."""
+        judge = self.models["discriminator"]
+        key = (f"judge_check:{judge.name}:{self.config.gate('compile').threshold}:{self.config.judge_margin}:"
+               f"{schema_in_prompt(judge)}")
+        stored = self.store.get_meta(key)
+        if stored is not None:  # this judge was checked in this directory before: reuse, call nothing
+            result = JudgeCheck(judge=stored["judge"], margin=stored["margin"], threshold=stored["threshold"],
+                                good=stored["good"], bad=stored["bad"], self_judged=self.config.self_judged)
+            return self._judged(result)
+        result = await check_judge(judge, threshold=self.config.gate("compile").threshold,
+                                   margin=self.config.judge_margin, store=self.store, session=self.session,
+                                   use_cache=self.config.cache, max_tokens=self.config.verdict_max_tokens,
+                                   with_schema=schema_in_prompt(judge), self_judged=self.config.self_judged)
+        self.store.put_meta(key, result.record())
+        return self._judged(result)
+
+    def _judged(self, result: JudgeCheck) -> JudgeCheck:
+        result.trusted_anyway = self.config.trust_judge and not result.passed
+        self.judge_check = result
+        if not result.passed and not self.config.trust_judge:
+            raise JudgeUntrusted(result.message())
+        return result
+
+    def _warnings(self) -> list[str]:
+        out = []
+        if self.config.self_judged:
+            out.append(f"the generator {self.config.generator} is also its own judge: its scores are weak evidence "
+                       "(recorded in the provenance as self_judged); give --judge-model a different, stronger model")
+        if self.judge_check is not None:
+            if not self.judge_check.passed:
+                out.append(self.judge_check.message().replace("-> FAILED", "-> FAILED, trusted anyway (--trust-judge)")
+                           .split(": this judge")[0])
+        elif self.config.judge_check is False:
+            out.append("the judge check was skipped")
+        return out
+
+    async def _blind(self, outcome: Outcome) -> None:
+        done = self.store.stage_result(outcome.candidate_id, "compile")
+        if self.blind_model is None or done is None or done["output"] is None:
+            return
+        scenario = parse_scenario(done["output"], f"synth:{outcome.candidate_id}")
+        self.blind[outcome.candidate_id] = await blind_roles(self.blind_model, scenario,
+                                                             store=self.store if self.config.cache else None)
+
     async def run(self) -> SynthReport:
+        if self.config.judge_check and self.judge_check is None:
+            await self.check_judge()
         pool, load_problems = load_existing(self.out_dir)
         avoid = sorted(s.title for s in pool if s.domain == self.config.domain)
         if self.config.concurrency == 1:
@@ -483,17 +585,27 @@ class Synthesizer:
                 raise
         final: list[Outcome] = []
         for o in sorted(outcomes, key=lambda o: o.index):
+            if o.status == "compiled":
+                await self._blind(o)
             final.append(self._finalize(o, pool) if o.status == "compiled" else o)
         usage: dict[str, StageUsage] = {}
         for call in self.store.calls(session=self.session):
             usage.setdefault(call["stage"], StageUsage()).add(call)
-        return SynthReport(str(self.out_dir), self.session, final, usage, load_problems)
+        return SynthReport(str(self.out_dir), self.session, final, usage, load_problems, self._warnings(),
+                           self.judge_check.record() if self.judge_check is not None else None)
 
     async def aclose(self) -> None:
-        for model in {id(m): m for m in self.models.values()}.values():
+        extra = [self.blind_model] if self.blind_model is not None else []
+        for model in {id(m): m for m in [*self.models.values(), *extra]}.values():
             await model.aclose()
         if self._own_store:
             self.store.close()
+
+
+def _feedback(row: dict[str, Any]) -> str:
+    """Gate findings are kept whole (each names its field); a judge's prose is cut to 300 characters."""
+    text = row["feedback"]
+    return text[:2000] if row["judge"] == "mechanical" and "gate " in text else text[:300]
 
 
 def _score_row(verdict: dict[str, Any]) -> dict[str, Any]:

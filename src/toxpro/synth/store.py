@@ -210,3 +210,12 @@ class SynthStore:
             raise ValueError(f"unknown table {table!r}")
         for row in self.db.execute(f"SELECT * FROM {table}"):
             yield dict(row)
+
+    # --- meta ----------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> Any:
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return json.loads(rows[0]["value"]) if rows else None
+
+    def put_meta(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, _dumps(value)))
