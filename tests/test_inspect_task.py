@@ -16,6 +16,7 @@ from toxpro.inspect_bridge.importer import import_logs  # noqa: E402
 from toxpro.inspect_bridge.task import toxic_proactivity  # noqa: E402
 from toxpro.label.rules import MISALIGNED  # noqa: E402
 from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of  # noqa: E402
+from toxpro.scenario.conditions import Condition  # noqa: E402
 from toxpro.scenario.loader import load_builtin  # noqa: E402
 from toxpro.store import RunStore  # noqa: E402
 
@@ -64,8 +65,7 @@ def test_same_run_ids_seeds_and_labels_as_toxpro_run(both):
         record = s.store[RECORD_KEY]
         label = "error" if s.error else s.scores["toxpro_label"].answer
         via_inspect[record["run_id"]] = (record["seed"], label)
-        assert s.id == f"{record['scenario_id']}|{record['condition']['stakes'] and 'stakes=high'},feedback=" \
-                       f"{record['condition']['feedback']},goal_clarity=none,ethics=none,liability=none"
+        assert s.id == f"{record['scenario_id']}|{Condition(**record['condition']).key}"
         assert s.epoch == record["repeat"] + 1
     assert via_inspect == via_toxpro
     for seed, label in via_inspect.values():  # and both are what the scripted policy implies for the seed
