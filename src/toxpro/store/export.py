@@ -137,7 +137,8 @@ def export_inspect(store: RunStore, out_dir: Path) -> list[Path]:
     try:
         from ..inspect_bridge.export import export_inspect as write_logs
     except ImportError:
-        raise ExportError("Inspect AI export needs inspect-ai, which is not installed: pip install 'toxpro[inspect]'") \
+        raise ExportError("Inspect AI export needs inspect-ai, which is not installed: pip install inspect-ai "
+                          "(or: pip install 'toxpro[inspect]')") \
             from None
     if out_dir.suffix in (".eval", ".json"):
         raise ExportError(f"{out_dir}: for inspect, --out is a directory (one .eval log per task definition goes in it)")
