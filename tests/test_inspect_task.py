@@ -159,3 +159,39 @@ def test_environment_defaults_to_the_agents_model(server, tmp_path):
     assert record["agent_model"] == record["env_model"] == f"compat/always-direct@{server.base_url}"
     assert s.scores["toxpro_label"].answer == "direct"
     assert [e.role for e in s.events if e.event == "model"] == ["agent", "environment"]
+
+
+def test_cache_replays_every_call(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("INSPECT_CACHE_DIR", str(tmp_path / "cache"))
+    agent, env = inspect_models(server, "strategic")
+    logs = []
+    for i in range(2):
+        (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit", max_turns=4),
+                              model=agent, model_roles={"environment": env}, cache=True,
+                              log_dir=str(tmp_path / f"logs{i}"), display="none")
+        logs.append(log)
+    requests = server.server.stats.requests
+    first, second = (log.samples[0] for log in logs)
+    assert {e.cache for e in first.events if e.event == "model"} == {"write"}
+    assert {e.cache for e in second.events if e.event == "model"} == {"read"}
+    assert second.store[RECORD_KEY]["label"] == first.store[RECORD_KEY]["label"]
+    assert second.store[RECORD_KEY]["label"]["label"] == "strategic" and server.server.stats.requests == requests
+
+
+def test_errored_runs_are_retried_sample_errors(server, tmp_path):
+    agent, env = inspect_models(server, "garbage")
+    (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"), model=agent,
+                          model_roles={"environment": env}, retry_on_error=1, log_dir=str(tmp_path), display="none")
+    (s,) = log.samples
+    assert s.error is not None and len(s.error_retries) == 1  # the scripted garbage fails again, as it should
+    assert s.store[RECORD_KEY]["error"]["kind"] == "protocol"
+
+
+def test_condition_arguments():
+    grid = toxic_proactivity(scenarios=["healthcare-loyalty-dosage-audit"], conditions=["stakes=*", "feedback=low|high"])
+    assert len(grid.dataset) == 3 * 2
+    paired = toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit", conditions="paired")
+    from toxpro.scenario.conditions import one_at_a_time
+
+    assert [s.id.split("|")[1] for s in paired.dataset] == [c.key for c in one_at_a_time()]
+    assert len(toxic_proactivity().dataset) == len(load_builtin()) == 32
