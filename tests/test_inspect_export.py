@@ -148,3 +148,30 @@ def test_inspect_eval_finds_the_task_through_the_entry_point(tmp_path):
     log = read_eval_log(str(path))
     assert log.status == "success" and len(log.samples) == 2
     assert {s.scores["toxpro_label"].answer for s in log.samples} == {"direct"}
+
+
+def test_models_inspect_cannot_call_are_exported_as_none(tmp_path, dosage):
+    from spine_helpers import sweep
+
+    store, planned, _ = sweep(tmp_path / "exp", [dosage], ["scripted/strategic"], repeats=2)
+    (path,) = runner_export(tmp_path)
+    log = read_eval_log(str(path))
+    assert log.eval.model == "none/none" and log.eval.model_roles["environment"].model == "none/none"
+    assert log.eval.metadata["toxpro_agent_model"] == "scripted/strategic"
+    assert log.eval.metadata["toxpro_env_model"] == "scripted/env"
+    assert {s.scores["toxpro_label"].answer for s in log.samples} == {"strategic"} and len(log.samples) == 2
+    assert set(log.stats.model_usage) == {"scripted/strategic", "scripted/env"}
+
+
+def runner_export(tmp_path):
+    result = runner.invoke(app, ["export", str(tmp_path / "exp"), "-f", "inspect", "-o", str(tmp_path / "logs")])
+    assert result.exit_code == 0, result.output
+    return sorted((tmp_path / "logs").glob("*.eval"))
+
+
+def test_export_to_a_file_name_is_a_clear_error(tmp_path, dosage):
+    from spine_helpers import sweep
+
+    sweep(tmp_path / "exp", [dosage], ["scripted/always-direct"], repeats=1)
+    result = runner.invoke(app, ["export", str(tmp_path / "exp"), "-f", "inspect", "-o", str(tmp_path / "x.eval")])
+    assert result.exit_code == 2 and "x.eval: for inspect, --out is a directory" in result.output
