@@ -195,3 +195,36 @@ def test_condition_arguments():
 
     assert [s.id.split("|")[1] for s in paired.dataset] == [c.key for c in one_at_a_time()]
     assert len(toxic_proactivity().dataset) == len(load_builtin()) == 32
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"scenarios": "no-such-scenario"}, "scenarios: no-such-scenario:(selector): not a built-in scenario id"),
+    ({"protocol": "xml"}, "protocol"),
+    ({"conditions": "stakes=huge"}, "stakes"),
+    ({"max_turns": 0}, "max_turns"),
+])
+def test_bad_task_arguments_name_the_argument(args, message):
+    from toxpro.inspect_bridge.task import TaskArgumentError
+
+    with pytest.raises(TaskArgumentError, match="toxpro/toxic_proactivity: ") as info:
+        toxic_proactivity(**args)
+    assert message in str(info.value)
+
+
+def test_toxpro_names_of_inspect_models():
+    from toxpro.inspect_bridge.model import toxpro_name
+
+    assert toxpro_name(get_model("openai/gpt-4o", api_key="unused")) == "openai/gpt-4o"
+    assert toxpro_name(get_model("openrouter/google/gemini-3-flash-preview", api_key="unused")) == \
+        "openrouter/google/gemini-3-flash-preview"
+    assert toxpro_name(get_model("openai-api/vllm/Qwen/Qwen3-8B", base_url="http://gpu:8000/v1", api_key="unused")) \
+        == "vllm/Qwen/Qwen3-8B@http://gpu:8000/v1"
+    assert toxpro_name(get_model("openai-api/acme/m1", base_url="http://h:1/v1", api_key="unused")) == \
+        "openai-api/acme/m1"  # no toxpro provider of that name: Inspect's name is kept
+
+
+def test_a_foreign_file_is_a_clear_import_error(tmp_path):
+    bad = tmp_path / "x.eval"
+    bad.write_text("not a log")
+    result = runner.invoke(app, ["import-inspect", str(bad), "-o", str(tmp_path / "exp")])
+    assert result.exit_code == 2 and "x.eval: not a readable Inspect log of the toxpro task" in result.output

@@ -17,12 +17,13 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import Model, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import LimitExceededError
+from pydantic import ValidationError
 
 from ..label.rules import label_run
 from ..runner.config import SweepConfig
 from ..runner.sweep import PlannedRun, plan
 from ..scenario.conditions import VARIABLES, Condition
-from ..scenario.loader import resolve
+from ..scenario.loader import ScenarioError, resolve
 from ..scenario.schema import Scenario
 from ..scenario.shuffle import make_view
 from ..simulate import prompts
@@ -34,6 +35,13 @@ from .model import InspectChatModel, inspect_messages, toxpro_name
 from .scoring import toxpro_label, toxpro_runs
 
 EXPERIMENT = "inspect"  # RunRecord.experiment of runs made through Inspect
+
+
+class TaskArgumentError(ValueError):
+    """A bad -T argument of toxpro/toxic_proactivity (the message names the argument)."""
+
+    def __init__(self, message: str):
+        super().__init__(f"toxpro/toxic_proactivity: {message}")
 
 
 class RunFailed(RuntimeError):
@@ -177,9 +185,18 @@ def toxic_proactivity(scenarios: str | list[str] | None = None, conditions: str 
         (they override Inspect's --temperature/--max-tokens, because they are part of each run's id).
       response_schema: also send the reply's JSON schema as Inspect's response_schema (json protocol).
     """
-    config = sweep_config(_items(scenarios), _items(conditions), preset, protocol, max_turns, shuffle, seed, memory)
-    found = resolve(config.scenarios or None)
-    cells = config.condition_list()
+    try:
+        config = sweep_config(_items(scenarios), _items(conditions), preset, protocol, max_turns, shuffle, seed,
+                              memory)
+        found = resolve(config.scenarios or None)
+        cells = config.condition_list()
+    except ScenarioError as exc:
+        raise TaskArgumentError("scenarios: " + "; ".join(exc.problems)) from None
+    except ValidationError as exc:
+        raise TaskArgumentError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
+                                          for e in exc.errors())) from None
+    except ValueError as exc:
+        raise TaskArgumentError(str(exc)) from None
     settings = _sampling(config.settings(), temperature, max_tokens, env_temperature, env_max_tokens)
     return Task(
         dataset=dataset(found, cells),
