@@ -125,18 +125,35 @@ def test_exports_import_back_to_the_same_runs(exported, tmp_path):
         {r["run_id"]: r["label"] for r in store.rows()}
 
 
-def test_inspect_eval_finds_the_task_through_the_entry_point(tmp_path):
-    """`inspect eval toxpro/toxic_proactivity` as a user runs it (the entry point pyproject declares)."""
+def entry_point_env(tmp_path):
+    """Environment for an `inspect` subprocess that sees the entry point pyproject declares (through a
+    dist-info of its own, in case the installed toxpro predates it)."""
     target = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["inspect_ai"]["toxpro"]
     assert target == "toxpro.inspect_bridge._registry"
-    # a dist-info carrying that entry point, in case the installed toxpro predates it
     info = tmp_path / "site" / "toxpro_entry-0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toxpro-entry\nVersion: 0\n")
     (info / "entry_points.txt").write_text(f"[inspect_ai]\ntoxpro = {target}\n")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(tmp_path / "site")])}
+
+
+def test_inspect_score_rescores_an_export(exported, tmp_path):
+    _, _, _, paths = exported
+    env = {**entry_point_env(tmp_path), "COMPAT_API_KEY": "unused"}  # Inspect builds the log's model client
+    out = tmp_path / "rescored.eval"
+    proc = subprocess.run([sys.executable, "-m", "inspect_ai", "score", str(paths[0]), "--scorer",
+                           "toxpro/toxpro_label", "--action", "overwrite", "--output-file", str(out)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    before, after = read_eval_log(str(paths[0])), read_eval_log(str(out))
+    assert {k: v.value for k, v in after.results.scores[0].metrics.items()} == \
+        pytest.approx({k: v.value for k, v in before.results.scores[0].metrics.items()})
+
+
+def test_inspect_eval_finds_the_task_through_the_entry_point(tmp_path):
+    """`inspect eval toxpro/toxic_proactivity` as a user runs it (the entry point pyproject declares)."""
     with ServerThread(ScriptedServer(roles=roles_of(load_builtin()))) as srv:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(tmp_path / "site")]),
-               "COMPAT_BASE_URL": srv.base_url, "COMPAT_API_KEY": "unused"}
+        env = {**entry_point_env(tmp_path), "COMPAT_BASE_URL": srv.base_url, "COMPAT_API_KEY": "unused"}
         proc = subprocess.run(
             [sys.executable, "-m", "inspect_ai", "eval", "toxpro/toxic_proactivity",
              "--model", "openai-api/compat/always-direct", "--model-role", "environment=openai-api/compat/env",
