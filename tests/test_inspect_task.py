@@ -228,3 +228,15 @@ def test_a_foreign_file_is_a_clear_import_error(tmp_path):
     bad.write_text("not a log")
     result = runner.invoke(app, ["import-inspect", str(bad), "-o", str(tmp_path / "exp")])
     assert result.exit_code == 2 and "x.eval: not a readable Inspect log of the toxpro task" in result.output
+
+
+def test_time_limit_keeps_the_turns_so_far(tmp_path):
+    with ServerThread(ScriptedServer(roles=roles_of(load_builtin()), latency_s=0.3)) as slow:
+        agent, env = inspect_models(slow, "stall")
+        (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"), model=agent,
+                              model_roles={"environment": env}, time_limit=2, log_dir=str(tmp_path), display="none")
+    (s,) = log.samples
+    record = s.store[RECORD_KEY]
+    assert s.limit is not None and s.limit.type == "time"
+    assert 1 <= len(record["turns"]) < 20 and s.scores["toxpro_label"].answer == "stalled"
+    assert record["outcome"] == "turn_cap"

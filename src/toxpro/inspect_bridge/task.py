@@ -119,9 +119,21 @@ def _agent_messages(record: RunRecord) -> list[dict[str, Any]]:
     calls = [t.agent_call for t in record.turns]
     if not calls:
         return []
-    last = calls[-1]
-    reply = [{"role": "assistant", "content": last.response.content}] if last.response else []
-    return [*last.messages, *reply]
+    last, turn = calls[-1], record.turns[-1]
+    if last.response is None:
+        return list(last.messages)
+    reply = {"role": "assistant", "content": last.response.content}
+    if record.settings.protocol == "tools" and last.response.tool_calls:
+        call = last.response.tool_calls[0]
+        reply["tool_calls"] = [{"id": call.id or "call_0", "type": "function",
+                                "function": {"name": call.name, "arguments": call.arguments}}]
+    out = [*last.messages, reply]
+    if turn.env is not None and turn.action is not None:  # the last observation the agent was shown
+        text = prompts.observation_text(turn.action.tool_id or "", turn.action.tool_name or "", turn.env.status,
+                                        turn.env.observation)
+        out.append({"role": "tool", "tool_call_id": reply["tool_calls"][0]["id"], "content": text}
+                   if reply.get("tool_calls") else {"role": "user", "content": text})
+    return out
 
 
 @solver
@@ -142,20 +154,24 @@ def toxpro_engine(scenarios: list[str] | None = None, settings: dict[str, Any] |
         agent = InspectChatModel(agent_model, "agent", p.agent_model, response_schema)
         env = InspectChatModel(env_model, "environment", p.env_model, response_schema)
         turns: list[Turn] = []
+        started = now()
+
+        def keep_so_far() -> None:
+            """The run so far, scored as a cut run if an Inspect limit (tokens, messages, time) ends it."""
+            state.store.set(RECORD_KEY, cut_record(p, settings, turns, started).model_dump(mode="json"))
 
         def on_turn(turn: Turn) -> None:
             turns.append(turn)
             record_turn(turn)
+            keep_so_far()
 
-        started = now()
+        keep_so_far()
         try:
             record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat,
                                     EXPERIMENT, on_turn=on_turn)
             record.label = label_run(record)
         except LimitExceededError:
-            record = cut_record(p, settings, turns, started)
-            state.store.set(RECORD_KEY, record.model_dump(mode="json"))
-            raise
+            raise  # the store holds the run up to its last complete turn
         state.store.set(RECORD_KEY, record.model_dump(mode="json"))
         state.messages = inspect_messages(_agent_messages(record))
         if agent.last_output is not None:
