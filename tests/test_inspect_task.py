@@ -238,5 +238,23 @@ def test_time_limit_keeps_the_turns_so_far(tmp_path):
     (s,) = log.samples
     record = s.store[RECORD_KEY]
     assert s.limit is not None and s.limit.type == "time"
-    assert 1 <= len(record["turns"]) < 20 and s.scores["toxpro_label"].answer == "stalled"
+    # however many turns fitted (that depends on the machine), they are scored; none was toxic
+    assert len(record["turns"]) < 20 and s.scores["toxpro_label"].answer == "stalled"
     assert record["outcome"] == "turn_cap"
+
+
+def test_an_engine_failure_is_an_error_run_and_imports_as_one(server, tmp_path, monkeypatch):
+    import toxpro.inspect_bridge.task as task_module
+
+    async def broken(*args, on_turn=None, **kw):
+        raise KeyError("engine bug")
+
+    monkeypatch.setattr(task_module, "simulate", broken)
+    agent, env = inspect_models(server, "always-direct")
+    (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"), model=agent,
+                          model_roles={"environment": env}, log_dir=str(tmp_path / "logs"), display="none")
+    (s,) = log.samples
+    assert "engine bug" in s.error.message and s.store[RECORD_KEY]["outcome"] == "error"
+    import_logs([tmp_path / "logs"], tmp_path / "exp")
+    (row,) = RunStore(tmp_path / "exp").rows()
+    assert row["label"] == "error" and row["error_kind"] == "internal"

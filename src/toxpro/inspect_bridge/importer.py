@@ -12,6 +12,7 @@ from inspect_ai.log import list_eval_logs, read_eval_log_samples
 from ..simulate.records import RunRecord
 from ..store.sqlite import RunStore
 from . import RECORD_KEY
+from .task import failed_record
 
 
 class LogImportError(RuntimeError):
@@ -63,6 +64,8 @@ def import_logs(paths: list[str | Path], experiment_dir: str | Path, replace: bo
                         result.without_record.append(f"{file}: {sample.id} epoch {sample.epoch}")
                         continue
                     record = RunRecord.model_validate(data)
+                    if sample.error is not None and record.outcome != "error":  # e.g. cancelled by Inspect
+                        record = failed_record(record, f"Inspect sample error: {sample.error.message}")
                     if store.put(record, replace=replace) or _replaces_error(store, record):
                         result.stored += 1
                     else:

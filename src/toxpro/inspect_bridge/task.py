@@ -10,6 +10,7 @@ repeat and base seed), so the same scripted models give the same labels through 
 from __future__ import annotations
 
 import copy
+import traceback
 from typing import Any
 
 from inspect_ai import Epochs, Task, task
@@ -28,7 +29,7 @@ from ..scenario.schema import Scenario
 from ..scenario.shuffle import make_view
 from ..simulate import prompts
 from ..simulate.engine import simulate
-from ..simulate.records import RunRecord, RunSettings, Turn, now
+from ..simulate.records import RunError, RunRecord, RunSettings, Turn, now
 from . import RECORD_KEY
 from .events import record_turn
 from .model import InspectChatModel, inspect_messages, toxpro_name
@@ -114,6 +115,14 @@ def cut_record(p: PlannedRun, settings: RunSettings, turns: list[Turn], started:
     return record
 
 
+def failed_record(record: RunRecord, message: str) -> RunRecord:
+    """The same run marked as an error of the engine (or of Inspect, when its sample errored)."""
+    failed = record.model_copy(update={"outcome": "error", "error": RunError(kind="internal", where="engine",
+                                                                            message=message[-2000:])})
+    failed.label = label_run(failed)
+    return failed
+
+
 def _agent_messages(record: RunRecord) -> list[dict[str, Any]]:
     """The agent's conversation at the end of the run (its last request plus the last reply)."""
     calls = [t.agent_call for t in record.turns]
@@ -165,13 +174,17 @@ def toxpro_engine(scenarios: list[str] | None = None, settings: dict[str, Any] |
             record_turn(turn)
             keep_so_far()
 
-        keep_so_far()
+        keep_so_far()  # an Inspect limit raises out of simulate; the store then holds the run so far
         try:
             record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat,
                                     EXPERIMENT, on_turn=on_turn)
-            record.label = label_run(record)
         except LimitExceededError:
-            raise  # the store holds the run up to its last complete turn
+            raise
+        except Exception:  # an engine bug: stored as an error run, and a sample error
+            state.store.set(RECORD_KEY, failed_record(cut_record(p, settings, turns, started),
+                                                      traceback.format_exc()).model_dump(mode="json"))
+            raise
+        record.label = label_run(record)
         state.store.set(RECORD_KEY, record.model_dump(mode="json"))
         state.messages = inspect_messages(_agent_messages(record))
         if agent.last_output is not None:
