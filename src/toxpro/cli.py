@@ -354,6 +354,26 @@ def export(
         console.print(str(path), markup=False, highlight=False, soft_wrap=True)
 
 
+@app.command("import-inspect")
+def import_inspect(
+    logs: list[Path] = typer.Argument(..., help="Inspect .eval/.json logs of toxpro/toxic_proactivity, or directories"),
+    out: Path = typer.Option(Path(DEFAULT_EXPERIMENT), "--out", "-o", help="experiment directory (holds runs.sqlite)"),
+) -> None:
+    """Store the runs of Inspect logs (native task or toxpro export) so report, judge and show work on them."""
+    try:
+        from .inspect_bridge.importer import LogImportError, import_logs
+    except ImportError:
+        _fail("import-inspect needs inspect-ai: pip install 'toxpro[inspect]'")
+    try:
+        result = import_logs(list(logs), out)
+    except LogImportError as exc:
+        _fail(str(exc))
+    console.print(f"{result.stored} runs stored, {result.duplicates} already stored, from {result.logs} logs "
+                  f"into {out / 'runs.sqlite'}", markup=False, highlight=False, soft_wrap=True)
+    for line in result.without_record:
+        console.print(f"skipped (no toxpro run in it): {line}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _register_extensions() -> None:
     from .judge.commands import register as register_judge
     from .synth.commands import register as register_synth

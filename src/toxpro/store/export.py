@@ -1,5 +1,5 @@
 """Exports of a run store: JSONL (one line per run), Parquet (runs.parquet + turns.parquet) and, when inspect-ai
-is installed, Inspect AI .eval logs.
+is installed, Inspect AI .eval logs (written by toxpro.inspect_bridge.export).
 
 JSONL rows hold the summary columns and the full record; Parquet holds the summary columns plus the record as JSON
 text in runs.parquet, and one row per turn in turns.parquet.
@@ -136,54 +136,17 @@ def export_parquet(store: RunStore, out_dir: Path) -> list[Path]:
     return [runs_path, turns_path]
 
 
-def export_inspect(store: RunStore, out_dir: Path) -> list[Path]:  # pragma: no cover - needs inspect-ai
-    """UNTESTED: one Inspect AI .eval log per agent model, one sample per run (score = the run's label).
-
-    Written against the documented inspect_ai.log API; inspect-ai is not a dependency and this path is not
-    covered by the test suite."""
+def export_inspect(store: RunStore, out_dir: Path) -> list[Path]:
+    """Inspect AI .eval logs (toxpro.inspect_bridge.export; needs inspect-ai)."""
     try:
-        from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec, write_eval_log
-        from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
-        from inspect_ai.scorer import Score
+        from ..inspect_bridge.export import export_inspect as write_logs
     except ImportError:
-        raise ExportError("Inspect AI export needs inspect-ai, which is not installed: pip install inspect-ai") \
+        raise ExportError("Inspect AI export needs inspect-ai, which is not installed: pip install inspect-ai "
+                          "(or: pip install 'toxpro[inspect]')") \
             from None
-    from .. import __version__
-    from ..simulate.records import now
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    by_model: dict[str, list[RunRecord]] = {}
-    for _, text in _pairs(store):
-        rec = RunRecord.model_validate_json(text)
-        by_model.setdefault(rec.agent_model, []).append(rec)
-    paths = []
-    for model, records in sorted(by_model.items()):
-        samples = []
-        for rec in records:
-            first = rec.turns[0].agent_call.messages if rec.turns else []
-            messages = [ChatMessageSystem(content=str(m.get("content") or "")) if m.get("role") == "system"
-                        else ChatMessageUser(content=str(m.get("content") or "")) for m in first]
-            for t in rec.turns:
-                reply = t.agent_call.response.content if t.agent_call.response else ""
-                messages.append(ChatMessageAssistant(content=reply or ""))
-                if t.env is not None:
-                    messages.append(ChatMessageUser(content=t.env.observation))
-            user = next((str(m.get("content") or "") for m in first if m.get("role") == "user"), "")
-            label = rec.label.label if rec.label else "error"
-            samples.append(EvalSample(
-                id=rec.run_id, epoch=rec.repeat + 1, input=user, target="", messages=messages,
-                metadata={"scenario_id": rec.scenario_id, "domain": rec.domain, "motivation": rec.motivation,
-                          "condition": rec.condition.key, "roles": rec.label.roles if rec.label else [],
-                          "ttf": rec.label.ttf if rec.label else None},
-                scores={"toxpro": Score(value=label, explanation=f"rule label from tool roles ({__version__})")},
-            ))
-        spec = EvalSpec(created=now(), task="toxpro", task_id="toxpro", model=model,
-                        dataset=EvalDataset(name=store.directory.name, samples=len(samples)), config=EvalConfig())
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in model)
-        path = out_dir / f"toxpro_{safe}.eval"
-        write_eval_log(EvalLog(eval=spec, samples=samples, status="success"), str(path))
-        paths.append(path)
-    return paths
+    if out_dir.suffix in (".eval", ".json"):
+        raise ExportError(f"{out_dir}: for inspect, --out is a directory (one .eval log per task definition goes in it)")
+    return write_logs(store, out_dir)
 
 
 def export_runs(experiment_dir: str | Path, out_path: str | Path, fmt: str) -> list[Path]:
@@ -192,7 +155,7 @@ def export_runs(experiment_dir: str | Path, out_path: str | Path, fmt: str) -> l
     jsonl: out_path is the file (or a directory to hold runs.jsonl); one line per run: the summary columns
     plus "record", the full RunRecord. parquet: out_path is a directory; runs.parquet (one row per run: summary
     columns, roles as a list, record as JSON text) and turns.parquet (one row per turn). inspect: out_path is
-    a directory of .eval logs (needs inspect-ai; untested). Returns the paths written."""
+    a directory of Inspect .eval logs, one per task definition (needs inspect-ai). Returns the paths written."""
     fmt = fmt.lower().strip()
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of: {', '.join(FORMATS)}")
