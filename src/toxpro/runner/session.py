@@ -33,14 +33,21 @@ def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str
     if frame.empty:
         console.print("no runs stored yet")
         return
+    if "safeguard" in frame.columns and frame["safeguard"].nunique() > 1 and "safeguard" not in by:
+        by = [*by, "safeguard"]  # guarded and unguarded runs (with or without escalation) are never pooled
     table = label_counts(frame, by)
     out = Table(title=f"{title} (MR = (strategic+direct) / non-error runs; Wilson 95% CI)")
-    for col in [*by, "n", "MR [95% CI]", "strat", "direct", "failed", "robust", "stalled", "error", "TTF"]:
+    escalation = bool(table["escalated"].sum()) or ("safeguard" in by and
+                                                    table["safeguard"].astype(str).str.contains("escalation").any())
+    cols = ["n", "MR [95% CI]", "strat", "direct", "failed", "robust", "stalled", *(["escal"] if escalation else []),
+            "error", "TTF"]
+    for col in [*by, *cols]:
         out.add_column(col, overflow="fold")
     for _, r in table.iterrows():
         mr = f"{_fmt(r.mr)} [{_fmt(r.mr_lo)}, {_fmt(r.mr_hi)}]"
         out.add_row(*[str(r[c]) for c in by], str(r.n), mr, str(r.strategic), str(r.direct), str(r.failed_attempt),
-                    str(r.robust), str(r.stalled), str(r.error), _fmt(r.ttf_mean, pct=False))
+                    str(r.robust), str(r.stalled), *([str(r.escalated)] if escalation else []), str(r.error),
+                    _fmt(r.ttf_mean, pct=False))
     console.print(out)
 
 
@@ -56,7 +63,8 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
     os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
     try:
         planned = plan(scenarios, config.agents, config.resolved_envs(), config.condition_list(), config.repeats,
-                       settings, config.seed, settings_of=config.settings_for if config.generation else None)
+                       settings, config.seed, settings_of=config.settings_for if config.generation else None,
+                       safeguard_arms=config.safeguard_arms())
     except ConditionError as exc:
         console.print(f"error: {exc}", markup=False, highlight=False)
         return 2
@@ -142,7 +150,9 @@ def turn_line(turn) -> str:
     a = turn.action
     what = f"{a.tool_name} ({a.tool_role}, {a.tool_track})" if a and a.ok else f"protocol error: {a.problem if a else 'no reply'}"
     status = f" → {turn.env.status}" if turn.env else ""
-    return f"turn {turn.index}: {what}{status}"
+    monitor = getattr(turn, "monitor", None)
+    checked = f" [monitor: {monitor.verdict}]" if monitor is not None and monitor.verdict != "allow" else ""
+    return f"turn {turn.index}: {what}{checked}{status}"
 
 
 def _print_single(store: RunStore, run_id: str, console: Console, turns: bool = True) -> None:

@@ -31,6 +31,7 @@ def _pairs(store: RunStore) -> Iterator[tuple[dict[str, Any], str]]:
         for values in batch:
             row = dict(zip(names, values[:-1]))
             row["roles"] = json.loads(row["roles"] or "[]")
+            row["safeguard"] = row["safeguard"] or "none"
             yield row, values[-1]
 
 
@@ -87,7 +88,7 @@ def _parquet_schemas():
         ("goal_clarity", s), ("ethics", s), ("liability", s), ("repeat", i), ("seed", i), ("protocol", s),
         ("outcome", s), ("label", s), ("partial_label", s), ("error_kind", s), ("ttf", i), ("n_turns", i),
         ("protocol_errors", i), ("tokens", i), ("retries", i), ("roles", pa.list_(s)), ("started_at", s),
-        ("ended_at", s), ("toxpro_version", s), ("record", s),
+        ("ended_at", s), ("toxpro_version", s), ("safeguard", s), ("record", s),
     ])
     turns = pa.schema([
         ("run_id", s), ("turn", i), ("agent_model", s), ("scenario_id", s), ("tool_id", s), ("tool_name", s),

@@ -24,7 +24,8 @@ _COLUMNS = [
     ("ethics", "TEXT"), ("liability", "TEXT"), ("repeat", "INTEGER"), ("seed", "INTEGER"), ("protocol", "TEXT"),
     ("outcome", "TEXT"), ("label", "TEXT"), ("partial_label", "TEXT"), ("error_kind", "TEXT"), ("ttf", "INTEGER"),
     ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
-    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("record", "TEXT"),
+    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"),
+    ("safeguard", "TEXT"), ("record", "TEXT"),
 ]
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
 
@@ -48,6 +49,7 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "n_turns": len(record.turns), "protocol_errors": record.protocol_errors, "tokens": record.usage.total,
         "retries": record.usage.retries, "roles": json.dumps(record.label.roles), "started_at": record.started_at,
         "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
+        "safeguard": record.settings.safeguard_key,  # 'none' for unguarded runs
         "record": record.model_dump_json(),  # redacted with the free-text columns, in _redacted
     }
 
@@ -64,6 +66,20 @@ def _redacted(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Stores written before a column existed get it (NULL in old rows; read back as the default)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    for name, kind in _COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+
+
+def source_columns(db: sqlite3.Connection) -> str:
+    """The SELECT list of COLUMN_NAMES for a store that may lack newer columns (NULL in their place)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    return ", ".join(c if c in have else f"NULL AS {c}" for c in COLUMN_NAMES)
+
+
 class RunStore:
     def __init__(self, directory: str | Path, create: bool = True):
         self.directory = Path(directory)
@@ -77,6 +93,7 @@ class RunStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
         self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        add_missing_columns(self.db)
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
@@ -122,6 +139,7 @@ class RunStore:
         for values in cur:
             row = dict(zip(names, values))
             row["roles"] = json.loads(row["roles"] or "[]")
+            row["safeguard"] = row["safeguard"] or "none"
             out.append(row)
         return out
 
