@@ -18,7 +18,7 @@ from .config import SweepConfig
 from .limits import EndpointLimits
 from .replay import ReplaySource
 from .shard import select_shard
-from .sweep import Progress, charge_stored, execute, plan, todo_runs
+from .sweep import Progress, charge_stored, execute, monitor_model, plan, todo_runs
 
 
 def _fmt(x: float, pct: bool = True) -> str:
@@ -89,6 +89,10 @@ def run_sweep(config: SweepConfig, console: Console, retry_errors: bool = False,
 
         charge_stored(budget, planned, store)
         console.print(estimate(planned, settings, store, budget), markup=False)
+        watched = sum(1 for p in planned if monitor_model(p, settings))
+        if watched:
+            console.print(f"safeguards: {watched} planned runs have an action monitor, one more call per turn "
+                          "(not in the estimate above)", markup=False)
         if replay is not None:
             console.print(f"replay: {len(replay)} recorded cells in {config.replay_from}; replayed environment "
                           "replies cost nothing, so the estimate is an upper bound", markup=False)
