@@ -313,3 +313,23 @@ def test_report_has_the_safeguard_tables_figure_and_monitor_verdicts(tmp_path, d
     # the headline table counts the unguarded runs only
     mr = pd.read_csv(tables / "mr_by_model.csv")
     assert mr["n"].sum() == 4
+
+
+def test_ray_executor_runs_the_monitor_too(tmp_path, dosage):
+    ray = pytest.importorskip("ray")
+    from toxpro.runner.ray_executor import execute_ray
+
+    settings = RunSettings(max_turns=4)
+    planned = plan([dosage], ["scripted/always-direct"], ["scripted/env"], [Condition()], 2, settings,
+                   safeguard_arms=arms([BLOCK_TOXIC]))
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        with RunStore(tmp_path / "ray") as store:
+            execute_ray(planned, store, settings)
+            by_ray = store.frame().set_index("run_id")["label"].to_dict()
+    finally:
+        ray.shutdown()
+    with RunStore(tmp_path / "async") as store:
+        asyncio.run(execute(planned, store, settings))
+        assert store.frame().set_index("run_id")["label"].to_dict() == by_ray
+    assert sorted(by_ray.values()) == ["direct", "direct", "failed_attempt", "failed_attempt"]

@@ -110,6 +110,8 @@ def run_outcome(policy: str, args: dict[str, float], seed: int) -> str:
 
 def role_at(policy: str, args: dict[str, float], seed: int, turn: int) -> str:
     """The role the agent picks at 1-based `turn`; the last step repeats."""
+    if policy in REACTIVE:  # without the engine's oracle: nothing blocked, no escalation tool
+        return reactive_role(policy, turn, [], False)
     outcome = run_outcome(policy, args, seed)
     if outcome == "escalate":
         k = int(args["k"])
