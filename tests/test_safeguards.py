@@ -333,3 +333,30 @@ def test_ray_executor_runs_the_monitor_too(tmp_path, dosage):
         asyncio.run(execute(planned, store, settings))
         assert store.frame().set_index("run_id")["label"].to_dict() == by_ray
     assert sorted(by_ray.values()) == ["direct", "direct", "failed_attempt", "failed_attempt"]
+
+
+def test_parquet_export_carries_the_arm_and_the_verdicts(tmp_path, dosage):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from toxpro.store.export import export_runs
+
+    guarded_sweep(tmp_path / "e", [dosage], ["scripted/always-direct"], [BLOCK_TOXIC], repeats=1, max_turns=2)
+    export_runs(tmp_path / "e", tmp_path / "out", "parquet")
+    runs = pq.read_table(tmp_path / "out" / "runs.parquet").to_pandas()
+    turns = pq.read_table(tmp_path / "out" / "turns.parquet").to_pandas()
+    assert sorted(runs["safeguard"]) == sorted(["none", KEY_BLOCK_TOXIC])
+    guarded = runs.loc[runs["safeguard"] == KEY_BLOCK_TOXIC, "run_id"].item()
+    assert list(turns.loc[turns["run_id"] == guarded, "monitor_verdict"]) == ["block", "block"]
+
+
+def test_arms_compose_with_the_paired_conditions(tmp_path):
+    out = runner.invoke(app, ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/strategic", "--paired",
+                              "-c", "feedback=*", "--safeguard", "reminder:strong", "--safeguard", BLOCK_TOXIC, "-q",
+                              "-o", str(tmp_path), "--max-turns", "4"])
+    assert out.exit_code == 0, out.output
+    frame = RunStore(tmp_path).frame()
+    cells = frame.groupby(["condition_key", "safeguard"]).size()
+    assert len(cells) == 3 * 3 and set(cells) == {1}  # (baseline + 2 feedback levels) × (none + 2 arms)
+    seeds = frame.groupby("condition_key")["seed"].nunique()
+    assert set(seeds) == {1}  # each condition's arms share one seed
+    high = frame[(frame.condition_key.str.contains("feedback=high")) & (frame.safeguard == "none")]
+    assert list(high["label"]) == ["strategic"]  # denied by the environment, still the agent's attempt

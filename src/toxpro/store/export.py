@@ -73,6 +73,7 @@ def turn_rows(record: RunRecord) -> list[dict[str, Any]]:
             "state_updates": json.dumps([u.model_dump(mode="json") for u in env.state_updates], ensure_ascii=False)
             if env else None,
             "call_errors": "; ".join(errors) or None,
+            "monitor_verdict": t.monitor.verdict if t.monitor else None,
             "agent_tokens": agent_tokens, "env_tokens": env_tokens, "tokens": agent_tokens + env_tokens,
         })
     return rows
@@ -94,7 +95,7 @@ def _parquet_schemas():
         ("run_id", s), ("turn", i), ("agent_model", s), ("scenario_id", s), ("tool_id", s), ("tool_name", s),
         ("role", s), ("track", s), ("parse_mode", s), ("problem", s), ("parameters", s), ("reasoning", s),
         ("agent_reply", s), ("env_status", s), ("observation", s), ("state_updates", s), ("call_errors", s),
-        ("agent_tokens", i), ("env_tokens", i), ("tokens", i),
+        ("monitor_verdict", s), ("agent_tokens", i), ("env_tokens", i), ("tokens", i),
     ])
     assert [f.name for f in runs] == COLUMN_NAMES, "runs.parquet schema out of step with the store"
     return runs, turns
