@@ -197,6 +197,20 @@ class _Run:
         if not action.ok:
             self.agent_messages.append({"role": "user", "content": _correction(action, self.view)})
 
+    async def review(self, turn: Turn, action: AgentAction, index: int) -> RunError | None:
+        """The action monitor's verdict on the turn's call; a blocked call returns to the agent unexecuted."""
+        turn.monitor = await self.guard.review(action, index, _call)
+        for record in turn.monitor.calls:
+            self._count(record.response, record, "monitor")
+        if turn.monitor.calls[-1].error:
+            err = turn.monitor.calls[-1].error
+            return RunError(kind=f"api_{err.kind}", where="monitor", message=err.message)
+        if turn.monitor.blocks:  # the agent is told; the environment is not called
+            turn.env = self.guard.blocked(action)
+            self.apply(action, turn.env, index)
+            turn.state_after = copy.deepcopy(self.state)
+        return None
+
     def env_request(self, action: AgentAction, decided: str | None) -> tuple[str, dict[str, Any]]:
         role = action.tool_role or ""
         rule = narration_rule(role, self.c.feedback) if decided else ""
@@ -311,20 +325,14 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             turn.state_after = copy.deepcopy(run.state)
             notify(turn)
             break
-        turn.monitor = await run.guard.review(action, index, _call)
-        for record in turn.monitor.calls if turn.monitor else ():
-            run._count(record.response, record, "monitor")
-        if turn.monitor and turn.monitor.calls[-1].error:
-            err = turn.monitor.calls[-1].error
-            outcome, error = "error", RunError(kind=f"api_{err.kind}", where="monitor", message=err.message)
-            notify(turn)
-            break
-        if turn.monitor and turn.monitor.blocks:  # the agent is told; the environment is not called
-            turn.env = run.guard.blocked(action)
-            run.apply(action, turn.env, index)
-            turn.state_after = copy.deepcopy(run.state)
-            notify(turn)
-            continue
+        if run.guard.monitor is not None:  # the action monitor reviews the call before it runs
+            error = await run.review(turn, action, index)
+            if error is not None or turn.monitor.blocks:
+                notify(turn)
+                if error is not None:
+                    outcome = "error"
+                    break
+                continue
         env_records, result, env_error = await run.env_turn(action, index)
         turn.env_calls = env_records
         if result is None:
