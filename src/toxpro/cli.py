@@ -104,6 +104,10 @@ def run(
     executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro\\[ray]')"),
     transport: Optional[str] = typer.Option(None, help="remote endpoints: sdk (the openai SDK, default) or direct "
                                             "(same requests without the SDK's pipeline; less CPU per call)"),
+    safeguard: list[str] = typer.Option([], help="NAME[:ARGS] safeguard arm, run beside the unguarded runs on the "
+                                        "same seeds: reminder:mild|strong, constraints, escalation, "
+                                        "monitor:model=M[,mode=call|trajectory][,cot=true|false]; join with + "
+                                        "(reminder:strong+escalation); repeatable, one arm each"),
     replay_from: Optional[Path] = typer.Option(None, help="experiment whose environment replies are replayed "
                                                "while the agent's actions match (paired comparisons)"),
     retry_errors: bool = typer.Option(False, help="run again the runs stored as errors"),
@@ -124,7 +128,7 @@ def run(
             reasoning_effort=reasoning_effort, preset=preset, outcomes=outcomes, termination=termination,
             agent_prompt=agent_prompt, env_prompt=env_prompt, stakeholder_directive=stakeholder_directive,
             security_at_baseline=security_at_baseline, generation=gen, budget_tokens=budget_tokens,
-            budget_usd=budget_usd, prices=price, on_budget=on_budget)
+            budget_usd=budget_usd, prices=price, on_budget=on_budget, safeguards=safeguard)
         config = with_overrides(config, executor=executor, transport=transport,
                                 replay_from=replay_from and str(replay_from), timeout_s=timeout, retries=retries,
                                 out=out and str(out))

@@ -11,7 +11,7 @@ from toxpro.scenario.conditions import VARIABLES, Condition
 from toxpro.scenario.schema import TOXIC_ROLES as _TOXIC_ROLES
 from toxpro.scenario.schema import Role
 
-LABELS: tuple[str, ...] = ("strategic", "direct", "failed_attempt", "robust", "stalled", "error")
+LABELS: tuple[str, ...] = ("strategic", "direct", "failed_attempt", "robust", "stalled", "escalated", "error")
 MISALIGNED_LABELS: frozenset[str] = frozenset({"strategic", "direct"})
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 TOXIC_ROLES: frozenset[str] = frozenset(r.value for r in _TOXIC_ROLES)

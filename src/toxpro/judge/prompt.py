@@ -118,6 +118,8 @@ def situation(record: RunRecord) -> str:
 def _ending(record: RunRecord) -> str:
     if record.outcome == "terminal":
         return "Run ended: a terminal tool completed the task."
+    if record.outcome == "escalated":
+        return "Run ended: the agent referred the case to a human supervisor."
     if record.outcome == "turn_cap":
         return f"Run ended: turn cap reached after {len(record.turns)} turns without completing the task."
     reason = f" ({record.error.kind}: {_cut(record.error.message, 160)})" if record.error else ""

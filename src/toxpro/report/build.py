@@ -17,6 +17,7 @@ from .figures import BUILDERS, FigureResult, make_figures
 from .formats import write_table
 from .html import figure_context, render, table_context
 from .judges import judge_tables, plane_figure
+from .safeguards import safeguard_figure, safeguard_tables, unguarded
 from .tables import compute_tables
 from .viewer import MAX_BYTES, MAX_RUNS, embed_json, select_runs
 
@@ -43,6 +44,8 @@ def _filters(runs: list[dict]) -> list[dict]:
         {"key": "motivation", "title": "motivation", "options": options("motivation")},
         {"key": "condition", "title": "condition", "options": options("condition", "condition_short")},
         {"key": "label", "title": "label", "options": options("label", order=list(LABELS))},
+        *([{"key": "safeguard", "title": "safeguard", "options": options("safeguard")}]
+          if any(r.get("safeguard", "none") != "none" for r in runs) else []),
     ]
 
 
@@ -69,10 +72,13 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
         df = with_agent_names(df)
         names = dict(zip(df["agent_model"].astype(str), df["agent"].astype(str)))
         runs, total, capped = select_runs(store, max_runs=max_runs, max_bytes=max_bytes, names=names)
+        guarded, guard_plane = safeguard_tables(store, df, B=B, seed=seed)
+        df, guard_notes = unguarded(df)  # guarded runs never mix into the main tables
         judged, plane = judge_tables(store, df)
 
     tables, notes = compute_tables(df, B=B, seed=seed)
-    tables += judged
+    notes = guard_notes + notes
+    tables += judged + guarded
     for t in tables:
         write_table(t, out / "tables")
     if figures:
@@ -81,6 +87,8 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
         drawn = [FigureResult(name, title, caption, note="skipped: figures were not requested")
                  for name, title, caption, _ in BUILDERS]
     if figures and (extra := plane_figure(plane, out / "figures")) is not None:
+        drawn.append(extra)
+    if figures and (extra := safeguard_figure(guard_plane, out / "figures")) is not None:
         drawn.append(extra)
     notes = notes + [f"Figure “{f.title}” {f.note}." for f in drawn if f.note]
     if capped:

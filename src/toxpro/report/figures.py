@@ -26,7 +26,7 @@ from ..analysis.risk import RISK_SCORES, START, END
 
 MODEL = "agent"  # display names (toxpro.analysis.names); never the endpoint URL
 LABEL_COLORS = {"strategic": "#8c1c13", "direct": "#d9482b", "failed_attempt": "#f2a541", "robust": "#3a7d44",
-                "stalled": "#8fa8c8", "error": "#9e9e9e"}
+                "stalled": "#8fa8c8", "escalated": "#5b6bbf", "error": "#9e9e9e"}
 ROLE_COLORS = {"validator": "#1f5f8b", "registrar": "#4f9bd1", "standard-terminal": "#3a7d44",
                "inhibitor": "#f2a541", "modifier": "#d9482b", "direct-terminal": "#8c1c13"}
 STYLE = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,

@@ -47,6 +47,8 @@ def risk_of(turn: Turn) -> str:
     a = turn.action
     if a is None or not a.ok:
         return "error"
+    if a.tool_track == "escalate":
+        return "escalation"
     return "toxic" if a.tool_track == "toxic" else "compliant"
 
 
@@ -58,7 +60,7 @@ def turn_data(turn: Turn) -> dict[str, Any]:
     errors = []
     if turn.agent_call.error:
         errors.append(f"agent call failed ({turn.agent_call.error.kind}): {turn.agent_call.error.message}")
-    for call in turn.env_calls:
+    for call in [*turn.env_calls, *(turn.monitor.calls if turn.monitor else [])]:
         if call.error:
             errors.append(f"environment call failed ({call.error.kind}): {call.error.message}")
     env = turn.env
@@ -81,6 +83,8 @@ def turn_data(turn: Turn) -> dict[str, Any]:
                                             json.dumps(u.value, ensure_ascii=False, default=str), 1000)]
                     for u in (env.state_updates if env else [])],
         "errors": [clip(e, 2000) for e in errors],
+        "monitor": turn.monitor.verdict if turn.monitor else "",  # the action monitor's verdict, if one reviewed it
+        "monitor_reason": clip(turn.monitor.reason) if turn.monitor else "",
     }
 
 
@@ -137,6 +141,7 @@ def run_data(record: RunRecord, name: str | None = None) -> dict[str, Any]:
         if record.error else "",
         "protocol_errors": record.protocol_errors,
         "protocol": record.settings.protocol,
+        "safeguard": record.settings.safeguard_key,
         "turns": [turn_data(t) for t in record.turns],
     }
 

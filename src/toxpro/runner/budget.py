@@ -79,6 +79,8 @@ class Budget:
         """Charge a stored run's usage (the record's `usage` object as a dict)."""
         self.charge("agent", agent_model, int(usage.get("agent_prompt") or 0), int(usage.get("agent_completion") or 0))
         self.charge("environment", env_model, int(usage.get("env_prompt") or 0), int(usage.get("env_completion") or 0))
+        if usage.get("monitor_prompt") or usage.get("monitor_completion"):  # tokens only: the record names no price
+            self.charge("monitor", "", int(usage.get("monitor_prompt") or 0), int(usage.get("monitor_completion") or 0))
 
     def _over(self) -> str | None:
         for key, cap in self.tokens.items():

@@ -100,6 +100,22 @@ class SweepConfig(BaseModel):
     transport: Literal["sdk", "direct"] = "sdk"  # remote endpoints: the openai SDK, or direct HTTP (lower CPU)
     ray_address: str | None = None  # an existing Ray cluster; default: start a local one
     replay_from: str | None = None  # an experiment directory whose environment replies are replayed
+    # Safeguard arms, each run beside the unguarded arm on the same cells and seeds (toxpro.safeguards.spec):
+    # "reminder:strong", "monitor:model=openai/gpt-4o-mini,mode=trajectory", "constraints+escalation", or a list
+    safeguards: list[str | list[str]] = Field(default_factory=list)
+
+    @field_validator("safeguards")
+    @classmethod
+    def _safeguards_parse(cls, value: list) -> list:
+        from ..safeguards.spec import arms
+
+        arms(value)
+        return value
+
+    def safeguard_arms(self):
+        from ..safeguards.spec import arms
+
+        return arms(self.safeguards)
 
     @field_validator("budget_usd", mode="before")
     @classmethod
@@ -287,14 +303,14 @@ def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, ou
                      preset=None, outcomes=None, termination=None, agent_prompt=None, env_prompt=None,
                      stakeholder_directive=None, security_at_baseline=None, generation=(),
                      budget_tokens=(), budget_usd=(), prices=(), on_budget="drop", timeout_s=60.0,
-                     retries=3) -> SweepConfig:
+                     retries=3, safeguards=()) -> SweepConfig:
     """A config from command-line flags; a flag left at None keeps the preset's value."""
     data = {
         "out": out, "scenarios": scenarios, "agents": agents or ["local"], "envs": envs, "conditions": conditions,
         "paired": paired, "repeats": repeats, "seed": seed, "concurrency": concurrency,
         "limits": _pairs(limits, "limit", int), "rpm": _pairs(rpm, "rpm", float), "on_budget": on_budget,
         "budget_tokens": _pairs(list(budget_tokens), "budget-tokens", int), "budget_usd": _usd(list(budget_usd)),
-        "prices": _prices(list(prices)), "timeout_s": timeout_s, "retries": retries,
+        "prices": _prices(list(prices)), "timeout_s": timeout_s, "retries": retries, "safeguards": list(safeguards),
     }
     optional = {"preset": preset, "protocol": protocol, "memory": memory, "max_turns": max_turns, "shuffle": shuffle,
                 "outcomes": outcomes, "termination": termination, "agent_prompt": agent_prompt,

@@ -23,7 +23,9 @@ from ..simulate.records import RunRecord, RunSettings
 from ..store.sqlite import RunStore
 from .budget import Budget
 from .replay import ReplaySource
-from .sweep import PlannedRun, Progress, _failed_record, charge_stored, record_done, replay_env, run_one, todo_runs
+from .sweep import (
+    PlannedRun, Progress, _failed_record, charge_stored, monitor_model, record_done, replay_env, run_one, todo_runs,
+)
 
 
 class RayUnavailable(RuntimeError):
@@ -56,11 +58,16 @@ def simulate_one(p: PlannedRun, settings: RunSettings, experiment: str, policy: 
     async def go() -> RunRecord:
         agent = build_model(p.agent_model, slot="agent", policy=policy, scripted_latency_s=scripted_latency_s)
         env = build_model(p.env_model, slot="environment", policy=policy, scripted_latency_s=scripted_latency_s)
+        watcher = monitor_model(p, settings)
+        monitor = build_model(watcher, slot="monitor", policy=policy,
+                              scripted_latency_s=scripted_latency_s) if watcher else None
         try:
-            return await run_one(p, agent, replay_env(env, p, replay), settings, experiment)
+            return await run_one(p, agent, replay_env(env, p, replay), settings, experiment, monitor=monitor)
         finally:
             await agent.aclose()
             await env.aclose()
+            if monitor is not None:
+                await monitor.aclose()
 
     try:
         record = asyncio.run(go())

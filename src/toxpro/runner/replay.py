@@ -52,8 +52,9 @@ def _steps(record: RunRecord) -> list[Step]:
 
 
 def _rank(record: RunRecord) -> tuple:
-    # which source run wins a cell when several agents ran it: finished runs first, then by name
-    return (record.outcome == "error", record.agent_model, record.run_id)
+    # which source run wins a cell when several agents ran it: finished runs first, unguarded runs
+    # (no safeguards) before guarded ones, then by name
+    return (record.outcome == "error", bool(record.settings.safeguards), record.agent_model, record.run_id)
 
 
 class ReplaySource:

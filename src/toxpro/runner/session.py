@@ -22,7 +22,7 @@ from .limits import EndpointLimits
 from .lock import experiment_lock
 from .replay import ReplaySource
 from .shard import select_shard
-from .sweep import Progress, charge_stored, execute, plan, todo_runs
+from .sweep import Progress, charge_stored, execute, monitor_model, plan, todo_runs
 
 
 def _fmt(x: float, pct: bool = True) -> str:
@@ -40,14 +40,21 @@ def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str
         console.print("no runs stored yet")
         return
     frame = with_agent_names(frame)
+    if "safeguard" in frame.columns and frame["safeguard"].nunique() > 1 and "safeguard" not in by:
+        by = [*by, "safeguard"]  # guarded and unguarded runs (with or without escalation) are never pooled
     table = label_counts(frame, by)
     out = Table(title=f"{title} (MR = (strategic+direct) / non-error runs; Wilson 95% CI)")
-    for col in [*by, "n", "MR [95% CI]", "strat", "direct", "failed", "robust", "stalled", "error", "TTF"]:
+    escalation = bool(table["escalated"].sum()) or ("safeguard" in by and
+                                                    table["safeguard"].astype(str).str.contains("escalation").any())
+    cols = ["n", "MR [95% CI]", "strat", "direct", "failed", "robust", "stalled", *(["escal"] if escalation else []),
+            "error", "TTF"]
+    for col in [*by, *cols]:
         out.add_column(col, overflow="fold")
     for _, r in table.iterrows():
         mr = f"{_fmt(r.mr)} [{_fmt(r.mr_lo)}, {_fmt(r.mr_hi)}]"
         out.add_row(*[escape(str(r[c])) for c in by], str(r.n), mr, str(r.strategic), str(r.direct), str(r.failed_attempt),
-                    str(r.robust), str(r.stalled), str(r.error), _fmt(r.ttf_mean, pct=False))
+                    str(r.robust), str(r.stalled), *([str(r.escalated)] if escalation else []), str(r.error),
+                    _fmt(r.ttf_mean, pct=False))
     print_table(out, console)
 
 
@@ -109,7 +116,7 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
     skipped: list[str] = []
     planned = plan(scenarios, config.agent_models(), config.resolved_envs(), config.condition_list(), config.repeats,
                    settings, config.seed, settings_of=config.settings_for if config.generation else None,
-                   skipped=skipped, tags=config.agent_tags())
+                   skipped=skipped, tags=config.agent_tags(), safeguard_arms=config.safeguard_arms())
     for reason in skipped:
         console.print(f"skipped: {reason}", markup=False, highlight=False, soft_wrap=True)
     if skipped and not planned:
@@ -137,6 +144,10 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
 
         charge_stored(budget, planned, store)
         console.print(redact(estimate(planned, settings, store, budget)), markup=False)
+        watched = sum(1 for p in planned if monitor_model(p, settings))
+        if watched:
+            console.print(f"safeguards: {watched} planned runs have an action monitor, one more call per turn "
+                          "(not in the estimate above)", markup=False)
         if replay is not None:
             console.print(f"replay: {len(replay)} recorded cells in {config.replay_from}; replayed environment "
                           "replies cost nothing, so the estimate is an upper bound", markup=False)
@@ -255,7 +266,9 @@ def turn_line(turn) -> str:
         return redact(f"turn {turn.index}: API error {e.kind}{f' (HTTP {e.status})' if e.status else ''}: {e.message}")
     what = f"{a.tool_name} ({a.tool_role}, {a.tool_track})" if a and a.ok else f"protocol error: {a.problem if a else 'no reply'}"
     status = f" → {turn.env.status}" if turn.env else ""
-    return f"turn {turn.index}: {what}{status}"
+    monitor = getattr(turn, "monitor", None)
+    checked = f" [monitor: {monitor.verdict}]" if monitor is not None and monitor.verdict != "allow" else ""
+    return f"turn {turn.index}: {what}{checked}{status}"
 
 
 def _print_single(store: RunStore, run_id: str, console: Console, turns: bool = True) -> None:

@@ -17,6 +17,7 @@ from ..models.retry import RetryPolicy
 from ..scenario.conditions import Condition, ConditionError, check_applicable
 from ..scenario.schema import Scenario
 from ..simulate.engine import _scenario_hash, simulate
+from ..safeguards.spec import Safeguard, monitor_of
 from ..simulate.records import CALL_SETTINGS, RunError, RunRecord, RunSettings, Turn, now
 from ..store.ids import run_id, run_seed
 from ..store.sqlite import RunStore
@@ -42,13 +43,22 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
          settings: RunSettings, base_seed: int = 0,
          settings_of: Callable[[str, str], RunSettings] | None = None,
          skipped: list[str] | None = None,
-         tags: dict[str, tuple[str | None, str | None, bool | None]] | None = None) -> list[PlannedRun]:
+         tags: dict[str, tuple[str | None, str | None, bool | None]] | None = None,
+         safeguard_arms: list[list[Safeguard]] | None = None) -> list[PlannedRun]:
     """Every run of the design. settings_of(agent, env), if given, gives each model pair its own settings
     (recorded and in the id). Cells a scenario cannot express (stakes levels of an ungraded scenario) are
     left out, with the reason appended to `skipped` when given. `tags` (model → display name, family,
-    reasoning) are stored with each run and are not part of its id."""
-    pairs = {(a, e): settings_of(a, e) if settings_of else settings for a in agents for e in envs}
-    keys = {pair: s.model_dump(mode="json", exclude=set(CALL_SETTINGS)) for pair, s in pairs.items()}
+    reasoning) are stored with each run and are not part of its id. safeguard_arms: the safeguard sets to
+    run each cell under ([[]]: unguarded only); each arm's runs have their own ids but the unguarded run's
+    seed, so guarded and unguarded runs are paired."""
+    base = {(a, e): settings_of(a, e) if settings_of else settings for a in agents for e in envs}
+    arm_list = safeguard_arms or [list(settings.safeguards)]
+    pairs = {(a, e, i): (s if list(s.safeguards) == arm else s.model_copy(update={"safeguards": arm}))
+             for (a, e), s in base.items() for i, arm in enumerate(arm_list)}
+    drop = set(CALL_SETTINGS)
+    keys = {pair: s.model_dump(mode="json", exclude=drop) for pair, s in pairs.items()}
+    seed_keys = {pair: s.model_copy(update={"safeguards": []}).model_dump(mode="json", exclude=drop)
+                 for pair, s in pairs.items()}
     out = []
     seen: set[str] = set()  # duplicate selectors (-s X -s X, -a M -a M, a|a) name the same run: run it once
     for scenario in scenarios:
@@ -63,20 +73,22 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
         scenario_hash = _scenario_hash(scenario)  # once per scenario, not per run
         for agent in agents:
             for env in envs:
-                own = pairs[(agent, env)]
-                for condition in cells:
-                    for rep in range(repeats):
-                        key = keys[(agent, env)]
-                        rid = run_id(scenario_hash, agent, env, key, condition.key, rep)
-                        if rid in seen:
-                            continue
-                        seen.add(rid)
-                        # the seed ignores endpoints' URLs: the same model behind another host or port
-                        # (a test server's random port) draws the same seeds
-                        sid = run_id(scenario_hash, seed_name(agent), seed_name(env), key, condition.key, rep)
-                        out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, sid),
-                                              own if own is not settings else None,
-                                              (tags or {}).get(agent, (None, None, None))))
+                for arm in range(len(arm_list)):
+                    pair = (agent, env, arm)
+                    own = pairs[pair]
+                    for condition in cells:
+                        for rep in range(repeats):
+                            rid = run_id(scenario_hash, agent, env, keys[pair], condition.key, rep)
+                            if rid in seen:
+                                continue
+                            seen.add(rid)
+                            # the seed: the unguarded twin's, ignoring endpoints' URLs (the same model behind
+                            # another host or port, e.g. a test server's random port, draws the same seeds)
+                            sid = run_id(scenario_hash, seed_name(agent), seed_name(env), seed_keys[pair],
+                                         condition.key, rep)
+                            out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, sid),
+                                                  own if own is not settings else None,
+                                                  (tags or {}).get(agent, (None, None, None))))
     return out
 
 
@@ -182,14 +194,21 @@ def replay_env(env: ChatModel, p: PlannedRun, replay: ReplaySource | None) -> Ch
                              repeat=p.repeat)
 
 
+def monitor_model(p: PlannedRun, sweep_settings: RunSettings) -> str | None:
+    """The model string of a planned run's action monitor, if it has one."""
+    spec = monitor_of((p.settings or sweep_settings).safeguards)
+    return spec.model if spec else None
+
+
 async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, sweep_settings: RunSettings, experiment: str,
-                  on_turn: Callable[[PlannedRun, Turn], None] | None = None) -> RunRecord:
+                  on_turn: Callable[[PlannedRun, Turn], None] | None = None,
+                  monitor: ChatModel | None = None) -> RunRecord:
     """Simulate and label one planned run. Engine bugs become stored errors; BudgetExhausted propagates."""
     hook = (lambda turn: on_turn(p, turn)) if on_turn else None
     settings = p.settings or sweep_settings
     try:
         record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat, experiment,
-                                on_turn=hook)
+                                on_turn=hook, monitor=monitor)
     except BudgetExhausted:
         raise
     except Exception:  # an engine bug is data too, never a lost run
@@ -288,6 +307,8 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
 
     for p in todo:  # build every model before spending anything: a missing key fails here
         model(p.agent_model, "agent"), model(p.env_model, "environment")
+        if monitor_model(p, settings):
+            model(monitor_model(p, settings), "monitor")
 
     queue: asyncio.Queue[PlannedRun] = asyncio.Queue()
     for p in todo:
@@ -305,7 +326,9 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
                 return
             env = replay_env(model(p.env_model, "environment"), p, replay)
             try:
-                record = await run_one(p, model(p.agent_model, "agent"), env, settings, experiment, on_turn)
+                watcher = monitor_model(p, settings)
+                record = await run_one(p, model(p.agent_model, "agent"), env, settings, experiment, on_turn,
+                                       monitor=model(watcher, "monitor") if watcher else None)
             except BudgetExhausted:
                 progress.dropped += 1
                 continue

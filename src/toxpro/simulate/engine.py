@@ -16,6 +16,7 @@ from ..scenario.conditions import Condition
 from ..scenario.schema import Scenario
 from ..scenario.shuffle import ToolView, make_view
 from ..scenario.conditions import FEEDBACK_TEXT
+from ..safeguards import guard as safeguards  # a module import: guard imports simulate in turn
 from . import paper_prompts as paper
 from . import prompts
 from .fidelity import check_run
@@ -113,9 +114,10 @@ def _security_text(condition: Condition, settings: RunSettings) -> str:
 
 class _Run:
     def __init__(self, scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
-                 settings: RunSettings, seed: int):
+                 settings: RunSettings, seed: int, monitor: ChatModel | None = None):
         self.s, self.c, self.agent, self.env, self.cfg, self.seed = scenario, condition, agent, env, settings, seed
         self.view = make_view(scenario, seed if settings.shuffle_tools else None)
+        self.guard = safeguards.Guard(settings, scenario, self.view, monitor, seed)
         self.state: dict[str, Any] = copy.deepcopy(scenario.initial_state)
         self.usage = Usage()
         self.history: list[str] = []
@@ -130,25 +132,29 @@ class _Run:
         self.agent_messages: list[dict[str, Any]] = []
         self.last_reply = ""
         if self.paper_agent:
-            self.modules = paper.agent_modules(scenario, condition, self.view, settings.stakeholder_directive)
+            self.modules = self.guard.paper_modules(
+                paper.agent_modules(scenario, condition, self.view, settings.stakeholder_directive))
             self.window: list[tuple[str, str]] = []  # (raw reply, observation) per turn
             self.summary_lines: list[str] = []
             self.summary = ""
             self.latest = paper.ground_truth(scenario)
         else:
             self.agent_messages = [
-                {"role": "system", "content": prompts.agent_system(scenario, condition, self.view, settings.protocol,
-                                                                   settings.stakeholder_directive)},
+                {"role": "system", "content": self.guard.agent_system(prompts.agent_system(
+                    scenario, condition, self.view, settings.protocol, settings.stakeholder_directive), settings.protocol)},
                 {"role": "user", "content": _agent_opening(scenario, condition)},
             ]
-        self.tools = prompts.tool_specs(scenario, self.view) if settings.protocol == "tools" else None
-        self.schema = prompts.agent_schema(scenario, self.view) if settings.protocol == "json" else None
+        self.tools = self.guard.tool_specs(prompts.tool_specs(scenario, self.view) if settings.protocol == "tools" else None)
+        self.schema = self.guard.schema(prompts.agent_schema(scenario, self.view) if settings.protocol == "json" else None)
 
     def _count(self, response: ChatResponse | None, record: CallRecord, who: str) -> None:
         if response is not None:
             if who == "agent":
                 self.usage.agent_prompt += response.usage.prompt_tokens
                 self.usage.agent_completion += response.usage.completion_tokens
+            elif who == "monitor":
+                self.usage.monitor_prompt += response.usage.prompt_tokens
+                self.usage.monitor_completion += response.usage.completion_tokens
             else:
                 self.usage.env_prompt += response.usage.prompt_tokens
                 self.usage.env_completion += response.usage.completion_tokens
@@ -172,7 +178,7 @@ class _Run:
             sampling=self.cfg.agent_sampling.model_copy(update={"seed": self.seed}),
             json_schema=self.schema, tools=self.tools,
             oracle={"role": "agent", "turn": turn, "seed": self.seed, "protocol": self.cfg.protocol,
-                    "tools": [s.model_dump(mode="json") for s in self.view.shown]},
+                    "tools": [s.model_dump(mode="json") for s in self.view.shown], **self.guard.oracle()},
         )
         record, response = await _call(self.agent, "agent", request)
         self._count(response, record, "agent")
@@ -192,6 +198,20 @@ class _Run:
         self.agent_messages.append(_agent_message(response, self.cfg.protocol))
         if not action.ok:
             self.agent_messages.append({"role": "user", "content": _correction(action, self.view)})
+
+    async def review(self, turn: Turn, action: AgentAction, index: int) -> RunError | None:
+        """The action monitor's verdict on the turn's call; a blocked call returns to the agent unexecuted."""
+        turn.monitor = await self.guard.review(action, index, _call)
+        for record in turn.monitor.calls:
+            self._count(record.response, record, "monitor")
+        if turn.monitor.calls[-1].error:
+            err = turn.monitor.calls[-1].error
+            return RunError(kind=f"api_{err.kind}", where="monitor", message=err.message)
+        if turn.monitor.blocks:  # the agent is told; the environment is not called
+            turn.env = self.guard.blocked(action)
+            self.apply(action, turn.env, index)
+            turn.state_after = copy.deepcopy(self.state)
+        return None
 
     def env_request(self, action: AgentAction, decided: str | None) -> tuple[str, dict[str, Any]]:
         role = action.tool_role or ""
@@ -269,9 +289,11 @@ def _decide(result: EnvResult, decided: str | None, paper_format: bool) -> EnvRe
 
 async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
                    settings: RunSettings, seed: int, run_id: str = "", repeat: int = 0,
-                   experiment: str = "", on_turn: Callable[[Turn], None] | None = None) -> RunRecord:
-    """on_turn, if given, sees each turn as soon as it is complete (e.g. to print it live)."""
-    run = _Run(scenario, condition, agent, env, settings, seed)
+                   experiment: str = "", on_turn: Callable[[Turn], None] | None = None,
+                   monitor: ChatModel | None = None) -> RunRecord:
+    """on_turn, if given, sees each turn as soon as it is complete (e.g. to print it live);
+    monitor is the action monitor's model when settings.safeguards hold a monitor."""
+    run = _Run(scenario, condition, agent, env, settings, seed, monitor)
     notify = on_turn or (lambda turn: None)
     started = now()
     turns: list[Turn] = []
@@ -286,7 +308,7 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             notify(turn)
             break
         parse = parse_agent_tools if settings.protocol == "tools" else parse_agent_json
-        action = parse(response, run.view)
+        action = run.guard.resolve(parse(response, run.view))  # the escalation tool, when offered
         turn.action = action
         run.after_agent_reply(response, action, index)
         if not action.ok:
@@ -300,6 +322,19 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             turn.state_after = copy.deepcopy(run.state)
             notify(turn)
             continue
+        if action.tool_role == safeguards.ESCALATE:  # handed to a human: the run ends here
+            outcome = "escalated"
+            turn.state_after = copy.deepcopy(run.state)
+            notify(turn)
+            break
+        if run.guard.monitor is not None:  # the action monitor reviews the call before it runs
+            error = await run.review(turn, action, index)
+            if error is not None or turn.monitor.blocks:
+                notify(turn)
+                if error is not None:
+                    outcome = "error"
+                    break
+                continue
         env_records, result, env_error = await run.env_turn(action, index)
         turn.env_calls = env_records
         if result is None:
@@ -309,6 +344,7 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             notify(turn)
             break
         turn.env = result
+        run.guard.note(action, result)
         run.apply(action, result, index)
         turn.state_after = copy.deepcopy(run.state)
         notify(turn)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 from ..models.base import ChatResponse, Message, RetryCause, Sampling
 from ..scenario.conditions import Condition
+from ..safeguards.spec import Safeguard, safeguard_key
 from ..scenario.shuffle import ToolView
 
 Protocol = Literal["json", "tools"]
@@ -18,7 +19,7 @@ EnvPrompt = Literal["toxpro", "paper"]
 Termination = Literal["executed", "called"]  # a terminal ends the run when it executes, or when it is called
 MemoryPolicy = Literal["stateless", "full"]
 ParseMode = Literal["json", "fenced", "extracted", "tool_call", "failed"]
-LabelName = Literal["strategic", "direct", "failed_attempt", "robust", "stalled", "error"]
+LabelName = Literal["strategic", "direct", "failed_attempt", "robust", "stalled", "escalated", "error"]
 
 
 def now() -> str:
@@ -36,7 +37,7 @@ class CallError(BaseModel):
 class CallRecord(BaseModel):
     """One model call: the exact request and the response (or the failure)."""
 
-    who: Literal["agent", "environment"]
+    who: Literal["agent", "environment", "monitor"]
     model: str
     messages: list[Message]
     sampling: Sampling
@@ -68,7 +69,7 @@ class StateUpdate(BaseModel):
     value: Any
 
 
-Status = Literal["ok", "denied", "error"]
+Status = Literal["ok", "denied", "error", "blocked"]  # blocked: stopped by a monitor, never executed
 
 
 class EnvResult(BaseModel):
@@ -76,15 +77,29 @@ class EnvResult(BaseModel):
     observation: str
     state_updates: list[StateUpdate] = Field(default_factory=list)  # the updates applied
     parse_mode: ParseMode = "json"
-    decided_by: Literal["rules", "environment"] = "environment"
+    decided_by: Literal["rules", "environment", "monitor"] = "environment"
     model_status: Status | None = None  # what the environment model itself said (a fidelity signal)
     dropped_updates: list[StateUpdate] = Field(default_factory=list)  # updates a denied call may not make
+
+
+class MonitorCheck(BaseModel):
+    """An action monitor's review of one proposed call, before it ran (safeguards/monitor.py)."""
+
+    verdict: Literal["allow", "flag", "block", "error"]  # error: no usable verdict (the call is allowed)
+    reason: str = ""
+    calls: list[CallRecord] = Field(default_factory=list)  # who="monitor"; more than one when re-asked
+    parse_mode: ParseMode = "json"
+
+    @property
+    def blocks(self) -> bool:
+        return self.verdict == "block"
 
 
 class Turn(BaseModel):
     index: int  # 1-based
     agent_call: CallRecord
     action: AgentAction | None = None
+    monitor: MonitorCheck | None = None  # set when an action monitor reviewed the call
     env_calls: list[CallRecord] = Field(default_factory=list)  # more than one when a reply had to be re-asked
     env: EnvResult | None = None
     state_after: dict[str, Any] = Field(default_factory=dict)
@@ -92,7 +107,7 @@ class Turn(BaseModel):
 
 class RunError(BaseModel):
     kind: str  # api_<kind> | protocol | env_protocol | config | internal
-    where: Literal["agent", "environment", "engine"]
+    where: Literal["agent", "environment", "monitor", "engine"]
     message: str
 
 
@@ -145,6 +160,20 @@ class RunSettings(BaseModel):
     # how calls were made (recorded; not part of the run id, and runs differing only here pool)
     call_timeout_s: float = Field(default=60.0, gt=0)
     call_attempts: int = Field(default=4, ge=1)
+    safeguards: list[Safeguard] = Field(default_factory=list)  # prompt safeguards, monitor, escalation tool
+
+    @model_serializer(mode="wrap")
+    def _unguarded_as_before(self, handler):
+        # left out when empty, so an unguarded run keeps the id (and seed) it had before safeguards existed
+        data = handler(self)
+        if not self.safeguards and isinstance(data, dict):
+            data.pop("safeguards", None)
+        return data
+
+    @property
+    def safeguard_key(self) -> str:
+        """'none', or the canonical safeguard set, e.g. 'reminder:strong+escalation'."""
+        return safeguard_key(self.safeguards)
 
 
 CALL_SETTINGS = frozenset({"call_timeout_s", "call_attempts"})  # left out of run ids
@@ -155,11 +184,14 @@ class Usage(BaseModel):
     agent_completion: int = 0
     env_prompt: int = 0
     env_completion: int = 0
+    monitor_prompt: int = 0
+    monitor_completion: int = 0
     retries: int = 0
 
     @property
     def total(self) -> int:
-        return self.agent_prompt + self.agent_completion + self.env_prompt + self.env_completion
+        return (self.agent_prompt + self.agent_completion + self.env_prompt + self.env_completion
+                + self.monitor_prompt + self.monitor_completion)
 
 
 class RunRecord(BaseModel):
@@ -182,7 +214,7 @@ class RunRecord(BaseModel):
     seed: int
     tool_view: ToolView
     turns: list[Turn] = Field(default_factory=list)
-    outcome: Literal["terminal", "turn_cap", "error"]
+    outcome: Literal["terminal", "turn_cap", "escalated", "error"]
     error: RunError | None = None
     protocol_errors: int = 0
     final_state: dict[str, Any] = Field(default_factory=dict)

@@ -33,6 +33,7 @@ def _pairs(store: RunStore) -> Iterator[tuple[dict[str, Any], str]]:
         for values in batch:
             row = dict(zip(names, values[:-1]))
             row["roles"] = json.loads(row["roles"] or "[]")
+            row["safeguard"] = row["safeguard"] or "none"
             yield row, values[-1]
 
 
@@ -74,6 +75,7 @@ def turn_rows(record: RunRecord) -> list[dict[str, Any]]:
             "state_updates": json.dumps([u.model_dump(mode="json") for u in env.state_updates], ensure_ascii=False)
             if env else None,
             "call_errors": "; ".join(errors) or None,
+            "monitor_verdict": t.monitor.verdict if t.monitor else None,
             "agent_tokens": agent_tokens, "env_tokens": env_tokens, "tokens": agent_tokens + env_tokens,
         })
     return rows
@@ -90,14 +92,13 @@ def _parquet_schemas():
         ("outcome", s), ("label", s), ("partial_label", s), ("error_kind", s), ("ttf", i), ("n_turns", i),
         ("protocol_errors", i), ("tokens", i), ("retries", i), ("roles", pa.list_(s)), ("started_at", s),
         ("ended_at", s), ("toxpro_version", s), ("agent_name", s), ("agent_family", s), ("agent_reasoning", i),
-        ("eval_aware", i), ("fidelity", s),
-        ("record", s),
+        ("eval_aware", i), ("fidelity", s), ("safeguard", s), ("record", s),
     ])
     turns = pa.schema([
         ("run_id", s), ("turn", i), ("agent_model", s), ("scenario_id", s), ("tool_id", s), ("tool_name", s),
         ("role", s), ("track", s), ("parse_mode", s), ("problem", s), ("parameters", s), ("reasoning", s),
         ("agent_reply", s), ("env_status", s), ("observation", s), ("state_updates", s), ("call_errors", s),
-        ("agent_tokens", i), ("env_tokens", i), ("tokens", i),
+        ("monitor_verdict", s), ("agent_tokens", i), ("env_tokens", i), ("tokens", i),
     ])
     assert [f.name for f in runs] == COLUMN_NAMES, "runs.parquet schema out of step with the store"
     return runs, turns

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .sqlite import COLUMN_NAMES, DB_NAME, RunStore, StoreError
+from .sqlite import COLUMN_NAMES, DB_NAME, RunStore, StoreError, source_columns
 
 _VOLATILE = {"experiment", "started_at", "ended_at", "latency_s", "raw", "toxpro_version"}
 
@@ -81,9 +81,7 @@ def merge_stores(out: str | Path, inputs: list[str | Path]) -> MergeReport:
             report.copied[name] = report.duplicates[name] = 0
             db = sqlite3.connect(f"file:{src / DB_NAME}?mode=ro", uri=True, timeout=30)
             try:
-                have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}  # older stores lack added columns
-                picked = ", ".join(c if c in have else "NULL" for c in COLUMN_NAMES)
-                rows = db.execute(f"SELECT {picked} FROM runs ORDER BY run_id")
+                rows = db.execute(f"SELECT {source_columns(db)} FROM runs ORDER BY run_id")
                 store.db.execute("BEGIN")
                 for row in rows:
                     rid = row[0]

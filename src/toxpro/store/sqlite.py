@@ -26,13 +26,13 @@ _COLUMNS = [
     ("ethics", "TEXT"), ("liability", "TEXT"), ("repeat", "INTEGER"), ("seed", "INTEGER"), ("protocol", "TEXT"),
     ("outcome", "TEXT"), ("label", "TEXT"), ("partial_label", "TEXT"), ("error_kind", "TEXT"), ("ttf", "INTEGER"),
     ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
-    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("record", "TEXT"),
+    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"),
+    ("record", "TEXT"),
 ]
-# Added after schema 1: the agent's display name, family and reasoning tag; eval awareness and
-# environment fidelity. Older stores get them, empty (NULL), on open.
+# Added after schema 1: the agent's display name, family and reasoning tag; eval awareness,
+# environment fidelity and the safeguard arm. Older stores get them, empty (NULL), on open.
 _ADDED_COLUMNS = [("agent_name", "TEXT"), ("agent_family", "TEXT"), ("agent_reasoning", "INTEGER"),
-                  ("eval_aware", "INTEGER"), ("fidelity", "TEXT")]
-_ADDED = tuple(name for name, _ in _ADDED_COLUMNS)
+                  ("eval_aware", "INTEGER"), ("fidelity", "TEXT"), ("safeguard", "TEXT")]
 _COLUMNS = _COLUMNS[:-1] + _ADDED_COLUMNS + _COLUMNS[-1:]  # record stays last
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
 
@@ -58,6 +58,7 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
         "agent_name": record.agent_name, "agent_family": record.agent_family,
         "agent_reasoning": None if record.agent_reasoning is None else int(record.agent_reasoning),
+        "safeguard": record.settings.safeguard_key,  # 'none' for unguarded runs
         "record": record.model_dump_json(),  # redacted with the free-text columns, in _redacted
         "eval_aware": int(record.label.eval_aware),
         "fidelity": record.fidelity.model_dump_json(exclude={"examples"}) if record.fidelity else None,
@@ -79,13 +80,22 @@ def _redacted(row: dict[str, Any]) -> dict[str, Any]:
 def _init_schema(db: sqlite3.Connection) -> None:
     cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
     db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
-    have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
-    for name in _ADDED:  # columns added since a store was made
-        if name not in have:
-            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {dict(_COLUMNS)[name]}")
+    add_missing_columns(db)  # columns added since a store was made
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Stores written before a column existed get it (NULL in old rows; read back as the default)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    for name, kind in _COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+
+
+def source_columns(db: sqlite3.Connection) -> str:
+    """The SELECT list of COLUMN_NAMES for a store that may lack newer columns (NULL in their place)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    return ", ".join(c if c in have else f"NULL AS {c}" for c in COLUMN_NAMES)
 
 
 class RunStore:
@@ -144,6 +154,7 @@ class RunStore:
         for values in cur:
             row = dict(zip(names, values))
             row["roles"] = json.loads(row["roles"] or "[]")
+            row["safeguard"] = row["safeguard"] or "none"
             out.append(row)
         return out
 

@@ -9,6 +9,7 @@
     ["filter-model", "model"], ["filter-scenario", "scenario"], ["filter-domain", "domain"],
     ["filter-motivation", "motivation"], ["filter-condition", "condition"], ["filter-label", "label"]
   ];
+  if (document.getElementById("filter-safeguard")) { FILTERS.push(["filter-safeguard", "safeguard"]); }
   var list = document.getElementById("run-list");
   var count = document.getElementById("run-count");
   var detail = document.getElementById("run-detail");
@@ -22,6 +23,8 @@
   }
 
   function safeClass(s) { return String(s || "none").replace(/[^a-z0-9_-]/gi, "_"); }
+
+  function monitorClass(turn) { return turn.monitor ? " monitor-" + safeClass(turn.monitor) : ""; }
 
   function matches(run) {
     for (var i = 0; i < FILTERS.length; i++) {
@@ -77,8 +80,8 @@
   function renderTurn(turn) {
     var row = el("div", "turn-row");
     row.id = "turn-" + turn.i;
-    var cell = el("div", "risk-cell risk-" + safeClass(turn.risk), turn.i);
-    cell.title = "turn " + turn.i + ": " + turn.risk;
+    var cell = el("div", "risk-cell risk-" + safeClass(turn.risk) + monitorClass(turn), turn.i);
+    cell.title = "turn " + turn.i + ": " + turn.risk + (turn.monitor ? ", monitor: " + turn.monitor : "");
     row.appendChild(cell);
     var box = el("div", "turn");
     var head = el("div", "turn-head");
@@ -92,6 +95,14 @@
     block(box, "Model thinking", turn.thinking, "turn-thinking");
     block(box, "Raw agent reply", turn.raw, "turn-raw");
     block(box, "Parameters", turn.params, "turn-params");
+    if (turn.monitor) {
+      var mon = el("div", "turn-block turn-monitor");
+      var mt = el("div", "block-title", "Action monitor ");
+      mt.appendChild(el("span", "monitor-verdict verdict-" + safeClass(turn.monitor), turn.monitor));
+      mon.appendChild(mt);
+      if (turn.monitor_reason) { mon.appendChild(el("pre", "turn-monitor-reason", turn.monitor_reason)); }
+      box.appendChild(mon);
+    }
     if (turn.problem) { box.appendChild(el("div", "turn-problem", "Protocol error: " + turn.problem)); }
     turn.errors.forEach(function (e) { box.appendChild(el("div", "turn-error", e)); });
     if (turn.env_status || turn.observation) {
@@ -145,6 +156,7 @@
     field(dl, "outcome", run.outcome);
     field(dl, "protocol", run.protocol);
     field(dl, "protocol errors", run.protocol_errors);
+    if (run.safeguard && run.safeguard !== "none") { field(dl, "safeguards", run.safeguard); }
     field(dl, "run error", run.error);
     detail.appendChild(dl);
     prompt(detail, "prompt-system", "System prompt the agent saw", run.system_prompt, true);
@@ -153,8 +165,9 @@
     var strip = el("div", "risk-strip");
     strip.setAttribute("aria-label", "risk track");
     run.turns.forEach(function (turn) {
-      var c = el("span", "risk-cell risk-" + safeClass(turn.risk), turn.i);
-      c.title = "turn " + turn.i + ": " + turn.risk + (turn.role ? " (" + turn.role + ")" : "");
+      var c = el("span", "risk-cell risk-" + safeClass(turn.risk) + monitorClass(turn), turn.i);
+      c.title = "turn " + turn.i + ": " + turn.risk + (turn.role ? " (" + turn.role + ")" : "") +
+        (turn.monitor ? ", monitor: " + turn.monitor : "");
       c.addEventListener("click", function () {
         var target = document.getElementById("turn-" + turn.i);
         if (target) { target.scrollIntoView({block: "nearest"}); }
