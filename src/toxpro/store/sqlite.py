@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ..simulate.records import RunRecord
+from .codec import decode_json, encode_json
 from .secrets import redact, secret_values
 
 DB_NAME = "runs.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: records encoded by store/codec.py, usage column; 1 still reads
 
 _COLUMNS = [
     ("run_id", "TEXT PRIMARY KEY"), ("experiment", "TEXT"), ("scenario_id", "TEXT"), ("scenario_hash", "TEXT"),
@@ -24,9 +25,11 @@ _COLUMNS = [
     ("ethics", "TEXT"), ("liability", "TEXT"), ("repeat", "INTEGER"), ("seed", "INTEGER"), ("protocol", "TEXT"),
     ("outcome", "TEXT"), ("label", "TEXT"), ("partial_label", "TEXT"), ("error_kind", "TEXT"), ("ttf", "INTEGER"),
     ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
-    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("record", "TEXT"),
+    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("usage", "TEXT"),
+    ("record", "TEXT"),  # format 2: compressed bytes (store/codec.py); format 1 (older stores): JSON text
 ]
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
+SUMMARY_COLUMNS = [c for c in COLUMN_NAMES if c not in ("usage", "record")]
 
 
 class StoreError(RuntimeError):
@@ -48,7 +51,8 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "n_turns": len(record.turns), "protocol_errors": record.protocol_errors, "tokens": record.usage.total,
         "retries": record.usage.retries, "roles": json.dumps(record.label.roles), "started_at": record.started_at,
         "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
-        "record": record.model_dump_json(),  # redacted with the free-text columns, in _redacted
+        "usage": record.usage.model_dump_json(),
+        "record": record.model_dump_json(),  # redacted with the free-text columns, then encoded, in _redacted
     }
 
 
@@ -61,7 +65,21 @@ def _redacted(row: dict[str, Any]) -> dict[str, Any]:
     for key in _FREE_TEXT:
         if row[key]:
             row[key] = redact(row[key], secrets)
+    row["record"] = encode_json(row["record"])
     return row
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Stores written before a column existed get it (NULL in their rows; readers fall back)."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+    for name, kind in _COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+
+
+def record_of(value: str | bytes) -> RunRecord:
+    """A stored record column (either format) → the RunRecord."""
+    return RunRecord.model_validate_json(decode_json(value))
 
 
 class RunStore:
@@ -77,6 +95,7 @@ class RunStore:
         self.db.execute("PRAGMA synchronous=NORMAL")
         cols = ", ".join(f"{n} {t}" for n, t in _COLUMNS)
         self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+        add_missing_columns(self.db)
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
@@ -106,9 +125,13 @@ class RunStore:
     def usage(self, run_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(agent_model, env_model, usage dict) of stored runs (all, or those among run_ids)."""
         wanted = None if run_ids is None else set(run_ids)
-        query = "SELECT run_id, agent_model, env_model, json_extract(record, '$.usage') FROM runs"
-        for rid, agent, env, usage in self.db.execute(query):
+        query = ("SELECT run_id, agent_model, env_model, "
+                 "COALESCE(usage, CASE WHEN typeof(record) = 'text' THEN json_extract(record, '$.usage') END), "
+                 "usage IS NULL AND typeof(record) = 'blob' FROM runs")
+        for rid, agent, env, usage, in_blob in self.db.execute(query):
             if wanted is None or rid in wanted:
+                if in_blob:  # not expected: format-2 rows always have the usage column
+                    usage = self.get(rid).usage.model_dump_json()
                 yield agent, env, json.loads(usage) if usage else {}
 
     def count(self) -> int:
@@ -116,22 +139,24 @@ class RunStore:
 
     def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         """Summary rows (no full record) as dicts."""
-        names = [c for c in COLUMN_NAMES if c != "record"]
+        names = SUMMARY_COLUMNS
         cur = self.db.execute(f"SELECT {', '.join(names)} FROM runs {where}", tuple(params))
+        at = names.index("roles")
+        roles = json.loads
         out = []
-        for values in cur:
+        for values in cur.fetchall():
             row = dict(zip(names, values))
-            row["roles"] = json.loads(row["roles"] or "[]")
+            row["roles"] = roles(values[at] or "[]")
             out.append(row)
         return out
 
     def records(self, where: str = "", params: Iterable[Any] = ()) -> Iterator[RunRecord]:
-        for (text,) in self.db.execute(f"SELECT record FROM runs {where}", tuple(params)):
-            yield RunRecord.model_validate_json(text)
+        for (value,) in self.db.execute(f"SELECT record FROM runs {where}", tuple(params)):
+            yield record_of(value)
 
     def get(self, run_id: str) -> RunRecord | None:
         row = self.db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return RunRecord.model_validate_json(row[0]) if row else None
+        return record_of(row[0]) if row else None
 
     def set_meta(self, key: str, value: Any) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, redact(json.dumps(value))))
@@ -144,4 +169,4 @@ class RunStore:
         """The analysis frame: one row per run (see toxpro.analysis)."""
         import pandas as pd
 
-        return pd.DataFrame(self.rows(), columns=[c for c in COLUMN_NAMES if c != "record"])
+        return pd.DataFrame(self.rows(), columns=SUMMARY_COLUMNS)
