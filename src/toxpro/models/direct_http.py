@@ -141,13 +141,24 @@ def _parse_body(body: Any) -> tuple[str, str, list[ToolCall], str, Usage]:
         fn = c.get("function") if isinstance(c, dict) else None
         if fn:
             calls.append(ToolCall(id=c.get("id") or "", name=fn.get("name"), arguments=fn.get("arguments") or ""))
-    usage = body.get("usage")
+    return answer, reasoning, calls, choice.get("finish_reason") or "", usage_of(body.get("usage"))
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def usage_of(usage: Any) -> Usage:
+    """A body's `usage`: prompt-cache hits from prompt_tokens_details.cached_tokens (OpenAI, OpenRouter,
+    vLLM) or prompt_cache_hit_tokens (DeepSeek); reasoning from completion_tokens_details.reasoning_tokens."""
     usage = usage if isinstance(usage, dict) else {}
-    details = usage.get("prompt_tokens_details")
-    cached = (details.get("cached_tokens") if isinstance(details, dict) else 0) or 0
-    return answer, reasoning, calls, choice.get("finish_reason") or "", Usage(
-        prompt_tokens=usage.get("prompt_tokens") or 0, completion_tokens=usage.get("completion_tokens") or 0,
-        cached_tokens=cached)
+    prompt_details = usage.get("prompt_tokens_details")
+    completion_details = usage.get("completion_tokens_details")
+    cached = _count(prompt_details.get("cached_tokens")) if isinstance(prompt_details, dict) else 0
+    cached = cached or _count(usage.get("prompt_cache_hit_tokens"))
+    reasoning = _count(completion_details.get("reasoning_tokens")) if isinstance(completion_details, dict) else 0
+    return Usage(prompt_tokens=_count(usage.get("prompt_tokens")), completion_tokens=_count(usage.get("completion_tokens")),
+                 cached_tokens=cached, reasoning_tokens=reasoning)
 
 
 def response_from_body(body: bytes, latency: float) -> ChatResponse:

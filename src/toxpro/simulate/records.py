@@ -109,6 +109,10 @@ class Usage(BaseModel):
     env_prompt: int = 0
     env_completion: int = 0
     retries: int = 0
+    agent_cached: int = 0  # of agent_prompt: prompt-cache hits
+    env_cached: int = 0
+    agent_reasoning: int = 0  # of agent_completion: reasoning tokens
+    env_reasoning: int = 0
 
     @property
     def total(self) -> int:
