@@ -2,6 +2,7 @@
 
 import asyncio
 
+import numpy as np
 import pytest
 
 from toxpro.models import build_model
@@ -80,3 +81,19 @@ def test_dry_run_counts_the_repeated_prefix_as_cached(tmp_path, dosage):
     assert full.usd["agent"] == pytest.approx((prompt * 2.0 + completion * 8.0) / 1e6)
     assert cached.usd["agent"] == pytest.approx(full.usd["agent"] - cached.cached["agent"] * 1.5 / 1e6)
     assert "prompt cache" in cached.format()
+
+
+def test_report_table_of_tokens_and_dollars_per_run_and_role():
+    from toxpro.report.tables import usage_table
+
+    u = {"agent_prompt": 3000, "agent_cached": 2000, "agent_completion": 100, "agent_reasoning": 40,
+         "env_prompt": 500, "env_completion": 50}
+    rows = [("openai/a", "vllm/e@http://h/v1", u), ("openai/a", "vllm/e@http://h/v1", dict(u, agent_prompt=1000))]
+    t = usage_table(rows, {"openai/": (2.0, 8.0, 0.5)}).frame.set_index("role")
+    agent, env = t.loc["agent"], t.loc["environment"]
+    assert agent["runs"] == 2 and agent["prompt_per_run"] == 2000 and agent["cached_per_run"] == 2000
+    assert agent["cached_share"] == pytest.approx(1.0) and agent["reasoning_per_run"] == 40
+    run1 = (1000 * 2.0 + 2000 * 0.5 + 100 * 8.0) / 1e6
+    run2 = (0 * 2.0 + 1000 * 0.5 + 100 * 8.0) / 1e6  # cached never exceeds the prompt
+    assert agent["usd_total"] == pytest.approx(run1 + run2) and agent["usd_per_run"] == pytest.approx((run1 + run2) / 2)
+    assert np.isnan(env["usd_per_run"]) and env["prompt_per_run"] == 500  # no price for the environment model

@@ -14,7 +14,8 @@ from .figures import BUILDERS, FigureResult, make_figures
 from .formats import write_table
 from .html import figure_context, render, table_context
 from .judges import judge_tables, plane_figure
-from .tables import compute_tables
+from ..models.prices import DEFAULT_PRICES
+from .tables import compute_tables, usage_table
 from .viewer import MAX_BYTES, MAX_RUNS, embed_json, select_runs
 
 
@@ -65,9 +66,11 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
             raise ReportError(f"{experiment_dir}: the run store holds no runs")
         runs, total, capped = select_runs(store, max_runs=max_runs, max_bytes=max_bytes)
         judged, plane = judge_tables(store, df)
+        sweep_prices = (store.get_meta("last_sweep") or {}).get("prices") or {}
+        usage = usage_table(store.usage(), {**DEFAULT_PRICES, **sweep_prices})
 
     tables, notes = compute_tables(df, B=B, seed=seed)
-    tables += judged
+    tables += judged + [usage]
     for t in tables:
         write_table(t, out / "tables")
     if figures:
