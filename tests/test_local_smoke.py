@@ -39,3 +39,33 @@ def test_weights_are_verified(tmp_path):
     bad = tmp_path / "x.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 100)
     assert resolve_weights(str(bad))[0] == bad  # explicit files are the user's responsibility
+
+
+def test_roles_share_one_model_and_reuse_saved_prefixes(dosage):
+    require_local()
+    from toxpro.models import Sampling, build_model
+    from toxpro.models import local
+    from toxpro.scenario import Condition
+    from toxpro.simulate import RunSettings, simulate
+
+    local.close_all()
+    agent = build_model("local/smollm2-135m", slot="agent")
+    env = build_model("local/smollm2-135m", slot="environment")
+    settings = RunSettings(max_turns=2, max_protocol_errors=2, agent_sampling=Sampling(temperature=0.2, max_tokens=200),
+                           env_sampling=Sampling(temperature=0.2, max_tokens=120))
+    first = asyncio.run(simulate(dosage, Condition(), agent, env, settings, seed=5))
+    assert len(local._CONTEXTS) == 1  # one set of weights for both roles
+    again = asyncio.run(simulate(dosage, Condition(), agent, env, settings, seed=6))
+    calls = lambda rec, who: [c for t in rec.turns for c in [t.agent_call, *t.env_calls]  # noqa: E731
+                              if c.who == who and c.response]
+    a1 = calls(first, "agent")
+    # turn 2 of the agent continues from turn 1's saved state, though the environment ran in between
+    if len(a1) > 1:
+        assert a1[1].response.usage.cached_tokens >= a1[0].response.usage.prompt_tokens // 2
+    # a repeated run reuses each role's stable prefix (agent: up to the shuffled tool list; env: its system prompt)
+    assert calls(again, "agent")[0].response.usage.cached_tokens > 20
+    env_first = calls(again, "environment")
+    if env_first:
+        assert env_first[0].response.usage.cached_tokens > 0.5 * env_first[0].response.usage.prompt_tokens
+    t = calls(again, "agent")[0].response.raw["timings"]
+    assert t["prompt_evaluated"] < calls(again, "agent")[0].response.usage.prompt_tokens

@@ -54,7 +54,8 @@ def run(
     on_budget: str = typer.Option("drop", help="at a cap, in-flight runs are dropped (not stored) or finish"),
     shard: Optional[str] = typer.Option(None, help="I/N: run only shard I (0..N-1) of the plan, split by run id"),
     executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro[ray]')"),
-    transport: Optional[str] = typer.Option(None, help="remote endpoints: sdk (the openai SDK, default) or direct "
+    transport: Optional[str] = typer.Option(None, help="remote endpoints: auto (default: direct for self-hosted "
+                                            "servers, sdk for hosted APIs), sdk (the openai SDK) or direct "
                                             "(same requests without the SDK's pipeline; less CPU per call)"),
     replay_from: Optional[Path] = typer.Option(None, help="experiment whose environment replies are replayed "
                                                "while the agent's actions match (paired comparisons)"),

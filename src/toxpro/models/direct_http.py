@@ -1,6 +1,7 @@
-"""`--transport direct`: OpenAI-compatible endpoints without the SDK's request pipeline (opt-in).
+"""The direct transport: OpenAI-compatible endpoints without the SDK's request pipeline.
 
-The default transport is the official SDK (models/openai_compat.py). This one sends the same
+The default for self-hosted servers (`--transport auto`, models/factory.self_hosted); hosted APIs
+use the official SDK (models/openai_compat.py). This one sends the same
 request: the request and its error classes are those of the official SDK (same JSON body, Bearer auth,
 status → error mapping and messages), but the call goes straight to the HTTP engine the SDK sits
 on: the SDK's request pipeline (option models, a TypedDict transform of every message, a dozen

@@ -46,7 +46,8 @@ class SweepConfig(BaseModel):
     prices: dict[str, tuple[float, float] | tuple[float, float, float]] = Field(default_factory=dict)
     on_budget: Literal["drop", "finish"] = "drop"  # what in-flight runs do when a cap is reached
     executor: Literal["async", "ray"] = "async"
-    transport: Literal["sdk", "direct"] = "sdk"  # remote endpoints: the openai SDK, or direct HTTP (lower CPU)
+    # remote endpoints: auto = direct HTTP for self-hosted servers, the openai SDK for hosted APIs
+    transport: Literal["auto", "sdk", "direct"] = "auto"
     ray_address: str | None = None  # an existing Ray cluster; default: start a local one
     replay_from: str | None = None  # an experiment directory whose environment replies are replayed
 
