@@ -51,21 +51,18 @@ def test_roles_share_one_model_and_reuse_saved_prefixes(dosage):
     local.close_all()
     agent = build_model("local/smollm2-135m", slot="agent")
     env = build_model("local/smollm2-135m", slot="environment")
-    settings = RunSettings(max_turns=2, max_protocol_errors=2, agent_sampling=Sampling(temperature=0.2, max_tokens=200),
-                           env_sampling=Sampling(temperature=0.2, max_tokens=120))
-    first = asyncio.run(simulate(dosage, Condition(), agent, env, settings, seed=5))
+    sampling = Sampling(temperature=0.2, max_tokens=48)  # replies may be cut off: turn 2 then comes anyway
+
+    def run(turns, seed):
+        settings = RunSettings(max_turns=turns, max_protocol_errors=2, agent_sampling=sampling, env_sampling=sampling)
+        record = asyncio.run(simulate(dosage, Condition(), agent, env, settings, seed=seed))
+        return [c for t in record.turns for c in [t.agent_call, *t.env_calls] if c.who == "agent" and c.response]
+
+    first = run(2, 5)
     assert len(local._CONTEXTS) == 1  # one set of weights for both roles
-    again = asyncio.run(simulate(dosage, Condition(), agent, env, settings, seed=6))
-    calls = lambda rec, who: [c for t in rec.turns for c in [t.agent_call, *t.env_calls]  # noqa: E731
-                              if c.who == who and c.response]
-    a1 = calls(first, "agent")
-    # turn 2 of the agent continues from turn 1's saved state, though the environment ran in between
-    if len(a1) > 1:
-        assert a1[1].response.usage.cached_tokens >= a1[0].response.usage.prompt_tokens // 2
-    # a repeated run reuses each role's stable prefix (agent: up to the shuffled tool list; env: its system prompt)
-    assert calls(again, "agent")[0].response.usage.cached_tokens > 20
-    env_first = calls(again, "environment")
-    if env_first:
-        assert env_first[0].response.usage.cached_tokens > 0.5 * env_first[0].response.usage.prompt_tokens
-    t = calls(again, "agent")[0].response.raw["timings"]
-    assert t["prompt_evaluated"] < calls(again, "agent")[0].response.usage.prompt_tokens
+    # turn 2 of the agent continues from turn 1's saved state, whatever ran on the context in between
+    assert len(first) == 2 and first[1].response.usage.cached_tokens >= first[0].response.usage.prompt_tokens // 2
+    (again,) = run(1, 6)
+    # a repeated run reuses the agent's stable prefix (its system prompt up to the shuffled tool list)
+    u, t = again.response.usage, again.response.raw["timings"]
+    assert u.cached_tokens > 20 and t["prompt_evaluated"] <= u.prompt_tokens - u.cached_tokens + 1

@@ -62,13 +62,15 @@ def _context(path: str, n_ctx: int):
             except ImportError:
                 raise ModelError("config", "the embedded model needs llama-cpp-python: pip install 'toxpro[local]' "
                                  "(scripts/install_local.sh builds and caches it)") from None
-            from .local_states import PrefixStates, save_state_light
+            from .local_states import PrefixStates, load_state_light, save_state_light
 
             start = time.perf_counter()
             llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=_threads(), n_threads_batch=_threads(),
                         n_batch=512, verbose=False, seed=0)
             LOAD_SECONDS[key] = time.perf_counter() - start
-            llm.save_state = lambda: save_state_light(llm)  # the KV state without the 300 MB logits buffer
+            # the KV state without the (unread) 300 MB logits buffer; logits_all stays off
+            llm.save_state = lambda: save_state_light(llm)
+            llm.load_state = lambda state: load_state_light(llm, state)
             llm.set_cache(PrefixStates(_cache_bytes()))
             _CONTEXTS[key] = (llm, threading.Lock())
         return _CONTEXTS[key]

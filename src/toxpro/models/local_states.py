@@ -6,7 +6,8 @@ state that is a prefix of a newer one is dropped (a conversation's turn t is sup
 t+1), and states are saved without the logits buffer. Llama.save_state copies `scores`, n_batch x
 vocabulary floats (512 x 151,936 x 4 bytes = 311 MB for Qwen2.5) per call, although a restored
 state is always re-decoded from its last token before sampling (`_requires_eval`), so those
-logits are never read; `save_state_light` keeps one row. A state then costs the KV cells it holds
+logits are never read (with logits_all off, llama-cpp-python never reads that buffer):
+`save_state_light` keeps one row and `load_state_light` does not fill it. A state then costs the KV cells it holds
 (Qwen2.5-1.5B: 28 KB per token, 70 MB for a 2,500-token conversation)."""
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ def save_state_light(llm: Llama) -> LlamaState:
         raise RuntimeError("llama.cpp state larger than reported")
     return LlamaState(scores=llm.scores[:1].copy(), input_ids=llm.input_ids.copy(), n_tokens=llm.n_tokens,
                       llama_state=ctypes.string_at(buffer, n_bytes), llama_state_size=n_bytes, seed=llm._seed)
+
+
+def load_state_light(llm: Llama, state: LlamaState) -> None:
+    """Llama.load_state without filling the logits buffer: with logits_all off llama-cpp-python never
+    reads it (sampling reads llama.cpp's own logits, refreshed by decoding the suffix)."""
+    llm.input_ids = state.input_ids.copy()
+    llm.n_tokens = state.n_tokens
+    llm._requires_eval = True
+    llm._seed = state.seed
+    data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+    if llama_cpp.llama_state_set_data(llm._ctx.ctx, data, state.llama_state_size) != state.llama_state_size:
+        raise RuntimeError("llama.cpp did not take the saved state")
 
 
 def reset_perf(llm: Llama) -> None:

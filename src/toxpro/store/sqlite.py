@@ -97,7 +97,10 @@ class RunStore:
         self.db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
         add_missing_columns(self.db)
         self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        # an older store opened here gets the new columns (above) and may receive format-2 records
+        self.db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = "
+                        "excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+                        (str(SCHEMA_VERSION),))
         self.db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
 
     def close(self) -> None:
