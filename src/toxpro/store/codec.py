@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - zstandard is a declared dependency
 
 MAGIC = b"TXR2"
 ZSTD, ZLIB = b"z", b"d"
-_LEVEL = 9
+_LEVEL = 3
 _MIN_DELTA = 200  # shorter texts are stored whole
 _CALL_FIELDS = ("json_schema", "tools", "sampling")
 
@@ -70,6 +70,8 @@ class _Messages:
 
     def add(self, message: dict, base_i: int | None) -> int:
         """The message's index, stored whole or as a line diff against message base_i."""
+        if base_i is not None and self.values[base_i] == message and list(self.values[base_i]) == list(message):
+            return base_i  # the common case, an append-only conversation: no serialisation needed
         key = _text(message)
         hit = self.index.get(key)
         if hit is not None:
@@ -141,7 +143,7 @@ def _calls(turn: dict) -> list[dict]:
 
 def pack(record: dict) -> dict:
     """A record's JSON object → its format-2 object (does not modify record)."""
-    msgs, values, value_index = _Messages(), [], {}
+    msgs, values, value_index, last_values = _Messages(), [], {}, {}
     turns, state, last = [], {}, {}
     for turn in record.get("turns", []):
         turn = dict(turn)
@@ -156,11 +158,15 @@ def pack(record: dict) -> dict:
             last[call.get("who")] = indices
             for name in _CALL_FIELDS:
                 if name in call:
+                    same = last_values.get((call.get("who"), name))
+                    if same is not None and values[same] == call[name]:
+                        call[name] = same
+                        continue
                     key = _text(call[name])
                     if key not in value_index:
                         value_index[key] = len(values)
                         values.append(call[name])
-                    call[name] = value_index[key]
+                    call[name] = last_values[(call.get("who"), name)] = value_index[key]
             packed_calls.append(call)
         turn["agent_call"], turn["env_calls"] = packed_calls[0], packed_calls[1:]
         after = turn.get("state_after", {})
@@ -225,7 +231,8 @@ def encode_json(record_json: str) -> bytes:
     """A record's JSON text (as RunRecord.model_dump_json writes it) → the stored bytes."""
     record = json.loads(record_json)
     packed = pack(record)
-    if unpack(json.loads(_text(packed))) != record or _text(unpack(packed)) != _text(record):
+    # state key order is checked in _state_diff, message dicts are kept as they are: equality suffices
+    if unpack(packed) != record:
         packed = {"v": 2, "plain": record}  # never expected; kept so that nothing can be lost
     return _compress(_text(packed).encode("utf-8"))
 
