@@ -97,3 +97,29 @@ def test_report_table_of_tokens_and_dollars_per_run_and_role():
     run2 = (0 * 2.0 + 1000 * 0.5 + 100 * 8.0) / 1e6  # cached never exceeds the prompt
     assert agent["usd_total"] == pytest.approx(run1 + run2) and agent["usd_per_run"] == pytest.approx((run1 + run2) / 2)
     assert np.isnan(env["usd_per_run"]) and env["prompt_per_run"] == 500  # no price for the environment model
+
+
+def test_one_price_unit_for_run_and_synth(tmp_path, dosage):
+    from typer.testing import CliRunner
+
+    from toxpro.cli import app
+    from toxpro.runner.budget import cost_usd as run_cost
+    from toxpro.synth import cost_usd as synth_cost
+    from toxpro.synth import load_prices
+
+    f = tmp_path / "prices.yaml"
+    f.write_text("vllm/: [3, 12, 1]\n")
+    synth_table = load_prices(f, env="")
+    run_table = {"vllm/": (3, 12, 1)}
+    # the same price means the same dollars: USD per 1M tokens in both
+    assert synth_cost("vllm/m@http://h/v1", 2_000_000, 500_000, synth_table, 1_000_000) == pytest.approx(10.0)
+    assert run_cost("vllm/m@http://h/v1", 2_000_000, 500_000, run_table, 1_000_000) == pytest.approx(10.0)
+    # the CLI's --price is per 1M too: $1,000,000 per 1M input tokens = $1 per prompt token
+    settings = RunSettings(max_turns=3)
+    planned = plan([dosage], ["scripted/always-compliant"], ["scripted/env"], [Condition()], 1, settings)
+    with RunStore(tmp_path / "est") as store:
+        expected = estimate_numbers(planned, settings, store, Budget(prices={"scripted/always": (1e6, 0)}))
+    result = CliRunner().invoke(app, ["run", "-s", dosage.id, "-a", "scripted/always-compliant", "--max-turns", "3",
+                                      "--price", "scripted/always=1000000,0", "--dry-run", "-o", str(tmp_path / "x")])
+    assert result.exit_code == 0, result.output
+    assert f"agent ${expected.tokens['agent'][0]:,.2f}" in result.output
