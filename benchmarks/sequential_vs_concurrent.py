@@ -24,8 +24,8 @@ from _bench import machine, run_leg, scripted_server
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--transport", choices=["sdk", "direct"], default="sdk",
-                        help="sdk: the openai SDK (default); direct: models/direct_http.py")
+    parser.add_argument("--transport", choices=["auto", "sdk", "direct"], default="auto",
+                        help="auto (default): direct for the local scripted server; sdk: the openai SDK; direct: models/direct_http.py")
     parser.add_argument("--scenarios", type=int, default=16)
     parser.add_argument("--runs-per-scenario", type=int, default=25)
     parser.add_argument("--concurrency", type=int, default=64)

@@ -20,8 +20,8 @@ from _bench import machine, peak_rss_mib, run_leg, scripted_server
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--transport", choices=["sdk", "direct"], default="sdk",
-                        help="sdk: the openai SDK (default); direct: models/direct_http.py")
+    parser.add_argument("--transport", choices=["auto", "sdk", "direct"], default="auto",
+                        help="auto (default): direct for the local scripted server; sdk: the openai SDK; direct: models/direct_http.py")
     parser.add_argument("--runs", type=int, default=640)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.2, help="seconds the server waits before each reply")

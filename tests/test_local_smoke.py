@@ -39,3 +39,30 @@ def test_weights_are_verified(tmp_path):
     bad = tmp_path / "x.gguf"
     bad.write_bytes(b"GGUF" + b"\0" * 100)
     assert resolve_weights(str(bad))[0] == bad  # explicit files are the user's responsibility
+
+
+def test_roles_share_one_model_and_reuse_saved_prefixes(dosage):
+    require_local()
+    from toxpro.models import Sampling, build_model
+    from toxpro.models import local
+    from toxpro.scenario import Condition
+    from toxpro.simulate import RunSettings, simulate
+
+    local.close_all()
+    agent = build_model("local/smollm2-135m", slot="agent")
+    env = build_model("local/smollm2-135m", slot="environment")
+    sampling = Sampling(temperature=0.2, max_tokens=48)  # replies may be cut off: turn 2 then comes anyway
+
+    def run(turns, seed):
+        settings = RunSettings(max_turns=turns, max_protocol_errors=2, agent_sampling=sampling, env_sampling=sampling)
+        record = asyncio.run(simulate(dosage, Condition(), agent, env, settings, seed=seed))
+        return [c for t in record.turns for c in [t.agent_call, *t.env_calls] if c.who == "agent" and c.response]
+
+    first = run(2, 5)
+    assert len(local._CONTEXTS) == 1  # one set of weights for both roles
+    # turn 2 of the agent continues from turn 1's saved state, whatever ran on the context in between
+    assert len(first) == 2 and first[1].response.usage.cached_tokens >= first[0].response.usage.prompt_tokens // 2
+    (again,) = run(1, 6)
+    # a repeated run reuses the agent's stable prefix (its system prompt up to the shuffled tool list)
+    u, t = again.response.usage, again.response.raw["timings"]
+    assert u.cached_tokens > 20 and t["prompt_evaluated"] <= u.prompt_tokens - u.cached_tokens + 1

@@ -93,7 +93,13 @@ def test_transport_choice(monkeypatch):
     from toxpro.models.openai_compat import OpenAICompatModel
 
     monkeypatch.delenv("TOXPRO_TRANSPORT", raising=False)
-    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), OpenAICompatModel)  # the SDK by default
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000000000")
+    # auto (default): direct for self-hosted servers, the SDK for hosted APIs
+    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), DirectHTTPModel)
+    assert isinstance(build_model("openai/gpt-4o@http://10.1.2.3:8000/v1"), DirectHTTPModel)  # a private address
+    assert isinstance(build_model("openai/gpt-4o"), OpenAICompatModel)
+    monkeypatch.setenv("TOXPRO_TRANSPORT", "sdk")
+    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), OpenAICompatModel)
     monkeypatch.setenv("TOXPRO_TRANSPORT", "direct")
     assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), DirectHTTPModel)
     monkeypatch.setenv("TOXPRO_TRANSPORT", "carrier-pigeon")

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from toxpro.cli import app
 from toxpro.store import RunStore
+from toxpro.store.codec import decode_json, encode_json
+from toxpro.store.sqlite import SCHEMA_VERSION
 
 runner = CliRunner()
 SID = "healthcare-loyalty-dosage-audit"
@@ -64,7 +66,7 @@ def damaged(tmp_path: Path, how: str) -> Path:
     ("garbage", "not a toxpro run store (not an SQLite database)"),
     ("truncated", "damaged run store"),
     ("foreign", "not a toxpro run store (an SQLite database with tables users)"),
-    ("version99", "run store schema version 99; this toxpro reads version 1 and older"),
+    ("version99", f"run store schema version 99; this toxpro reads version {SCHEMA_VERSION} and older"),
 ])
 def test_damaged_foreign_and_newer_stores_exit_2_naming_the_file(tmp_path, how, needle):
     db = damaged(tmp_path, how)
@@ -117,7 +119,8 @@ def test_a_store_already_mixing_settings_is_reported(tmp_path):
     con = sqlite3.connect(db)
     con.execute("DELETE FROM meta WHERE key = 'settings'")
     (rid, record), = con.execute("SELECT run_id, record FROM runs LIMIT 1").fetchall()
-    con.execute("UPDATE runs SET record = ? WHERE run_id = ?", (record.replace('"max_turns":20', '"max_turns":7'), rid))
+    text = decode_json(record).replace('"max_turns":20', '"max_turns":7')
+    con.execute("UPDATE runs SET record = ? WHERE run_id = ?", (encode_json(text), rid))
     con.commit()
     con.close()
     result = runner.invoke(app, [*RUN, "-o", str(db.parent)])

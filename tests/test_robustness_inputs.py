@@ -13,6 +13,7 @@ from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
 from toxpro.runner.config import SweepConfigError, sweep_from_file
 from toxpro.scenario import ScenarioError, builtin_dir, load_scenario
 from toxpro.store import RunStore
+from toxpro.store.codec import decode_json
 
 from spine_helpers import sweep
 
@@ -134,7 +135,7 @@ def test_model_output_html_is_stored_verbatim(tmp_path, dosage):
         assert XSS in turn.action.reasoning and XSS in turn.agent_call.response.reasoning
         assert XSS in turn.env.observation
         assert any(XSS in m["content"] for m in record.turns[1].agent_call.messages if m.get("content"))
-    raw = [text for (text,) in store.db.execute("SELECT record FROM runs")]
+    raw = [decode_json(value) for (value,) in store.db.execute("SELECT record FROM runs")]
     assert all("<script>alert(1)</script>" in text for text in raw)  # no escaping at rest: the report's job
 
 

@@ -29,11 +29,15 @@ def _sweep(tmp_path, dosage, budget, repeats=30, concurrency=4, agent="scripted/
 
 def test_prices_match_the_longest_prefix():
     prices = {"openai/": (1.0, 2.0), "openai/gpt-4o-mini": (0.1, 0.2)}
-    assert price_for("openai/gpt-4o-mini", prices) == (0.1, 0.2)
-    assert price_for("openai/gpt-4o", prices) == (1.0, 2.0)
-    assert price_for("scripted/strategic", {}) == (0.0, 0.0) and price_for("local/qwen", {}) == (0.0, 0.0)
+    assert price_for("openai/gpt-4o-mini", prices)[:2] == (0.1, 0.2)
+    assert price_for("openai/gpt-4o", prices)[:2] == (1.0, 2.0)
+    assert price_for("scripted/strategic", {})[:2] == (0.0, 0.0) and price_for("local/qwen", {})[:2] == (0.0, 0.0)
     assert price_for("openrouter/x/y", prices) is None
-    assert cost_usd("openai/gpt-4o", 1000, 500, prices) == pytest.approx(2.0)
+    # USD per 1M tokens; cached prompt tokens at the cached-input price, the full price where none is given
+    assert cost_usd("openai/gpt-4o", 1_000_000, 500_000, prices) == pytest.approx(2.0)
+    cached = {"openai/": (1.0, 2.0, 0.25)}
+    assert cost_usd("openai/gpt-4o", 1_000_000, 0, cached, cached_tokens=600_000) == pytest.approx(0.4 + 0.15)
+    assert cost_usd("openai/gpt-4o", 1_000_000, 0, prices, cached_tokens=600_000) == pytest.approx(1.0)
 
 
 def test_token_cap_stops_new_runs_and_drops_in_flight_ones(tmp_path, dosage):
@@ -62,7 +66,7 @@ def test_finish_mode_stores_in_flight_runs(tmp_path, dosage):
 
 def test_usd_cap_with_prices(tmp_path, dosage):
     # scripted models are free unless priced; price them so the cap bites
-    budget = Budget(usd={"environment": 0.05}, prices={"scripted/env": (0.001, 0.001)})
+    budget = Budget(usd={"environment": 0.05}, prices={"scripted/env": (1.0, 1.0)})  # USD per 1M tokens
     store, _, progress = _sweep(tmp_path, dosage, budget)
     assert progress.budget_stop and "environment cost budget reached" in progress.budget_stop
     assert budget.spent_usd["environment"] >= 0.05 and budget.spent_usd["agent"] == 0.0
@@ -71,12 +75,15 @@ def test_usd_cap_with_prices(tmp_path, dosage):
 
 def test_config_budget_validation(tmp_path):
     with pytest.raises(ValueError, match="needs a price for every model"):
-        SweepConfig(agents=["openai/gpt-4o"], envs=["scripted/env"], budget_usd=5)
+        SweepConfig(agents=["vllm/m@http://127.0.0.1:9/v1"], envs=["scripted/env"], budget_usd=5)
+    # the built-in table prices known models (USD per 1M tokens, with cached input)
+    assert SweepConfig(agents=["openai/gpt-4o"], envs=["scripted/env"], budget_usd=5).budget().prices[
+        "openai/gpt-4o"] == (2.50, 10.00, 1.25)
     with pytest.raises(ValueError, match="unknown budget role"):
         SweepConfig(agents=["scripted/strategic"], budget_tokens={"judge": 5})
     ok = SweepConfig(agents=["openai/gpt-4o"], envs=["scripted/env"], budget_usd=5,
-                     prices={"openai/": [0.0025, 0.01]})
-    assert ok.budget().usd == {"total": 5.0} and ok.prices["openai/"] == (0.0025, 0.01)
+                     prices={"openai/": [2.5, 10]})
+    assert ok.budget().usd == {"total": 5.0} and ok.prices["openai/"] == (2.5, 10.0)
     f = tmp_path / "sweep.yaml"
     f.write_text("agents: [openai/gpt-4o]\nenvs: [scripted/env]\nbudget_usd: {agent: 1, moon: 2}\n")
     with pytest.raises(SweepConfigError, match=f"{f}:budget_usd: unknown budget role"):
@@ -96,11 +103,11 @@ def test_dry_run_estimates_calls_tokens_and_cost(tmp_path, dosage):
     settings = RunSettings(max_turns=10)
     planned = plan([dosage], ["openai/gpt-4o"], ["scripted/env"], [Condition()], 4, settings)
     store = RunStore(tmp_path)
-    budget = Budget(usd={"total": 0.05}, prices={"openai/gpt-4o": (2.5, 10.0)})  # $/1k tokens
+    budget = Budget(usd={"total": 0.05}, prices={"openai/gpt-4o": (2500, 10000)})  # USD per 1M tokens
     est = estimate_numbers(planned, settings, store, budget)
     assert est.todo == 4 and est.calls_typical == 4 * 2 * 6 and est.calls_worst == 4 * 2 * 10
     a_in, a_out = est.tokens["agent"]
-    assert est.usd["agent"] == pytest.approx((a_in * 2.5 + a_out * 10.0) / 1000)
+    assert est.usd["agent"] == pytest.approx((a_in * 2500 + a_out * 10000) / 1e6)  # no cached price: full price
     assert est.usd["environment"] == 0 and est.usd_worst["agent"] > est.usd["agent"]
     assert est.runs_within_budget == 0 and "stops after about 0 of 4 runs" in est.format()
     roomy = estimate_numbers(planned, settings, store, Budget(usd={"total": 10**6}, prices=budget.prices))
@@ -115,5 +122,5 @@ def test_cli_budget_flags_and_message(tmp_path):
     assert "agent token budget reached" in result.output and "No new runs started" in result.output
     dry = runner.invoke(app, [*args, "--dry-run"])
     assert dry.exit_code == 0 and "at the typical estimate the sweep stops" in dry.output
-    bad = runner.invoke(app, ["run", "-a", "openai/gpt-4o", "--budget-usd", "3", "-o", str(tmp_path)])
+    bad = runner.invoke(app, ["run", "-a", "vllm/m@http://127.0.0.1:9/v1", "--budget-usd", "3", "-o", str(tmp_path)])
     assert bad.exit_code == 2 and "needs a price" in bad.output

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from toxpro.cli import app
 from toxpro.runner.shard import ShardError, parse_shard, select_shard
 from toxpro.store import RunStore, StoreError
+from toxpro.store.codec import decode_json
 from toxpro.store.merge import merge_stores
 
 runner = CliRunner()
@@ -53,8 +54,8 @@ def test_merge_reports_conflicts_and_keeps_the_first(tmp_path):
         assert runner.invoke(app, [*ARGS, "-o", str(tmp_path / name)]).exit_code == 0
     # tamper with one run in b: same run id, a different outcome
     db = sqlite3.connect(tmp_path / "b" / "runs.sqlite")
-    rid, text = db.execute("SELECT run_id, record FROM runs ORDER BY run_id LIMIT 1").fetchone()
-    record = json.loads(text)
+    rid, value = db.execute("SELECT run_id, record FROM runs ORDER BY run_id LIMIT 1").fetchone()
+    record = json.loads(decode_json(value))
     record["label"]["label"] = "robust" if record["label"]["label"] != "robust" else "direct"
     db.execute("UPDATE runs SET record = ?, label = ? WHERE run_id = ?",
                (json.dumps(record), record["label"]["label"], rid))

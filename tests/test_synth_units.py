@@ -108,14 +108,14 @@ def test_gates_per_stage():
 
 def test_prices_longest_prefix_and_overrides(tmp_path):
     table = load_prices(env="")
-    assert price_for("openai/gpt-4o-mini", table) == (0.15, 0.60)
-    assert price_for("openai/gpt-4o", table) == (2.50, 10.00)
-    assert price_for("local/qwen2.5-coder-1.5b", table) == (0.0, 0.0)
+    assert price_for("openai/gpt-4o-mini", table) == (0.15, 0.60, 0.075)
+    assert price_for("openai/gpt-4o", table) == (2.50, 10.00, 1.25)
+    assert price_for("local/qwen2.5-coder-1.5b", table)[:2] == (0.0, 0.0)
     assert price_for("vllm/x@http://h/v1", table) is None
     assert cost_usd("openai/gpt-4o-mini", 1_000_000, 1_000_000, table) == pytest.approx(0.75)
     f = tmp_path / "prices.yaml"
     f.write_text("vllm/: [0.1, 0.2]\nopenai/gpt-4o-mini: [1, 1]\n")
     table = load_prices(f, env='{"compat/": [3, 4]}')
-    assert price_for("vllm/x@http://h/v1", table) == (0.1, 0.2)
-    assert price_for("openai/gpt-4o-mini", table) == (1.0, 1.0)
-    assert price_for("compat/m@http://h/v1", table) == (3.0, 4.0)
+    assert price_for("vllm/x@http://h/v1", table)[:2] == (0.1, 0.2)
+    assert price_for("openai/gpt-4o-mini", table)[:2] == (1.0, 1.0)
+    assert price_for("compat/m@http://h/v1", table)[:2] == (3.0, 4.0)

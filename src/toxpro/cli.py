@@ -95,14 +95,15 @@ def run(
                                   "top_p, reasoning_effort, extra_body as JSON, send_seed, json_mode); repeatable"),
     budget_tokens: list[str] = typer.Option([], help="ROLE=N token cap (agent, environment or total); repeatable"),
     budget_usd: list[str] = typer.Option([], help="[ROLE=]DOLLARS cost cap (default role: total); needs --price"),
-    price: list[str] = typer.Option([], help="MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT; repeatable"),
+    price: list[str] = typer.Option([], help="MODEL_PREFIX=IN,OUT[,CACHED_IN] in USD per 1M tokens; repeatable"),
     on_budget: str = typer.Option("drop", help="at a cap, in-flight runs are dropped (not stored) or finish"),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds per call attempt (default 60)"),
     retries: Optional[int] = typer.Option(None, "--retries", help="retries after a failed attempt: 429, 5xx, "
                                           "timeouts, resets (default 3, so 4 attempts)"),
     shard: Optional[str] = typer.Option(None, help="I/N: run only shard I (0..N-1) of the plan, split by run id"),
     executor: Optional[str] = typer.Option(None, help="async (default) or ray (pip install 'toxpro\\[ray]')"),
-    transport: Optional[str] = typer.Option(None, help="remote endpoints: sdk (the openai SDK, default) or direct "
+    transport: Optional[str] = typer.Option(None, help="remote endpoints: auto (default: direct for self-hosted "
+                                            "servers, sdk for hosted APIs), sdk (the openai SDK) or direct "
                                             "(same requests without the SDK's pipeline; less CPU per call)"),
     safeguard: list[str] = typer.Option([], help="NAME[:ARGS] safeguard arm, run beside the unguarded runs on the "
                                         "same seeds: reminder:mild|strong, constraints, escalation, "

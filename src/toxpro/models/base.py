@@ -46,9 +46,12 @@ class ToolCall(BaseModel):
 
 
 class Usage(BaseModel):
+    """Tokens of one call as the provider reported them (0 where it reports nothing)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens: served from the provider's prompt cache (or the local KV cache)
+    reasoning_tokens: int = 0  # of completion_tokens: hidden reasoning
 
     @property
     def total(self) -> int:

@@ -1,6 +1,7 @@
-"""`--transport direct`: OpenAI-compatible endpoints without the SDK's request pipeline (opt-in).
+"""The direct transport: OpenAI-compatible endpoints without the SDK's request pipeline.
 
-The default transport is the official SDK (models/openai_compat.py). This one sends the same
+The default for self-hosted servers (`--transport auto`, models/factory.self_hosted); hosted APIs
+use the official SDK (models/openai_compat.py). This one sends the same
 request: the request and its error classes are those of the official SDK (same JSON body, Bearer auth,
 status → error mapping and messages), but the call goes straight to the HTTP engine the SDK sits
 on: the SDK's request pipeline (option models, a TypedDict transform of every message, a dozen
@@ -141,13 +142,24 @@ def _parse_body(body: Any) -> tuple[str, str, list[ToolCall], str, Usage]:
         fn = c.get("function") if isinstance(c, dict) else None
         if fn:
             calls.append(ToolCall(id=c.get("id") or "", name=fn.get("name"), arguments=fn.get("arguments") or ""))
-    usage = body.get("usage")
+    return answer, reasoning, calls, choice.get("finish_reason") or "", usage_of(body.get("usage"))
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def usage_of(usage: Any) -> Usage:
+    """A body's `usage`: prompt-cache hits from prompt_tokens_details.cached_tokens (OpenAI, OpenRouter,
+    vLLM) or prompt_cache_hit_tokens (DeepSeek); reasoning from completion_tokens_details.reasoning_tokens."""
     usage = usage if isinstance(usage, dict) else {}
-    details = usage.get("prompt_tokens_details")
-    cached = (details.get("cached_tokens") if isinstance(details, dict) else 0) or 0
-    return answer, reasoning, calls, choice.get("finish_reason") or "", Usage(
-        prompt_tokens=usage.get("prompt_tokens") or 0, completion_tokens=usage.get("completion_tokens") or 0,
-        cached_tokens=cached)
+    prompt_details = usage.get("prompt_tokens_details")
+    completion_details = usage.get("completion_tokens_details")
+    cached = _count(prompt_details.get("cached_tokens")) if isinstance(prompt_details, dict) else 0
+    cached = cached or _count(usage.get("prompt_cache_hit_tokens"))
+    reasoning = _count(completion_details.get("reasoning_tokens")) if isinstance(completion_details, dict) else 0
+    return Usage(prompt_tokens=_count(usage.get("prompt_tokens")), completion_tokens=_count(usage.get("completion_tokens")),
+                 cached_tokens=cached, reasoning_tokens=reasoning)
 
 
 def response_from_body(body: bytes, latency: float) -> ChatResponse:

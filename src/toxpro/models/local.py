@@ -1,8 +1,14 @@
 """The embedded local model: llama-cpp-python in process, JSON-schema-constrained decoding.
 
-One llama.cpp context per (weights, slot): the agent and the environment each keep their own, so
-the KV cache of an append-only conversation is reused from one turn to the next (llama.cpp keeps
-the longest common token prefix). Calls on one context are serialised."""
+One llama.cpp model and context per weights file, shared by every role that uses those weights
+(agent and environment load the file once). Calls on it are serialised by one lock. Each role's
+conversations keep their KV cache through a prefix-state cache (`PrefixStates`, a LlamaRAMCache):
+after every call the context's state (KV cache and token ids) is saved under the tokens it holds,
+and a call starts from the saved state with the longest common token prefix. So the agent's
+append-only conversation continues where its last turn ended, even when environment calls (or
+other runs) used the context in between, and the stable system prompts of a scenario's roles are
+evaluated once for all of its runs. `timings` in each call's raw record say how many prompt tokens
+were evaluated and how long prompt evaluation and generation took."""
 
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ from .reasoning import split_think
 from .spec import ModelSpec
 from .weights import WeightsError, resolve_weights
 
-_CONTEXTS: dict[tuple[str, str, int], tuple[Any, threading.Lock]] = {}
+_CONTEXTS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
+LOAD_SECONDS: dict[tuple[str, int], float] = {}  # model load time per context (benchmarks print it)
 _CONTEXTS_LOCK = threading.Lock()
 _GRAMMARS: dict[str, Any] = {}
 
@@ -42,8 +49,12 @@ def _threads() -> int:
     return int(os.environ.get("TOXPRO_THREADS") or os.cpu_count() or 1)
 
 
-def _context(path: str, slot: str, n_ctx: int):
-    key = (path, slot, n_ctx)
+def _cache_bytes() -> int:
+    return int(float(os.environ.get("TOXPRO_KV_CACHE_MB") or 1024) * 2**20)
+
+
+def _context(path: str, n_ctx: int):
+    key = (path, n_ctx)
     with _CONTEXTS_LOCK:
         if key not in _CONTEXTS:
             try:
@@ -51,8 +62,16 @@ def _context(path: str, slot: str, n_ctx: int):
             except ImportError:
                 raise ModelError("config", "the embedded model needs llama-cpp-python: pip install 'toxpro[local]' "
                                  "(scripts/install_local.sh builds and caches it)") from None
+            from .local_states import PrefixStates, load_state_light, save_state_light
+
+            start = time.perf_counter()
             llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=_threads(), n_threads_batch=_threads(),
                         n_batch=512, verbose=False, seed=0)
+            LOAD_SECONDS[key] = time.perf_counter() - start
+            # the KV state without the (unread) 300 MB logits buffer; logits_all stays off
+            llm.save_state = lambda: save_state_light(llm)
+            llm.load_state = lambda state: load_state_light(llm, state)
+            llm.set_cache(PrefixStates(_cache_bytes()))
             _CONTEXTS[key] = (llm, threading.Lock())
         return _CONTEXTS[key]
 
@@ -91,11 +110,14 @@ class LocalModel:
         self.n_ctx = n_ctx
 
     def _generate(self, request: ChatRequest) -> ChatResponse:
-        llm, lock = _context(self.path, self.slot, self.n_ctx)
+        llm, lock = _context(self.path, self.n_ctx)
         schema = tool_call_schema(request) if request.tools else request.json_schema
         s = request.sampling
+        from .local_states import perf_counters, reset_perf
+
         with lock:
             start = time.perf_counter()
+            reset_perf(llm)
             try:
                 out = llm.create_chat_completion(
                     messages=[_plain(m) for m in request.messages],
@@ -108,12 +130,17 @@ class LocalModel:
             except ValueError as exc:  # e.g. prompt longer than the context
                 raise ModelError("bad_request", f"llama.cpp: {exc}") from None
             latency = time.perf_counter() - start
+            timings = perf_counters(llm, latency)
         choice = out["choices"][0]
         answer, reasoning = split_think(choice["message"].get("content") or "")
         usage = out.get("usage") or {}
+        prompt = usage.get("prompt_tokens", 0)
+        out["timings"] = timings
         response = ChatResponse(
             content=answer, reasoning=reasoning, finish_reason=choice.get("finish_reason") or "",
-            usage=Usage(prompt_tokens=usage.get("prompt_tokens", 0), completion_tokens=usage.get("completion_tokens", 0)),
+            # cached: prompt tokens taken from a saved KV state instead of evaluated
+            usage=Usage(prompt_tokens=prompt, completion_tokens=usage.get("completion_tokens", 0),
+                        cached_tokens=max(0, prompt - timings["prompt_evaluated"])),
             latency_s=latency, raw=out,
         )
         if request.tools:

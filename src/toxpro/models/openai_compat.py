@@ -1,8 +1,8 @@
 """Any OpenAI-compatible endpoint through the official `openai` SDK (SDK retries off; ours on).
 
-This is the default transport. `--transport direct` (models/direct_http.py) sends the same request
-without the SDK's request pipeline, for sweeps where the client's CPU per call matters (see
-benchmarks/RESULTS.md)."""
+The transport for hosted APIs (and for everything with `--transport sdk`). Self-hosted servers get
+models/direct_http.py by default (`--transport auto`), which sends the same request without the
+SDK's request pipeline, where the client's CPU per call matters (see benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 

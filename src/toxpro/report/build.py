@@ -19,6 +19,8 @@ from .html import figure_context, render, table_context
 from .judges import judge_tables, plane_figure
 from .safeguards import safeguard_figure, safeguard_tables, unguarded
 from .tables import compute_tables
+from ..models.prices import DEFAULT_PRICES
+from .tables import compute_tables, usage_table
 from .viewer import MAX_BYTES, MAX_RUNS, embed_json, select_runs
 
 
@@ -75,10 +77,12 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
         guarded, guard_plane = safeguard_tables(store, df, B=B, seed=seed)
         df, guard_notes = unguarded(df)  # guarded runs never mix into the main tables
         judged, plane = judge_tables(store, df)
+        sweep_prices = (store.get_meta("last_sweep") or {}).get("prices") or {}
+        usage = usage_table(store.usage(), {**DEFAULT_PRICES, **sweep_prices})
 
     tables, notes = compute_tables(df, B=B, seed=seed)
     notes = guard_notes + notes
-    tables += judged + guarded
+    tables += judged + guarded + [usage]
     for t in tables:
         write_table(t, out / "tables")
     if figures:

@@ -277,3 +277,43 @@ def compute_tables(df: pd.DataFrame, *, B: int = 2000, seed: int = 0) -> tuple[l
         "Share of the t-th tool call's role among runs with at least t calls (errors excluded), Wilson 95%.",
         role_shares_by_turn(df, BY), long=True)
     return tables, notes
+
+
+def usage_table(usage_rows, prices: dict | None = None) -> Table:
+    """Tokens and US dollars per run, by agent × environment model and role: means over stored runs.
+
+    usage_rows: (agent_model, env_model, run usage dict) as RunStore.usage() yields them. Dollars use
+    models/prices.py (USD per 1M tokens; cached prompt tokens at the cached-input price); a model
+    without a price shows no dollars."""
+    from ..models.prices import cost_usd
+
+    rows = []
+    for agent, env, u in usage_rows:
+        for role, model, key in (("agent", agent, "agent"), ("environment", env, "env")):
+            prompt, completion = int(u.get(f"{key}_prompt") or 0), int(u.get(f"{key}_completion") or 0)
+            cached, reasoning = int(u.get(f"{key}_cached") or 0), int(u.get(f"{key}_reasoning") or 0)
+            usd = cost_usd(model, prompt, completion, prices, cached)
+            rows.append({MODEL: agent, "env_model": env, "role": role, "model": model, "prompt": prompt,
+                         "cached": cached, "completion": completion, "reasoning": reasoning,
+                         "usd": np.nan if usd is None else usd})
+    columns = [MODEL, "env_model", "role", "runs", "prompt_per_run", "cached_per_run", "cached_share",
+               "completion_per_run", "reasoning_per_run", "usd_per_run", "usd_total"]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        frame = pd.DataFrame(columns=columns)
+    else:
+        g = frame.groupby([MODEL, "env_model", "role"], sort=True)
+        unpriced = g["usd"].apply(lambda s: bool(s.isna().any()))
+        frame = pd.DataFrame({
+            "runs": g.size(), "prompt_per_run": g["prompt"].mean(), "cached_per_run": g["cached"].mean(),
+            "completion_per_run": g["completion"].mean(), "reasoning_per_run": g["reasoning"].mean(),
+            "usd_per_run": g["usd"].mean().where(~unpriced), "usd_total": g["usd"].sum().where(~unpriced),
+        }).reset_index()
+        prompt = frame["prompt_per_run"].replace(0, np.nan)
+        frame["cached_share"] = (frame["cached_per_run"] / prompt).fillna(0.0)
+        frame = frame[columns]
+    return Table("tokens_and_cost", "Tokens and cost per run, by role",
+                 "Means per stored run. cached: prompt tokens the provider served from its prompt cache (of prompt); "
+                 "reasoning: hidden reasoning tokens (of completion), where providers report them. US$ at the built-in "
+                 "prices with the sweep's own over them (USD per 1M tokens, cached input at its own price); blank where "
+                 "a model has no price.", frame)

@@ -8,8 +8,10 @@ are not stored, so they run again once the cap is raised) or allowed to finish a
 ("finish", which may overshoot the cap by what those runs spend). Calls already in flight when the
 cap is reached always complete, so "drop" overshoots by at most those calls.
 
-Prices are US dollars per 1,000 tokens, [input, output], keyed by model-string prefix; the longest
-matching prefix wins. Scripted and local models cost nothing.
+Prices are those of models/prices.py: US dollars per 1M tokens, [input, output(, cached_input)],
+keyed by model-string prefix (the built-in table, overridden by the sweep's `prices:`); the longest
+matching prefix wins; prompt tokens served from a provider's cache are charged at the cached-input
+price. Scripted and local models cost nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..models import prices as _prices
+from ..models.prices import Price, PriceLike
+
 ROLES = ("agent", "environment")
 CAP_KEYS = (*ROLES, "total")
-FREE_PROVIDERS = ("scripted/", "local/")
 OnBudget = Literal["drop", "finish"]
 
 
@@ -31,30 +35,26 @@ class BudgetExhausted(Exception):
         self.reason = reason
 
 
-def price_for(model: str, prices: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
-    """(usd per 1k input tokens, usd per 1k output tokens) for a model string; None when unknown."""
-    best = max((k for k in prices if model.startswith(k)), key=len, default=None)
-    if best is not None:
-        return prices[best]
-    if model == "local" or model.startswith(FREE_PROVIDERS):
-        return (0.0, 0.0)
-    return None
+def price_for(model: str, prices: dict[str, PriceLike]) -> Price | None:
+    """The model's Price (USD per 1M tokens) in this table; None when unknown."""
+    return _prices.price_for(model, prices)
 
 
-def unpriced(models: list[str], prices: dict[str, tuple[float, float]]) -> list[str]:
+def unpriced(models: list[str], prices: dict[str, PriceLike]) -> list[str]:
     return [m for m in dict.fromkeys(models) if price_for(m, prices) is None]
 
 
-def cost_usd(model: str, prompt_tokens: int, completion_tokens: int, prices: dict[str, tuple[float, float]]) -> float:
-    p_in, p_out = price_for(model, prices) or (0.0, 0.0)
-    return (prompt_tokens * p_in + completion_tokens * p_out) / 1000.0
+def cost_usd(model: str, prompt_tokens: int, completion_tokens: int, prices: dict[str, PriceLike],
+             cached_tokens: int = 0) -> float:
+    """US dollars; 0 for a model without a price (the sweep refuses dollar caps for such models)."""
+    return _prices.cost_usd(model, prompt_tokens, completion_tokens, prices, cached_tokens) or 0.0
 
 
 @dataclass
 class Budget:
     tokens: dict[str, int] = field(default_factory=dict)  # role | total → cap
     usd: dict[str, float] = field(default_factory=dict)
-    prices: dict[str, tuple[float, float]] = field(default_factory=dict)
+    prices: dict[str, PriceLike] = field(default_factory=lambda: dict(_prices.DEFAULT_PRICES))
     on_budget: OnBudget = "drop"
     spent_tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ROLES, 0))
     spent_usd: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ROLES, 0.0))
@@ -68,17 +68,20 @@ class Budget:
     def exhausted(self) -> bool:
         return self.reason is not None
 
-    def charge(self, role: str, model: str, prompt_tokens: int, completion_tokens: int) -> None:
+    def charge(self, role: str, model: str, prompt_tokens: int, completion_tokens: int,
+               cached_tokens: int = 0) -> None:
+        """Token caps count every token (cached ones too); dollars price cached prompt tokens as cached."""
         self.spent_tokens[role] = self.spent_tokens.get(role, 0) + prompt_tokens + completion_tokens
         self.spent_usd[role] = self.spent_usd.get(role, 0.0) + cost_usd(model, prompt_tokens, completion_tokens,
-                                                                         self.prices)
+                                                                         self.prices, cached_tokens)
         if self.reason is None:
             self.reason = self._over()
 
     def charge_record_usage(self, agent_model: str, env_model: str, usage: dict) -> None:
         """Charge a stored run's usage (the record's `usage` object as a dict)."""
-        self.charge("agent", agent_model, int(usage.get("agent_prompt") or 0), int(usage.get("agent_completion") or 0))
-        self.charge("environment", env_model, int(usage.get("env_prompt") or 0), int(usage.get("env_completion") or 0))
+        for role, model, key in (("agent", agent_model, "agent"), ("environment", env_model, "env")):
+            self.charge(role, model, int(usage.get(f"{key}_prompt") or 0), int(usage.get(f"{key}_completion") or 0),
+                        int(usage.get(f"{key}_cached") or 0))
         if usage.get("monitor_prompt") or usage.get("monitor_completion"):  # tokens only: the record names no price
             self.charge("monitor", "", int(usage.get("monitor_prompt") or 0), int(usage.get("monitor_completion") or 0))
 

@@ -18,6 +18,7 @@ from ..scenario.conditions import VARIABLES, Condition, grid, one_at_a_time, par
 from ..simulate.presets import PRESETS, preset_settings
 from ..simulate.records import AgentPrompt, EnvPrompt, Outcomes, RunSettings, Termination
 from .generation import Generation, parse_generation_flags, settings_for
+from ..models.prices import DEFAULT_PRICES
 from .budget import CAP_KEYS, Budget, unpriced
 
 
@@ -92,12 +93,14 @@ class SweepConfig(BaseModel):
     generation: dict[str, Generation] = Field(default_factory=dict)  # model string → its own generation settings
     budget_tokens: dict[str, int] = Field(default_factory=dict)  # role (agent|environment|total) → max tokens
     budget_usd: dict[str, float] = Field(default_factory=dict)  # role (agent|environment|total) → max US$
-    prices: dict[str, tuple[float, float]] = Field(default_factory=dict)  # model prefix → [$/1k in, $/1k out]
+    # model prefix → [in, out(, cached in)] US$ per 1M tokens, over the built-in table (models/prices.py)
+    prices: dict[str, tuple[float, float] | tuple[float, float, float]] = Field(default_factory=dict)
     on_budget: Literal["drop", "finish"] = "drop"  # what in-flight runs do when a cap is reached
     timeout_s: float = Field(default=60.0, gt=0, le=3600)  # per call attempt
     retries: int = Field(default=3, ge=0, le=20)  # retries after the first attempt (429, 5xx, timeouts, resets)
     executor: Literal["async", "ray"] = "async"
-    transport: Literal["sdk", "direct"] = "sdk"  # remote endpoints: the openai SDK, or direct HTTP (lower CPU)
+    # remote endpoints: auto = direct HTTP for self-hosted servers, the openai SDK for hosted APIs
+    transport: Literal["auto", "sdk", "direct"] = "auto"
     ray_address: str | None = None  # an existing Ray cluster; default: start a local one
     replay_from: str | None = None  # an experiment directory whose environment replies are replayed
     # Safeguard arms, each run beside the unguarded arm on the same cells and seeds (toxpro.safeguards.spec):
@@ -135,18 +138,22 @@ class SweepConfig(BaseModel):
     @field_validator("prices")
     @classmethod
     def _prices_positive(cls, value: dict) -> dict:
-        for prefix, (p_in, p_out) in value.items():
-            if p_in < 0 or p_out < 0:
+        for prefix, price in value.items():
+            if any(p < 0 for p in price):
                 raise ValueError(f"price for {prefix!r}: prices must be ≥ 0")
         return value
+
+    def price_table(self) -> dict:
+        """The built-in prices with this sweep's own over them."""
+        return {**DEFAULT_PRICES, **self.prices}
 
     @model_validator(mode="after")
     def _priced(self) -> "SweepConfig":
         if self.budget_usd:
-            missing = unpriced([*self.agent_models(), *self.resolved_envs()], self.prices)
+            missing = unpriced([*self.agent_models(), *self.resolved_envs()], self.price_table())
             if missing:
                 raise ValueError(f"budget_usd needs a price for every model; none matches {', '.join(missing)} "
-                                 "(add prices: {MODEL_PREFIX: [USD_PER_1K_IN, USD_PER_1K_OUT]})")
+                                 "(add prices: {MODEL_PREFIX: [USD_PER_1M_IN, USD_PER_1M_OUT]})")
         return self
 
     @field_validator("preset")
@@ -235,7 +242,7 @@ class SweepConfig(BaseModel):
         return notes
 
     def budget(self) -> Budget:
-        return Budget(tokens=dict(self.budget_tokens), usd=dict(self.budget_usd), prices=dict(self.prices),
+        return Budget(tokens=dict(self.budget_tokens), usd=dict(self.budget_usd), prices=self.price_table(),
                       on_budget=self.on_budget)
 
     def settings(self) -> RunSettings:
@@ -283,17 +290,20 @@ def _usd(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _prices(items: list[str]) -> dict[str, tuple[float, float]]:
+_PRICE_FLAG = "expected MODEL_PREFIX=IN,OUT[,CACHED_IN] in USD per 1M tokens"
+
+
+def _prices(items: list[str]) -> dict[str, tuple[float, ...]]:
     out = {}
     for item in items:
         key, sep, value = item.rpartition("=")
         try:
-            p_in, p_out = (float(x) for x in value.split(","))
+            price = tuple(float(x) for x in value.split(","))
         except ValueError:
-            raise SweepConfigError(f"--price {item!r}: expected MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT") from None
-        if not sep or not key:
-            raise SweepConfigError(f"--price {item!r}: expected MODEL_PREFIX=USD_PER_1K_IN,USD_PER_1K_OUT")
-        out[key] = (p_in, p_out)
+            raise SweepConfigError(f"--price {item!r}: {_PRICE_FLAG}") from None
+        if not sep or not key or len(price) not in (2, 3):
+            raise SweepConfigError(f"--price {item!r}: {_PRICE_FLAG}")
+        out[key] = price
     return out
 
 

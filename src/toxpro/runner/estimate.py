@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..models.prices import DEFAULT_PRICES
 from ..scenario.shuffle import make_view
 from ..scenario.conditions import FEEDBACK_TEXT
 from ..simulate import prompts
@@ -14,6 +15,10 @@ from .sweep import PlannedRun
 
 CHARS_PER_TOKEN = 4
 TYPICAL_TURNS = 6  # what runs of API models took in our pilots; the cap bounds the worst case
+# Providers cache a prompt's prefix once it is this long (OpenAI: 1,024 tokens; DeepSeek caches
+# shorter ones too, so this errs towards paying more). Cached prompt tokens are priced at the
+# model's cached-input price (models/prices.py), at the full input price where it has none.
+CACHE_MIN_TOKENS = 1024
 
 
 @dataclass
@@ -27,6 +32,7 @@ class Estimate:
     # role → [prompt tokens, completion tokens]
     tokens: dict[str, list[int]] = field(default_factory=lambda: {"agent": [0, 0], "environment": [0, 0]})
     tokens_worst: dict[str, list[int]] = field(default_factory=lambda: {"agent": [0, 0], "environment": [0, 0]})
+    cached: dict[str, int] = field(default_factory=lambda: {"agent": 0, "environment": 0})  # of the prompt tokens
     usd: dict[str, float] = field(default_factory=lambda: {"agent": 0.0, "environment": 0.0})
     usd_worst: dict[str, float] = field(default_factory=lambda: {"agent": 0.0, "environment": 0.0})
     unpriced: list[str] = field(default_factory=list)
@@ -51,20 +57,25 @@ class Estimate:
             f"tokens ≈ agent {a:,} + environment {e:,} = {self.total_tokens:,} "
             f"(worst case at the turn cap {self.total_tokens_worst:,})",
         ]
+        cached = sum(self.cached.values())
+        if cached:
+            lines.append(f"of the prompt tokens ≈ {cached:,} are repeated prefixes a provider's prompt cache serves "
+                         f"(agent {self.cached['agent']:,}, environment {self.cached['environment']:,}; "
+                         f"priced at cached-input rates)")
         usd, worst = sum(self.usd.values()), sum(self.usd_worst.values())
         if worst:
             lines.append(f"cost ≈ ${usd:,.2f} (agent ${self.usd['agent']:,.2f} + environment "
                          f"${self.usd['environment']:,.2f}); worst case ${worst:,.2f}")
         if self.unpriced:
             lines.append(f"no price for {', '.join(self.unpriced)}: not counted in the cost "
-                         "(add `prices:` to the sweep file)")
+                         "(add `prices:` to the sweep file, USD per 1M tokens)")
         if self.budget_note:
             lines.append(self.budget_note)
         return "\n".join(lines)
 
 
-def _per_run(p: PlannedRun, settings: RunSettings, turns: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((agent prompt, agent completion), (env prompt, env completion)) tokens for `turns` turns."""
+def _per_run(p: PlannedRun, settings: RunSettings, turns: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """((agent prompt, completion, cached prompt), (env prompt, completion, cached prompt)) for `turns` turns."""
     view = make_view(p.scenario, None)
     sys_a = len(prompts.agent_system(p.scenario, p.condition, view, settings.protocol)) // CHARS_PER_TOKEN
     open_a = len(prompts.agent_opening(p.scenario, p.condition)) // CHARS_PER_TOKEN
@@ -74,11 +85,16 @@ def _per_run(p: PlannedRun, settings: RunSettings, turns: int) -> tuple[tuple[in
     reply_e = min(settings.env_sampling.max_tokens, 900) // 3
     if settings.agent_prompt == "paper":  # rebuilt each turn: the window holds at most history_window turns
         w = settings.history_window
-        agent_in = sum(sys_a + open_a + min(t, w) * (reply_a + reply_e) + max(0, t - w) * 40 for t in range(turns))
+        prompts_a = [sys_a + open_a + min(t, w) * (reply_a + reply_e) + max(0, t - w) * 40 for t in range(turns)]
+        # only the standing modules repeat from call to call
+        cached_a = (turns - 1) * sys_a if sys_a >= CACHE_MIN_TOKENS and turns > 1 else 0
     else:  # the conversation grows each turn: prompt t = base + t*(reply + observation)
-        agent_in = sum(sys_a + open_a + t * (reply_a + reply_e) for t in range(turns))
-    env_in = turns * (sys_e + 200)
-    return (agent_in, turns * reply_a), (env_in, turns * reply_e)
+        prompts_a = [sys_a + open_a + t * (reply_a + reply_e) for t in range(turns)]
+        # each agent call repeats the previous one's prompt (append-only)
+        cached_a = sum(prev for prev in prompts_a[:-1] if prev >= CACHE_MIN_TOKENS)
+    # each environment call repeats its system prompt
+    cached_e = (turns - 1) * sys_e if sys_e >= CACHE_MIN_TOKENS and turns > 1 else 0
+    return (sum(prompts_a), turns * reply_a, cached_a), (turns * (sys_e + 200), turns * reply_e, cached_e)
 
 
 def estimate_numbers(planned: list[PlannedRun], settings: RunSettings, store: RunStore,
@@ -88,7 +104,7 @@ def estimate_numbers(planned: list[PlannedRun], settings: RunSettings, store: Ru
     typical = min(TYPICAL_TURNS, settings.max_turns)
     est = Estimate(planned=len(planned), todo=len(todo), typical_turns=typical, max_turns=settings.max_turns,
                    calls_typical=2 * typical * len(todo), calls_worst=2 * settings.max_turns * len(todo))
-    prices = budget.prices if budget is not None else {}
+    prices = budget.prices if budget is not None else dict(DEFAULT_PRICES)
     per_run_usd: list[dict[str, float]] = []
     per_run_tokens: list[dict[str, int]] = []
     cache: dict[tuple, tuple] = {}
@@ -103,16 +119,17 @@ def estimate_numbers(planned: list[PlannedRun], settings: RunSettings, store: Ru
             est.tokens[role][1] += typ[1]
             est.tokens_worst[role][0] += worst[0]
             est.tokens_worst[role][1] += worst[1]
+            est.cached[role] += typ[2]
             if price_for(model, prices) is None:
                 if model not in est.unpriced:
                     est.unpriced.append(model)
                 continue
-            c = cost_usd(model, typ[0], typ[1], prices)
+            c = cost_usd(model, typ[0], typ[1], prices, typ[2])
             est.usd[role] += c
-            est.usd_worst[role] += cost_usd(model, worst[0], worst[1], prices)
+            est.usd_worst[role] += cost_usd(model, worst[0], worst[1], prices, worst[2])
             run_usd[role] += c
         per_run_usd.append(run_usd)
-        per_run_tokens.append({"agent": sum(ta), "environment": sum(te)})
+        per_run_tokens.append({"agent": ta[0] + ta[1], "environment": te[0] + te[1]})
     if budget is not None and budget.active and todo:
         est.runs_within_budget, est.budget_note = _fit(budget, per_run_tokens, per_run_usd, len(todo))
     return est

@@ -164,7 +164,8 @@ class _Limited:
             self.budget.check()  # the cap may have been reached while this call waited for a slot
             with self.tracker.call():
                 response = await self.model.chat(request)
-        self.budget.charge(self.role, self.name, response.usage.prompt_tokens, response.usage.completion_tokens)
+        u = response.usage
+        self.budget.charge(self.role, self.name, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
         return response
 
     async def aclose(self) -> None:

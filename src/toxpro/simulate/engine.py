@@ -149,15 +149,16 @@ class _Run:
 
     def _count(self, response: ChatResponse | None, record: CallRecord, who: str) -> None:
         if response is not None:
-            if who == "agent":
-                self.usage.agent_prompt += response.usage.prompt_tokens
-                self.usage.agent_completion += response.usage.completion_tokens
-            elif who == "monitor":
-                self.usage.monitor_prompt += response.usage.prompt_tokens
-                self.usage.monitor_completion += response.usage.completion_tokens
-            else:
-                self.usage.env_prompt += response.usage.prompt_tokens
-                self.usage.env_completion += response.usage.completion_tokens
+            u = response.usage
+            if who == "monitor":  # a safeguard's calls: prompt and completion only
+                self.usage.monitor_prompt += u.prompt_tokens
+                self.usage.monitor_completion += u.completion_tokens
+                self.usage.retries += response.retries
+                return
+            key = "agent" if who == "agent" else "env"
+            for part, n in (("prompt", u.prompt_tokens), ("completion", u.completion_tokens),
+                            ("cached", u.cached_tokens), ("reasoning", u.reasoning_tokens)):
+                setattr(self.usage, f"{key}_{part}", getattr(self.usage, f"{key}_{part}") + n)
             self.usage.retries += response.retries
         elif record.error:
             self.usage.retries += record.error.retries

@@ -187,6 +187,10 @@ class Usage(BaseModel):
     monitor_prompt: int = 0
     monitor_completion: int = 0
     retries: int = 0
+    agent_cached: int = 0  # of agent_prompt: prompt-cache hits
+    env_cached: int = 0
+    agent_reasoning: int = 0  # of agent_completion: reasoning tokens
+    env_reasoning: int = 0
 
     @property
     def total(self) -> int:

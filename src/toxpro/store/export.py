@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..simulate.records import RunRecord, Turn
-from .sqlite import COLUMN_NAMES, RunStore
+from .codec import decode_json
+from .sqlite import COLUMN_NAMES, RunStore, source_columns
 
 FORMATS = ("jsonl", "parquet", "inspect")
 _BATCH = 500  # runs per Parquet row group / per read
@@ -26,15 +27,18 @@ class ExportError(UserError, RuntimeError):
 
 
 def _pairs(store: RunStore) -> Iterator[tuple[dict[str, Any], str]]:
-    """(summary row, record JSON text) per run, in run-id order, read in batches."""
+    """(summary row, record JSON text) per run, in run-id order, read in batches (records decoded)."""
     names = [c for c in COLUMN_NAMES if c != "record"]
-    cur = store.db.execute(f"SELECT {', '.join(names)}, record FROM runs ORDER BY run_id")
+    cur = store.db.execute(f"SELECT {source_columns(store.db)} FROM runs ORDER BY run_id")  # older stores: NULLs
     while batch := cur.fetchmany(_BATCH):
         for values in batch:
             row = dict(zip(names, values[:-1]))
             row["roles"] = json.loads(row["roles"] or "[]")
             row["safeguard"] = row["safeguard"] or "none"
-            yield row, values[-1]
+            text = decode_json(values[-1])
+            if row["usage"] is None:  # stores written before the usage column
+                row["usage"] = json.dumps(json.loads(text).get("usage") or {})
+            yield row, text
 
 
 def export_jsonl(store: RunStore, out_path: Path) -> list[Path]:
@@ -91,8 +95,8 @@ def _parquet_schemas():
         ("goal_clarity", s), ("ethics", s), ("liability", s), ("repeat", i), ("seed", i), ("protocol", s),
         ("outcome", s), ("label", s), ("partial_label", s), ("error_kind", s), ("ttf", i), ("n_turns", i),
         ("protocol_errors", i), ("tokens", i), ("retries", i), ("roles", pa.list_(s)), ("started_at", s),
-        ("ended_at", s), ("toxpro_version", s), ("agent_name", s), ("agent_family", s), ("agent_reasoning", i),
-        ("eval_aware", i), ("fidelity", s), ("safeguard", s), ("record", s),
+        ("ended_at", s), ("toxpro_version", s), ("usage", s), ("agent_name", s), ("agent_family", s),
+        ("agent_reasoning", i), ("eval_aware", i), ("fidelity", s), ("safeguard", s), ("record", s),
     ])
     turns = pa.schema([
         ("run_id", s), ("turn", i), ("agent_model", s), ("scenario_id", s), ("tool_id", s), ("tool_name", s),

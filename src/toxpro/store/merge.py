@@ -4,7 +4,8 @@ Runs are copied row for row. A run id already in the output (or in an earlier in
 a duplicate when both records say the same thing, a conflict when they do not (different outcome,
 label, turns or final state) — the first one is kept and the conflict reported. Fields that differ
 between two honest executions of the same run are ignored when comparing: timestamps, latencies,
-the experiment directory and the providers' raw response bodies."""
+the experiment directory and the providers' raw response bodies. Rows of an older store (record
+format 1, JSON text) are re-encoded on the way in, so `toxpro merge NEW OLD` also migrates a store."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .codec import decode_json, encode_json
 from .sqlite import COLUMN_NAMES, DB_NAME, RunStore, StoreError, source_columns
 
 _VOLATILE = {"experiment", "started_at", "ended_at", "latency_s", "raw", "toxpro_version"}
@@ -47,11 +49,22 @@ def _strip(value: Any) -> Any:
     return value
 
 
-def _differs(a: str, b: str) -> list[str]:
+def _differs(a: str | bytes, b: str | bytes) -> list[str]:
     if a == b:
         return []
-    x, y = _strip(json.loads(a)), _strip(json.loads(b))
+    x, y = _strip(json.loads(decode_json(a))), _strip(json.loads(decode_json(b)))
     return sorted(k for k in set(x) | set(y) if x.get(k) != y.get(k))
+
+
+def _upgraded(row: tuple) -> tuple:
+    """A row of an older store in the current format (record encoded, usage column filled); else as is."""
+    record = row[-1]
+    if not isinstance(record, str):
+        return row
+    values = dict(zip(COLUMN_NAMES, row))
+    values["usage"] = values["usage"] or json.dumps(json.loads(record).get("usage") or {})
+    values["record"] = encode_json(record)
+    return tuple(values[c] for c in COLUMN_NAMES)
 
 
 def merge_stores(out: str | Path, inputs: list[str | Path]) -> MergeReport:
@@ -93,7 +106,7 @@ def merge_stores(out: str | Path, inputs: list[str | Path]) -> MergeReport:
                         else:
                             report.duplicates[name] += 1
                         continue
-                    store.db.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", row)
+                    store.db.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", _upgraded(row))
                     origin[rid] = name
                     report.copied[name] += 1
                 store.db.execute("COMMIT")

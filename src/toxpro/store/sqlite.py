@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from ..simulate.records import RunRecord
+from .codec import decode_json, encode_json
 from .secrets import redact, secret_values
 
 DB_NAME = "runs.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: records encoded by store/codec.py, usage column; 1 still reads
 
 _COLUMNS = [
     ("run_id", "TEXT PRIMARY KEY"), ("experiment", "TEXT"), ("scenario_id", "TEXT"), ("scenario_hash", "TEXT"),
@@ -26,8 +27,8 @@ _COLUMNS = [
     ("ethics", "TEXT"), ("liability", "TEXT"), ("repeat", "INTEGER"), ("seed", "INTEGER"), ("protocol", "TEXT"),
     ("outcome", "TEXT"), ("label", "TEXT"), ("partial_label", "TEXT"), ("error_kind", "TEXT"), ("ttf", "INTEGER"),
     ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
-    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"),
-    ("record", "TEXT"),
+    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("usage", "TEXT"),
+    ("record", "TEXT"),  # format 2: compressed bytes (store/codec.py); format 1 (older stores): JSON text
 ]
 # Added after schema 1: the agent's display name, family and reasoning tag; eval awareness,
 # environment fidelity and the safeguard arm. Older stores get them, empty (NULL), on open.
@@ -35,6 +36,7 @@ _ADDED_COLUMNS = [("agent_name", "TEXT"), ("agent_family", "TEXT"), ("agent_reas
                   ("eval_aware", "INTEGER"), ("fidelity", "TEXT"), ("safeguard", "TEXT")]
 _COLUMNS = _COLUMNS[:-1] + _ADDED_COLUMNS + _COLUMNS[-1:]  # record stays last
 COLUMN_NAMES = [c for c, _ in _COLUMNS]
+SUMMARY_COLUMNS = [c for c in COLUMN_NAMES if c not in ("usage", "record")]
 
 
 class StoreError(UserError, RuntimeError):
@@ -59,9 +61,10 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "agent_name": record.agent_name, "agent_family": record.agent_family,
         "agent_reasoning": None if record.agent_reasoning is None else int(record.agent_reasoning),
         "safeguard": record.settings.safeguard_key,  # 'none' for unguarded runs
-        "record": record.model_dump_json(),  # redacted with the free-text columns, in _redacted
         "eval_aware": int(record.label.eval_aware),
         "fidelity": record.fidelity.model_dump_json(exclude={"examples"}) if record.fidelity else None,
+        "usage": record.usage.model_dump_json(),
+        "record": record.model_dump_json(),  # redacted with the free-text columns, then encoded, in _redacted
     }
 
 
@@ -74,6 +77,7 @@ def _redacted(row: dict[str, Any]) -> dict[str, Any]:
     for key in _FREE_TEXT:
         if row[key]:
             row[key] = redact(row[key], secrets)
+    row["record"] = encode_json(row["record"])
     return row
 
 
@@ -82,8 +86,12 @@ def _init_schema(db: sqlite3.Connection) -> None:
     db.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
     add_missing_columns(db)  # columns added since a store was made
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    # an older store opened for writing gets the new columns (above) and may receive format-2 records
+    db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = "
+               "excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)", (str(SCHEMA_VERSION),))
     db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
+
+
 def add_missing_columns(db: sqlite3.Connection) -> None:
     """Stores written before a column existed get it (NULL in old rows; read back as the default)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
@@ -96,6 +104,11 @@ def source_columns(db: sqlite3.Connection) -> str:
     """The SELECT list of COLUMN_NAMES for a store that may lack newer columns (NULL in their place)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
     return ", ".join(c if c in have else f"NULL AS {c}" for c in COLUMN_NAMES)
+
+
+def record_of(value: str | bytes) -> RunRecord:
+    """A stored record column (either format) → the RunRecord."""
+    return RunRecord.model_validate_json(decode_json(value))
 
 
 class RunStore:
@@ -136,9 +149,13 @@ class RunStore:
     def usage(self, run_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(agent_model, env_model, usage dict) of stored runs (all, or those among run_ids)."""
         wanted = None if run_ids is None else set(run_ids)
-        query = "SELECT run_id, agent_model, env_model, json_extract(record, '$.usage') FROM runs"
-        for rid, agent, env, usage in self.db.execute(query):
+        query = ("SELECT run_id, agent_model, env_model, "
+                 "COALESCE(usage, CASE WHEN typeof(record) = 'text' THEN json_extract(record, '$.usage') END), "
+                 "usage IS NULL AND typeof(record) = 'blob' FROM runs")
+        for rid, agent, env, usage, in_blob in self.db.execute(query):
             if wanted is None or rid in wanted:
+                if in_blob:  # not expected: format-2 rows always have the usage column
+                    usage = self.get(rid).usage.model_dump_json()
                 yield agent, env, json.loads(usage) if usage else {}
 
     def count(self) -> int:
@@ -146,12 +163,12 @@ class RunStore:
 
     def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         """Summary rows (no full record) as dicts."""
-        names = [c for c in COLUMN_NAMES if c != "record"]
+        names = SUMMARY_COLUMNS
         have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}  # a read-only old store lacks new ones
         picked = ", ".join(c if c in have else f"NULL AS {c}" for c in names)
         cur = self.db.execute(f"SELECT {picked} FROM runs {where}", tuple(params))
         out = []
-        for values in cur:
+        for values in cur.fetchall():
             row = dict(zip(names, values))
             row["roles"] = json.loads(row["roles"] or "[]")
             row["safeguard"] = row["safeguard"] or "none"
@@ -159,12 +176,12 @@ class RunStore:
         return out
 
     def records(self, where: str = "", params: Iterable[Any] = ()) -> Iterator[RunRecord]:
-        for (text,) in self.db.execute(f"SELECT record FROM runs {where}", tuple(params)):
-            yield RunRecord.model_validate_json(text)
+        for (value,) in self.db.execute(f"SELECT record FROM runs {where}", tuple(params)):
+            yield record_of(value)
 
     def get(self, run_id: str) -> RunRecord | None:
         row = self.db.execute("SELECT record FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return RunRecord.model_validate_json(row[0]) if row else None
+        return record_of(row[0]) if row else None
 
     def set_meta(self, key: str, value: Any) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, redact(json.dumps(value))))
@@ -177,4 +194,4 @@ class RunStore:
         """The analysis frame: one row per run (see toxpro.analysis)."""
         import pandas as pd
 
-        return pd.DataFrame(self.rows(), columns=[c for c in COLUMN_NAMES if c != "record"])
+        return pd.DataFrame(self.rows(), columns=SUMMARY_COLUMNS)

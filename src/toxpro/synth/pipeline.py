@@ -288,7 +288,8 @@ class Synthesizer:
         )
         response, hit = await cached_chat(self.store if self.config.cache else None, model, request)
         u = response.usage
-        cost = 0.0 if hit else cost_usd(model.name, u.prompt_tokens, u.completion_tokens, self.prices)
+        cost = 0.0 if hit else cost_usd(model.name, u.prompt_tokens, u.completion_tokens, self.prices,
+                                        u.cached_tokens)
         self.store.log_call(self.session, cand.id, stage, round_, role, target, model.name, u.prompt_tokens,
                             u.completion_tokens, hit, cost, 0.0 if hit else response.latency_s)
         obj, error = parse_output(cls, response.content, response.finish_reason)
