@@ -144,8 +144,11 @@ def entry_point_env(tmp_path):
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
-def test_inspect_score_rescores_an_export(exported, tmp_path):
-    _, _, _, paths = exported
+@pytest.mark.parametrize("agent", ["stochastic", "always-compliant"])
+def test_inspect_score_rescores_an_export(exported, tmp_path, agent):
+    _, _, _, all_paths = exported
+    # each agent's log by its model, not by file order (the names hold a digest of the server's port)
+    paths = [p for p in all_paths if f"compat/{agent}" in read_eval_log(str(p), header_only=True).eval.model]
     env = {**entry_point_env(tmp_path), "COMPAT_API_KEY": "unused"}  # Inspect builds the log's model client
     out = tmp_path / "rescored.eval"
     proc = subprocess.run([sys.executable, "-m", "inspect_ai", "score", str(paths[0]), "--scorer",
