@@ -70,8 +70,11 @@ def test_kill_minus_nine_mid_sweep_loses_and_duplicates_nothing(tmp_path, dosage
     assert all(r["label"] == "robust" for r in rows)
     after = {r["run_id"]: r["ended_at"] for r in rows}
     assert all(after[k] == v for k, v in stored_before.items())
-    # each remaining run costs 6 calls (3 agent + 3 environment); finished runs were not re-billed
-    assert requests_after == 6 * (150 - len(stored_before))
+    # each remaining run costs 6 calls (3 agent + 3 environment); finished runs were not re-billed, and
+    # the turns a killed run had completed (2 calls each) were taken from its checkpoints, not re-requested
+    resumed = sum(r.resumed_turns for r in final.records())
+    assert requests_after == 6 * (150 - len(stored_before)) - 2 * resumed
+    assert final.db.execute("SELECT COUNT(*) FROM turn_checkpoints").fetchone()[0] == 0
 
 
 def test_secrets_never_reach_the_store(tmp_path, dosage, monkeypatch):

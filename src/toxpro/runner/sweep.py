@@ -23,7 +23,9 @@ from ..store.ids import run_id, run_seed
 from ..store.sqlite import RunStore
 from .budget import Budget, BudgetExhausted
 from .limits import EndpointLimits
+from ..store.checkpoints import Checkpoints
 from .replay import ReplayEnvironment, ReplaySource
+from .resume import resumed_models
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,13 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
     for p in todo:
         queue.put_nowait(p)
 
+    checkpoints = Checkpoints(store)
+
+    def keep_turn(p: PlannedRun, turn: Turn) -> None:
+        checkpoints.save(p.run_id, turn)
+        if on_turn is not None:
+            on_turn(p, turn)
+
     async def worker(k: int) -> None:
         if k and stagger_s:
             await asyncio.sleep(k * stagger_s)
@@ -326,14 +335,20 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
             except asyncio.QueueEmpty:
                 return
             env = replay_env(model(p.env_model, "environment"), p, replay)
+            agent = model(p.agent_model, "agent")
+            watcher = monitor_model(p, settings)
+            monitor = model(watcher, "monitor") if watcher else None
+            done_turns = checkpoints.load(p.run_id)  # a run a killed sweep left in flight resumes at its turn
+            if done_turns:
+                agent, env, monitor = resumed_models(done_turns, agent, env, monitor)
             try:
-                watcher = monitor_model(p, settings)
-                record = await run_one(p, model(p.agent_model, "agent"), env, settings, experiment, on_turn,
-                                       monitor=model(watcher, "monitor") if watcher else None)
+                record = await run_one(p, agent, env, settings, experiment, keep_turn, monitor=monitor)
             except BudgetExhausted:
                 progress.dropped += 1
                 continue
+            record.resumed_turns = len(done_turns)
             store.put(record, replace=retry_errors)
+            checkpoints.clear(p.run_id)
             record_done(progress, record)
             if budget is not None:
                 stored_spend.charge_record_usage(record.agent_model, record.env_model, record.usage.model_dump())

@@ -226,4 +226,5 @@ class RunRecord(BaseModel):
     started_at: str
     ended_at: str
     fidelity: Fidelity | None = None
+    resumed_turns: int = 0  # turns taken from checkpoints of a killed sweep (their replies, not new calls)
     label: RunLabel | None = None
