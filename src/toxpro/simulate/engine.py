@@ -228,9 +228,8 @@ class _Run:
     async def env_turn(self, action: AgentAction, call_index: int) -> tuple[list[CallRecord], EnvResult | None, CallError | None]:
         decided = decide_status(action.tool_role or "", self.c.feedback) if self.cfg.outcomes == "rules" else None
         text, schema = self.env_request(action, decided)
+        # stateless: the system prompt only (none under the paper's prompt, whose env_messages start empty)
         base = self.env_messages if self.cfg.memory == "full" else self.env_messages[:1]
-        if self.paper_env and self.cfg.memory != "full":
-            base = []
         messages = base + [{"role": "user", "content": text}]
         records: list[CallRecord] = []
         for attempt in range(ENV_REASK_LIMIT + 1):

@@ -100,10 +100,10 @@ def add_missing_columns(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
 
-def source_columns(db: sqlite3.Connection) -> str:
-    """The SELECT list of COLUMN_NAMES for a store that may lack newer columns (NULL in their place)."""
+def source_columns(db: sqlite3.Connection, names: list[str] = COLUMN_NAMES) -> str:
+    """The SELECT list of `names` for a store that may lack newer columns (NULL in their place)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
-    return ", ".join(c if c in have else f"NULL AS {c}" for c in COLUMN_NAMES)
+    return ", ".join(c if c in have else f"NULL AS {c}" for c in names)
 
 
 def record_of(value: str | bytes) -> RunRecord:
@@ -163,10 +163,8 @@ class RunStore:
 
     def rows(self, where: str = "", params: Iterable[Any] = ()) -> list[dict[str, Any]]:
         """Summary rows (no full record) as dicts."""
-        names = SUMMARY_COLUMNS
-        have = {r[1] for r in self.db.execute("PRAGMA table_info(runs)")}  # a read-only old store lacks new ones
-        picked = ", ".join(c if c in have else f"NULL AS {c}" for c in names)
-        cur = self.db.execute(f"SELECT {picked} FROM runs {where}", tuple(params))
+        names = SUMMARY_COLUMNS  # a read-only old store may lack the newer ones
+        cur = self.db.execute(f"SELECT {source_columns(self.db, names)} FROM runs {where}", tuple(params))
         out = []
         for values in cur.fetchall():
             row = dict(zip(names, values))
