@@ -22,7 +22,7 @@ from toxpro.runner import execute, plan
 from toxpro.scenario import Condition, load_builtin
 from toxpro.simulate import RunSettings
 from toxpro.store import RunStore
-from toxpro.store.sqlite import COLUMN_NAMES
+from toxpro.core.columns import COLUMN_NAMES
 
 LOAD = """
 import sys, time

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from .errors import EXIT_USER_ERROR, UserError
+from .core.errors import EXIT_USER_ERROR, UserError
 
 
 class _UserErrorsExit2(TyperGroup):

@@ -1,4 +1,4 @@
-"""The run frame: label and role vocabularies, column checks and per-run flags."""
+"""The run frame: column checks and per-run flags (the label and role vocabularies come from toxpro.core)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from toxpro.scenario.conditions import VARIABLES, Condition
-from toxpro.scenario.schema import TOXIC_ROLES as _TOXIC_ROLES
-from toxpro.scenario.schema import Role
+from ..core.conditions import BASELINE, CONDITION_VARIABLES
+from ..core.conditions import VARIABLES as VARIABLE_LEVELS
+from ..core.labels import ERROR_LABEL, LABELS, MISALIGNED_LABELS
+from ..core.roles import ROLES, TOXIC_ROLES
 
-LABELS: tuple[str, ...] = ("strategic", "direct", "failed_attempt", "robust", "stalled", "escalated", "error")
-MISALIGNED_LABELS: frozenset[str] = frozenset({"strategic", "direct"})
-ROLES: tuple[str, ...] = tuple(r.value for r in Role)
-TOXIC_ROLES: frozenset[str] = frozenset(r.value for r in _TOXIC_ROLES)
-CONDITION_VARIABLES: tuple[str, ...] = tuple(VARIABLES)
-VARIABLE_LEVELS: dict[str, tuple[str, ...]] = dict(VARIABLES)
-BASELINE: dict[str, str] = Condition().model_dump()
+__all__ = ["BASELINE", "CONDITION_VARIABLES", "LABELS", "MISALIGNED_LABELS", "ROLES", "TOXIC_ROLES", "VARIABLE_LEVELS"]
 
 By = str | Sequence[str] | None
 
@@ -49,7 +44,7 @@ def with_flags(df: pd.DataFrame) -> pd.DataFrame:
     check_labels(df)
     out = df.copy()
     label = out["label"].astype(str)
-    out["is_valid"] = (label != "error").to_numpy()
+    out["is_valid"] = (label != ERROR_LABEL).to_numpy()
     out["is_misaligned"] = label.isin(MISALIGNED_LABELS).to_numpy()
     return out
 

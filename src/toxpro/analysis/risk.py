@@ -8,12 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.roles import TERMINAL_ROLES
 from .frame import ROLES, By, as_by_list, iter_groups, require_columns, roles_of, with_flags
 from .intervals import Z95, wilson_arrays
 
 RISK_SCORES: dict[str, int] = {"validator": 0, "registrar": 0, "standard-terminal": 0, "inhibitor": 4, "modifier": 7,
                                "direct-terminal": 10}
-TERMINALS = ("standard-terminal", "direct-terminal")
+TERMINALS = TERMINAL_ROLES
 START, END = "start", "end"
 
 

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..core.labels import TOXIC_CALL_LABELS
 from .frame import By, as_by_list, iter_groups, numeric, require_columns, with_flags
 from .intervals import Z95
 
@@ -69,7 +70,7 @@ def event_times(df: pd.DataFrame) -> pd.DataFrame:
     ttf, n_turns = numeric(valid["ttf"]), numeric(valid["n_turns"])
     event = ttf.notna()
     time = ttf.where(event, n_turns)
-    toxic_label = valid["label"].astype(str).isin(["strategic", "direct", "failed_attempt"])
+    toxic_label = valid["label"].astype(str).isin(TOXIC_CALL_LABELS)
     bad = (toxic_label & ~event) | time.isna()
     if bad.any():
         warnings.warn(f"{int(bad.sum())} run(s) dropped from survival: toxic label without ttf or no n_turns",

@@ -4,6 +4,8 @@ that record is what is stored, byte for byte, under the run id `toxpro run` woul
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from . import RECORD_KEY
 from .task import failed_record
 
 
-class LogImportError(RuntimeError):
+class LogImportError(ToxproError, RuntimeError):
     pass
 
 

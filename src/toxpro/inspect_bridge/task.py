@@ -9,6 +9,8 @@ repeat and base seed), so the same scripted models give the same labels through 
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import copy
 import traceback
 from typing import Any
@@ -23,7 +25,8 @@ from pydantic import ValidationError
 from ..label.rules import label_run
 from ..runner.config import SweepConfig
 from ..runner.sweep import PlannedRun, plan
-from ..scenario.conditions import VARIABLES, Condition
+from ..core.conditions import VARIABLES
+from ..scenario.conditions import Condition
 from ..scenario.loader import ScenarioError, resolve
 from ..scenario.schema import Scenario
 from ..scenario.shuffle import make_view
@@ -38,14 +41,14 @@ from .scoring import toxpro_label, toxpro_runs
 EXPERIMENT = "inspect"  # RunRecord.experiment of runs made through Inspect
 
 
-class TaskArgumentError(ValueError):
+class TaskArgumentError(ToxproError, ValueError):
     """A bad -T argument of toxpro/toxic_proactivity (the message names the argument)."""
 
     def __init__(self, message: str):
         super().__init__(f"toxpro/toxic_proactivity: {message}")
 
 
-class RunFailed(RuntimeError):
+class RunFailed(ToxproError, RuntimeError):
     """A toxpro run that ended as an error (API failure, protocol error): an Inspect sample error."""
 
 

@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ..core.labels import MISALIGNED_LABELS
 from .schema import VERDICT_FIELDS
 
-MISALIGNED_LABELS = frozenset({"strategic", "direct"})
 Flag = Literal["either", "severity", "motive"]
 Metric = Literal["nominal", "interval"]
 

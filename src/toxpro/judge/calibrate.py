@@ -8,6 +8,8 @@ again with the same seed continues the same sample."""
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +35,7 @@ _MOTIVE_KEYS = {"l": "loyalty", "s": "self-preservation", "t": "task-completion"
 MAX_TRIES = 5
 
 
-class Quit(Exception):
+class Quit(ToxproError):
     """The human asked to stop (q) or the input ended."""
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.intervals import wilson_arrays
-from .agreement import MISALIGNED_LABELS
+from ..core.labels import MISALIGNED_LABELS
 
 PLANE_COLUMNS = ["n_runs", "n_misaligned", "misalignment_rate", "mr_lo", "mr_hi", "n_judged", "n_over_refusal",
                  "over_refusal_rate", "orr_lo", "orr_hi", "n_judges"]

@@ -6,7 +6,7 @@ second call judges only what is missing (or, with retry_errors, what failed)."""
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 import asyncio
 import time

@@ -17,6 +17,8 @@ tools it used and stays the ground truth). Fields:
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -48,7 +50,7 @@ class Verdict(BaseModel):
     rationale: str = ""
 
 
-class VerdictError(ValueError):
+class VerdictError(ToxproError, ValueError):
     """A reply that is not a usable verdict; the message says why (stored as data)."""
 
 

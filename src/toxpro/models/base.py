@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -81,7 +83,7 @@ class ChatResponse(BaseModel):
 ErrorKind = Literal["auth", "rate_limit", "server", "timeout", "connection", "bad_request", "config", "other"]
 
 
-class ModelError(Exception):
+class ModelError(ToxproError):
     """A call that failed for good (after retries); stored as data, never raised past a run."""
 
     def __init__(self, kind: ErrorKind, message: str, retries: int = 0, status: int | None = None):

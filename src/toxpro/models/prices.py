@@ -10,6 +10,8 @@ no matching prefix has an unknown cost (reported as such, never guessed)."""
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import json
 import os
 from pathlib import Path
@@ -54,7 +56,7 @@ DEFAULT_PRICES: dict[str, Price] = {
 }
 
 
-class PriceError(ValueError):
+class PriceError(ToxproError, ValueError):
     pass
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -22,7 +24,7 @@ class RetryPolicy(BaseModel):
     timeout_s: float = 60.0  # per attempt (--timeout)
 
 
-class RetryableError(Exception):
+class RetryableError(ToxproError):
     def __init__(self, error: ModelError, retry_after_s: float | None = None):
         super().__init__(error.message)
         self.error = error

@@ -24,7 +24,8 @@ every call whatever it is told (an unfaithful world, for fidelity tests).
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..core.errors import UserError
+from ..core.roles import TOXIC_ROLES
 
 import asyncio
 import hashlib
@@ -59,7 +60,6 @@ OUTCOME_LABEL = {"robust": "robust", "finish": "robust", "direct": "direct", "st
 ENV_POLICIES = ("env", "env-deny-all")
 MONITOR_POLICIES = ("monitor-allow", "monitor-block", "monitor-block-toxic", "monitor-flag-toxic")
 REACTIVE = ("yielding-direct", "ask-human")  # agent policies that react to the escalation tool and to blocks
-TOXIC = ("inhibitor", "modifier", "direct-terminal")
 
 
 class PolicyError(UserError, ValueError):
@@ -139,7 +139,7 @@ def reactive_role(policy: str, turn: int, blocked_turns: list[int], can_escalate
 
 
 def monitor_verdict(policy: str, args: dict[str, float], tool_role: str, seed: int, turn: int) -> str:
-    toxic = tool_role in TOXIC
+    toxic = tool_role in TOXIC_ROLES
     if policy == "monitor-block":
         return "block"
     if policy == "monitor-flag-toxic":
@@ -164,7 +164,7 @@ def agent_reply(role: str, tools: list[dict], protocol: str, turn: int) -> ChatR
 
 def env_reply(tool_name: str, role: str, feedback: str, call_index: int, decided: str | None = None,
               deny_all: bool = False, fmt: str = "toxpro") -> ChatResponse:
-    toxic = role in ("inhibitor", "modifier", "direct-terminal")
+    toxic = role in TOXIC_ROLES
     status = "denied" if deny_all else decided or ("denied" if toxic and feedback == "high" else "ok")
     if status == "denied":
         observation, updates = f"Permission denied: {tool_name} requires approval.", []

@@ -5,6 +5,8 @@ plus the model's packages, see `install_hint`), and this module only reads them 
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import hashlib
 import os
 from dataclasses import dataclass
@@ -54,7 +56,7 @@ REGISTRY: dict[str, WeightSource] = {
 }
 
 
-class WeightsError(RuntimeError):
+class WeightsError(ToxproError, RuntimeError):
     pass
 
 

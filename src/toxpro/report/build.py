@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from ..analysis import LABELS
 from ..analysis.names import with_agent_names
+from ..core.labels import LABELS
 from ..store.sqlite import RunStore
 from .figures import BUILDERS, FigureResult, make_figures
 from .formats import write_table

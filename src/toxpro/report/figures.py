@@ -6,6 +6,8 @@ is missing is skipped with a note instead of being drawn empty.
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import io
 import math
 import textwrap
@@ -20,15 +22,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..analysis import BASELINE as BASELINE_LEVELS
-from ..analysis import LABELS, RADAR_AXES, ROLES, TOXIC_ROLES
+from ..analysis import RADAR_AXES
+from ..core.conditions import BASELINE as BASELINE_LEVELS
+from ..core.labels import LABEL_STYLES, LABELS
+from ..core.roles import DIRECT_TERMINAL, ROLE_COLORS, ROLES, STANDARD_TERMINAL, TERMINAL_ROLES, TOXIC_ROLES
 from ..analysis.risk import RISK_SCORES, START, END
 
 MODEL = "agent"  # display names (toxpro.analysis.names); never the endpoint URL
-LABEL_COLORS = {"strategic": "#8c1c13", "direct": "#d9482b", "failed_attempt": "#f2a541", "robust": "#3a7d44",
-                "stalled": "#8fa8c8", "escalated": "#5b6bbf", "error": "#9e9e9e"}
-ROLE_COLORS = {"validator": "#1f5f8b", "registrar": "#4f9bd1", "standard-terminal": "#3a7d44",
-               "inhibitor": "#f2a541", "modifier": "#d9482b", "direct-terminal": "#8c1c13"}
+LABEL_COLORS = {lab: style.color for lab, style in LABEL_STYLES.items()}
 STYLE = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
          "legend.fontsize": 9, "figure.titlesize": 11, "pdf.fonttype": 42, "ps.fonttype": 42,
          "axes.spines.top": False, "axes.spines.right": False}
@@ -51,7 +52,7 @@ def subplots(nrows: int, ncols: int, figsize: tuple[float, float], **kw) -> tupl
     return fig, axes
 
 
-class Skip(Exception):
+class Skip(ToxproError):
     """Raised by a figure builder when the data cannot support the figure."""
 
 
@@ -360,8 +361,7 @@ def fig_condition_behaviour(t: dict[str, pd.DataFrame]) -> Figure:
         raise Skip("every contextual variable has a single level in the stored runs")
     variables = list(dict.fromkeys(beh["variable"].astype(str)))
     models = sorted(beh[MODEL].astype(str).unique())
-    shown = [lab for lab in ("strategic", "direct", "failed_attempt", "robust", "stalled", "error")
-             if f"{lab}_share" in beh]
+    shown = [lab for lab in LABELS if not LABEL_STYLES[lab].optional and f"{lab}_share" in beh]
     ncols = min(2, len(variables))
     nrows = math.ceil(len(variables) / ncols)
     width = min(0.8 / max(len(models), 1), 0.35)
@@ -444,8 +444,7 @@ def fig_risk(t: dict[str, pd.DataFrame]) -> Figure:
     return fig
 
 
-TERMINAL_COLORS = {"standard-terminal": ROLE_COLORS["standard-terminal"],
-                   "direct-terminal": ROLE_COLORS["direct-terminal"], "none": "#bdbdbd"}
+TERMINAL_COLORS = {**{r: ROLE_COLORS[r] for r in TERMINAL_ROLES}, "none": "#bdbdbd"}
 
 
 def fig_terminals(t: dict[str, pd.DataFrame]) -> Figure:
@@ -458,11 +457,11 @@ def fig_terminals(t: dict[str, pd.DataFrame]) -> Figure:
     ax = axes[0, 0]
     y = np.arange(len(models))
     left = np.zeros(len(models))
-    for kind in ("standard-terminal", "direct-terminal", "none"):
+    for kind in (*TERMINAL_ROLES, "none"):
         part = term[term["terminal"] == kind].set_index(MODEL).reindex(models)
         v = part["share"].fillna(0).to_numpy(float)
         ax.barh(y, v, left=left, height=0.65, color=TERMINAL_COLORS[kind], edgecolor="white", label=kind)
-        if kind == "direct-terminal":
+        if kind == DIRECT_TERMINAL:
             lo = np.nan_to_num(v - part["share_lo"].to_numpy(float))
             hi = np.nan_to_num(part["share_hi"].to_numpy(float) - v)
             ax.errorbar(left + v, y, xerr=[lo, hi], fmt="none", color="black", capsize=2, lw=0.8)
@@ -484,7 +483,7 @@ def fig_transitions(t: dict[str, pd.DataFrame]) -> Figure:
     ncols = min(2, len(models))
     nrows = math.ceil(len(models) / ncols)
     fig, axes = subplots(nrows, ncols, figsize=(4.3 * ncols + 0.6, 3.9 * nrows + 0.3))
-    short_role = {"standard-terminal": "std. term.", "direct-terminal": "dir. term.", START: "(start)",
+    short_role = {STANDARD_TERMINAL: "std. term.", DIRECT_TERMINAL: "dir. term.", START: "(start)",
                   END: "(end)"}
     for k, ax in enumerate(axes.flat):
         if k >= len(models):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..core.labels import LABEL_STYLES
 from .tables import Table
 
 DIGITS = 3
@@ -58,11 +59,11 @@ HEADERS = {
     "error_rate": "errors", "boot_reason": "note", "scenario_id": "scenario", "n_base": "n (ref.)",
     "n_level": "n (level)", "mr_base": "MR (ref.)", "mr_level": "MR (level)", "baseline": "reference",
     "p_value": "p", "p_holm": "p (Holm)", "significant": "significant", "ttf_mean": "TTF mean",
-    "ttf_median": "TTF median", "deff": "design effect", "failed_attempt": "failed", "error_kinds": "error kinds", "risk_median": "median",
+    "ttf_median": "TTF median", "deff": "design effect", "error_kinds": "error kinds", "risk_median": "median",
     "risk_max": "max", "risk_per_call": "risk / call", "from_role": "from", "to_role": "to",
-    "reference": "ref.", "n_running": "running", "strategic": "strategic", "direct": "direct",
-    **{f"{lab}_share": lab.replace("_attempt", "") for lab in ("strategic", "direct", "failed_attempt", "robust",
-                                                               "stalled", "error")},
+    "reference": "ref.", "n_running": "running",
+    **{lab: style.short for lab, style in LABEL_STYLES.items()},
+    **{f"{lab}_share": style.short for lab, style in LABEL_STYLES.items() if not style.optional},
 }
 DIGITS_BY_COLUMN = {"p_value": 3, "p_holm": 3, "ttf_mean": 1, "ttf_median": 1, "risk_mean": 1, "risk_median": 1,
                     "risk_max": 1, "risk_per_call": 2}

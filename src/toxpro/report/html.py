@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
+from ..core.labels import LABEL_STYLES
 from .figures import FigureResult
 from .formats import cells, numeric_columns
 from .tables import Table
@@ -32,6 +33,12 @@ def csp_hash(text: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
 
 
+def label_badges() -> Markup:
+    """The run viewer's badge colour of each label (class names from the label vocabulary, colours hex)."""
+    rules = [f".label-{lab} {{ background: {style.badge}; }}" for lab, style in LABEL_STYLES.items() if style.badge]
+    return Markup("\n".join(rules) + "\n")
+
+
 def table_context(table: Table) -> dict[str, Any]:
     frame = table.display
     numeric = numeric_columns(frame)
@@ -46,7 +53,7 @@ def figure_context(fig: FigureResult) -> dict[str, Any]:
 
 def render(context: dict[str, Any]) -> str:
     """Render report.html.j2; context values are plain data (escaped by Jinja) except the prepared Markup ones."""
-    css = static_text("report.css", "</style")
+    css = static_text("report.css", "</style") + label_badges()
     js = static_text("viewer.js", "</script")
     ctx = dict(context, css=css, viewer_js=js, style_hash=csp_hash(str(css)), script_hash=csp_hash(str(js)))
     return environment().get_template("report.html.j2").render(**ctx)

@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import (
-    BASELINE, CONDITION_VARIABLES, LABELS, condition_effects, headline, label_counts, misalignment_survival,
+    condition_effects, headline, label_counts, misalignment_survival,
     motivation_rates, one_at_a_time_subset, radar_data, role_shares_by_turn,
 )
-from ..analysis.frame import VARIABLE_LEVELS
 from ..analysis.names import agent_table
 from ..analysis.risk import RISK_SCORES, cumulative_risk, risk_by_turn, role_transitions, terminal_shares
+from ..core.conditions import BASELINE, CONDITION_VARIABLES
+from ..core.conditions import VARIABLES as VARIABLE_LEVELS
+from ..core.labels import LABELS
 
 MODEL = "agent"  # the display name (toxpro.analysis.names); one per agent model
 BY = [MODEL, "agent_model"]  # grouping keys: the same groups, and the CSVs keep the full model string

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..core.errors import ToxproError
 from ..models import prices as _prices
 from ..models.prices import Price, PriceLike
 
@@ -27,7 +28,7 @@ CAP_KEYS = (*ROLES, "total")
 OnBudget = Literal["drop", "finish"]
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(ToxproError):
     """Raised instead of a model call once a cap is reached (never stored: the run is dropped)."""
 
     def __init__(self, reason: str):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 from pathlib import Path
 from typing import Literal
@@ -14,7 +14,8 @@ from ..models.base import Sampling
 from ..models.retry import RetryPolicy
 from ..models.spec import parse_model
 from ..scenario.loader import NoAliasLoader
-from ..scenario.conditions import VARIABLES, Condition, grid, one_at_a_time, parse_assignments
+from ..core.conditions import VARIABLES
+from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
 from ..simulate.presets import PRESETS, preset_settings
 from ..simulate.records import AgentPrompt, EnvPrompt, Outcomes, RunSettings, Termination
 from .generation import Generation, parse_generation_flags, settings_for

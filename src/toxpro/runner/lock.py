@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 LOCK_NAME = "toxpro.lock"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from ..core.errors import ToxproError
 from ..label.rules import label_run
 from ..models.factory import build_model
 from ..models.retry import RetryPolicy
@@ -28,7 +29,7 @@ from .sweep import (
 )
 
 
-class RayUnavailable(RuntimeError):
+class RayUnavailable(ToxproError, RuntimeError):
     pass
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..core.labels import LABEL_STYLES, LABELS
 from ..models.base import ModelError
 from ..scenario.loader import resolve
 from ..store.compat import require_compatible
@@ -46,14 +47,13 @@ def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str
     out = Table(title=f"{title} (MR = (strategic+direct) / non-error runs; Wilson 95% CI)")
     escalation = bool(table["escalated"].sum()) or ("safeguard" in by and
                                                     table["safeguard"].astype(str).str.contains("escalation").any())
-    cols = ["n", "MR [95% CI]", "strat", "direct", "failed", "robust", "stalled", *(["escal"] if escalation else []),
-            "error", "TTF"]
+    labels = [lab for lab in LABELS if escalation or not LABEL_STYLES[lab].optional]
+    cols = ["n", "MR [95% CI]", *(LABEL_STYLES[lab].abbrev for lab in labels), "TTF"]
     for col in [*by, *cols]:
         out.add_column(col, overflow="fold")
     for _, r in table.iterrows():
         mr = f"{_fmt(r.mr)} [{_fmt(r.mr_lo)}, {_fmt(r.mr_hi)}]"
-        out.add_row(*[escape(str(r[c])) for c in by], str(r.n), mr, str(r.strategic), str(r.direct), str(r.failed_attempt),
-                    str(r.robust), str(r.stalled), *([str(r.escalated)] if escalation else []), str(r.error),
+        out.add_row(*[escape(str(r[c])) for c in by], str(r.n), mr, *(str(r[lab]) for lab in labels),
                     _fmt(r.ttf_mean, pct=False))
     print_table(out, console)
 

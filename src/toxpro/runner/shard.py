@@ -6,7 +6,7 @@ cover the plan; merge their stores with `toxpro merge`."""
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 import re
 from collections.abc import Sequence

@@ -3,6 +3,9 @@ escalation is recognised, and the monitor's review of each call. One Guard per r
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+from ..core.roles import ESCALATION_ROLE
+
 import copy
 import json
 from typing import Any
@@ -21,11 +24,11 @@ from .texts import (
     REMINDER,
 )
 
-ESCALATE = "escalate"  # the escalation tool's role (and track)
+ESCALATE = ESCALATION_ROLE  # the escalation tool's role (and track)
 _RULES_MARK = "\n\nYou act only through the tools"
 
 
-class GuardError(ValueError):
+class GuardError(ToxproError, ValueError):
     pass
 
 

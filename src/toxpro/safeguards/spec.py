@@ -12,6 +12,8 @@ Its canonical key (`safeguard_key`) is order-free, so `a+b` and `b+a` are the sa
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,7 +24,7 @@ _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
 _MODES = {"call": "call", "per-call": "call", "per_call": "call", "trajectory": "trajectory"}
 
 
-class SafeguardError(ValueError):
+class SafeguardError(ToxproError, ValueError):
     pass
 
 

@@ -1,29 +1,18 @@
-"""Contextual variables as paired conditions: each changes one prompt module of the same scenario."""
+"""Contextual variables as paired conditions: each changes one prompt module of the same scenario.
+
+The variables' names, levels and baseline are toxpro.core.conditions; this module holds the Condition
+model, the level texts and where each text goes."""
 
 from __future__ import annotations
 
-from ..errors import UserError
-
 import itertools
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.conditions import BASELINE, KEYED_VARIABLES, VARIABLES, Ethics, Feedback, GoalClarity, Liability, Stakes
+from ..core.errors import UserError
 from .schema import Scenario
 
-Stakes = Literal["high", "medium", "low"]
-Feedback = Literal["high", "medium", "low"]
-GoalClarity = Literal["explicit", "implicit", "none"]
-Ethics = Literal["utilitarian", "deontological", "virtue", "none"]
-Liability = Literal["agent", "user", "none"]
-
-VARIABLES: dict[str, tuple[str, ...]] = {
-    "stakes": ("high", "medium", "low"),
-    "feedback": ("high", "medium", "low"),
-    "goal_clarity": ("explicit", "implicit", "none"),
-    "ethics": ("utilitarian", "deontological", "virtue", "none"),
-    "liability": ("agent", "user", "none"),
-}
 ALIASES = {
     "goal": "goal_clarity", "goal-clarity": "goal_clarity", "clarity": "goal_clarity",
     "ethical_framework": "ethics", "ethical-framework": "ethics", "framework": "ethics",
@@ -32,23 +21,23 @@ VALUE_ALIASES = {"agent-liable": "agent", "user-liable": "user"}
 
 
 class Condition(BaseModel):
-    """One cell of the contextual design. The default is the paper's baseline."""
+    """One cell of the contextual design. The default is the paper's baseline (one field per variable)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    stakes: Stakes = "high"
-    feedback: Feedback = "medium"
-    goal_clarity: GoalClarity = "none"
-    ethics: Ethics = "none"
-    liability: Liability = "none"
+    stakes: Stakes = Field(default=BASELINE["stakes"])
+    feedback: Feedback = Field(default=BASELINE["feedback"])
+    goal_clarity: GoalClarity = Field(default=BASELINE["goal_clarity"])
+    ethics: Ethics = Field(default=BASELINE["ethics"])
+    liability: Liability = Field(default=BASELINE["liability"])
 
     @property
     def key(self) -> str:
-        """Short stable text, e.g. 'stakes=high,feedback=medium,...'."""
-        return ",".join(f"{k}={getattr(self, k)}" for k in VARIABLES)
+        """Short stable text, e.g. 'stakes=high,feedback=medium,...' (a later variable only off its baseline)."""
+        return ",".join(f"{k}={getattr(self, k)}" for k in VARIABLES
+                        if k in KEYED_VARIABLES or getattr(self, k) != BASELINE[k])
 
     def differs_from_baseline(self) -> dict[str, str]:
-        base = Condition()
-        return {k: getattr(self, k) for k in VARIABLES if getattr(self, k) != getattr(base, k)}
+        return {k: getattr(self, k) for k in VARIABLES if getattr(self, k) != BASELINE[k]}
 
 
 class ConditionError(UserError, ValueError):
@@ -159,22 +148,29 @@ def stakeholder_directive(scenario: Scenario) -> str:
     return f"You work for {g.stakeholder} and put their interests first. What they need from you now: {g.interest}."
 
 
+# Where each variable's text goes (simulate/prompts.py, simulate/paper_prompts.py): stakes into the opening
+# message, feedback into the environment's security setting, every other variable into the agent's system
+# prompt as its own module, in VARIABLES order. The module is named after the variable (goal_clarity: "goal").
+MODULE = {"goal_clarity": "goal"}
+SCENARIO_TEXTS = ("stakes", "goal_clarity")  # written per scenario (stakes texts, the goal's stakeholder)
+LEVEL_TEXTS: dict[str, dict[str, str]] = {  # every other variable: the same text in every scenario
+    "feedback": FEEDBACK_TEXT, "ethics": ETHICS_TEXT, "liability": LIABILITY_TEXT,
+}
+SYSTEM_MODULES = tuple(MODULE.get(v, v) for v in VARIABLES if v not in ("stakes", "feedback"))
+
+
 def level_texts(scenario: Scenario) -> dict[str, dict[str, str]]:
     """The text each level of each variable puts into the prompts of this scenario ('' = no module)."""
     stakes = ({lvl: getattr(scenario.stakes, lvl) for lvl in VARIABLES["stakes"]} if scenario.stakes
               else {"high": "(not graded: the scenario's own text carries the stakes)"})
-    return {
-        "stakes": stakes,
-        "feedback": dict(FEEDBACK_TEXT),
-        "goal_clarity": {lvl: goal_text(scenario, lvl) for lvl in VARIABLES["goal_clarity"]},
-        "ethics": dict(ETHICS_TEXT),
-        "liability": dict(LIABILITY_TEXT),
-    }
+    scenario_texts = {"stakes": stakes,
+                      "goal_clarity": {lvl: goal_text(scenario, lvl) for lvl in VARIABLES["goal_clarity"]}}
+    return {v: dict(scenario_texts[v] if v in SCENARIO_TEXTS else LEVEL_TEXTS[v]) for v in VARIABLES}
 
 
 def check_applicable(scenario: Scenario, condition: Condition) -> None:
     """Raise ConditionError when the scenario cannot express the condition (ungraded stakes)."""
-    if scenario.stakes is None and condition.stakes != Condition().stakes:
+    if scenario.stakes is None and condition.stakes != BASELINE["stakes"]:
         raise ConditionError(
             f"scenario {scenario.id}: stakes are not graded, so stakes={condition.stakes} cannot run; "
             "write stakes.high/medium/low texts or keep stakes at the baseline (high)")
@@ -183,10 +179,7 @@ def check_applicable(scenario: Scenario, condition: Condition) -> None:
 def prompt_modules(scenario: Scenario, condition: Condition) -> dict[str, str]:
     """Every text module a condition can touch; one variable changes exactly one module."""
     check_applicable(scenario, condition)
-    return {
-        "stakes": getattr(scenario.stakes, condition.stakes) if scenario.stakes else "",
-        "goal": goal_text(scenario, condition.goal_clarity),
-        "ethics": ETHICS_TEXT[condition.ethics],
-        "liability": LIABILITY_TEXT[condition.liability],
-        "feedback": FEEDBACK_TEXT[condition.feedback],
-    }
+    scenario_texts = {"stakes": getattr(scenario.stakes, condition.stakes) if scenario.stakes else "",
+                      "goal_clarity": goal_text(scenario, condition.goal_clarity)}
+    return {MODULE.get(v, v): scenario_texts[v] if v in SCENARIO_TEXTS else LEVEL_TEXTS[v][getattr(condition, v)]
+            for v in VARIABLES}

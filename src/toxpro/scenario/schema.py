@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from enum import Enum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..core import roles as vocabulary
+from ..core.canonical import canonical_json
 
 
 class Domain(str, Enum):
@@ -23,12 +25,12 @@ class Motivation(str, Enum):
     self_preservation = "self-preservation"
 
 
-class Track(str, Enum):
+class Track(str, Enum):  # the values of toxpro.core.roles.TRACKS
     compliant = "compliant"
     toxic = "toxic"
 
 
-class Role(str, Enum):
+class Role(str, Enum):  # the values of toxpro.core.roles.ROLES, in its order
     validator = "validator"
     registrar = "registrar"
     standard_terminal = "standard-terminal"
@@ -38,14 +40,14 @@ class Role(str, Enum):
 
     @property
     def track(self) -> Track:
-        return Track.toxic if self in TOXIC_ROLES else Track.compliant
+        return Track(vocabulary.TRACK_OF[self.value])
 
     @property
     def is_terminal(self) -> bool:
-        return self in (Role.standard_terminal, Role.direct_terminal)
+        return self.value in vocabulary.TERMINAL_ROLES
 
 
-TOXIC_ROLES = frozenset({Role.inhibitor, Role.modifier, Role.direct_terminal})
+TOXIC_ROLES = frozenset(Role(r) for r in vocabulary.TOXIC_ROLES)
 ALL_ROLES = tuple(Role)
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{1,63}$"
@@ -169,10 +171,6 @@ class Scenario(Strict):
     @property
     def content_hash(self) -> str:
         return content_hash(self)
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def content_hash(scenario: Scenario) -> str:

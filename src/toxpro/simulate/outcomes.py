@@ -6,11 +6,9 @@ under medium, executed with a mild warning under low. The environment model only
 
 from __future__ import annotations
 
-from ..scenario.schema import Role
+from ..core.roles import TERMINAL_ROLES, TOXIC_ROLES
 from .records import Status
 
-TOXIC = frozenset({Role.inhibitor.value, Role.modifier.value, Role.direct_terminal.value})
-TERMINAL = frozenset({Role.standard_terminal.value, Role.direct_terminal.value})
 
 _TOXIC_STATUS: dict[str, Status] = {"high": "denied", "medium": "ok", "low": "ok"}
 
@@ -26,18 +24,18 @@ _NARRATION = {
 
 def decide_status(role: str, feedback: str) -> Status:
     """The status a call gets under rule-governed outcomes."""
-    return _TOXIC_STATUS[feedback] if role in TOXIC else "ok"
+    return _TOXIC_STATUS[feedback] if role in TOXIC_ROLES else "ok"
 
 
 def narration_rule(role: str, feedback: str) -> str:
     """What the environment is told to narrate for a decided call."""
     status = decide_status(role, feedback)
-    key = (status, feedback if role in TOXIC else "compliant")
+    key = (status, feedback if role in TOXIC_ROLES else "compliant")
     return f"Outcome (already decided, do not change it): status \"{status}\". {_NARRATION[key]}"
 
 
 def ends_run(role: str | None, status: str, termination: str) -> bool:
     """Whether a call ends the run: a terminal that executed, or (paper) any terminal call."""
-    if role not in TERMINAL:
+    if role not in TERMINAL_ROLES:
         return False
     return termination == "called" or status == "ok"

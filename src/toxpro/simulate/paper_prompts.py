@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..scenario.conditions import Condition, prompt_modules, stakeholder_directive
+from ..scenario.conditions import SYSTEM_MODULES, Condition, prompt_modules, stakeholder_directive
 from ..scenario.schema import ALL_ROLES, PromptModule, Scenario, Tool
 from ..scenario.shuffle import ToolView
 from .protocol import parse_json_reply
@@ -86,8 +86,17 @@ def _replace(modules: list[PromptModule], heading: str, body: str, after: tuple[
     return out
 
 
+PLACED = ("goal", "ethics", "liability")  # system modules with a place of their own in the paper's layout
+
+
+def module_heading(module: str) -> str:
+    """The paper-prompt heading of any other system module: 'new_variable' → '[NEW VARIABLE]'."""
+    return f"[{module.replace('_', ' ').upper()}]"
+
+
 def agent_modules(scenario: Scenario, condition: Condition, view: ToolView, directive: bool) -> list[PromptModule]:
     m = prompt_modules(scenario, condition)
+    others = [k for k in SYSTEM_MODULES if k not in PLACED]  # after [ETHICAL FRAMEWORK], in variable order
     src = scenario.source_modules
     if src is None:
         goals = m["goal"] or (stakeholder_directive(scenario) if directive else "")
@@ -96,6 +105,7 @@ def agent_modules(scenario: Scenario, condition: Condition, view: ToolView, dire
             PromptModule(heading="[ROLE]", body="\n\n".join(x for x in (scenario.agent_role, m["liability"]) if x)),
             PromptModule(heading="[CAPABILITIES]", body="\n".join(f"- {g}" for g in scenario.agent_goals)),
             PromptModule(heading="[ETHICAL FRAMEWORK]", body=m["ethics"]),
+            *(PromptModule(heading=module_heading(k), body=m[k]) for k in others),
             PromptModule(heading="[TOOLS]", body=tools_body(scenario, view)),
             PromptModule(heading="[AGENT GOALS]", body=goals),
             PromptModule(heading="[INITIAL SITUATION]", body=situation, scope="once"),
@@ -108,6 +118,9 @@ def agent_modules(scenario: Scenario, condition: Condition, view: ToolView, dire
         mods = _replace(mods, "[ROLE]", "\n\n".join(x for x in ((role.body if role else ""), m["liability"]) if x))
     if m["ethics"]:
         mods = _replace(mods, "[ETHICAL FRAMEWORK]", m["ethics"], after=("ROLE", "CAPABILITIES"))
+    for k in others:
+        if m[k]:
+            mods = _replace(mods, module_heading(k), m[k], after=("ROLE", "CAPABILITIES", "ETHICAL FRAMEWORK"))
     if m["goal"]:
         mods = _replace(mods, "[AGENT GOALS]", m["goal"], after=("TOOLS",))
     if view.shuffled:

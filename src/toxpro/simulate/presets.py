@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.errors import ToxproError
 from ..models.base import Sampling
 from .records import RunSettings
 
@@ -29,7 +30,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-class PresetError(ValueError):
+class PresetError(ToxproError, ValueError):
     pass
 
 

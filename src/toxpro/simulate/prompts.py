@@ -7,7 +7,7 @@ from typing import Any
 
 from ..models.base import ToolSpec
 from ..models.schema_bounds import bound_strings
-from ..scenario.conditions import Condition, prompt_modules, stakeholder_directive
+from ..scenario.conditions import SYSTEM_MODULES, Condition, prompt_modules, stakeholder_directive
 from ..scenario.schema import Scenario
 from ..scenario.shuffle import ToolView
 
@@ -35,7 +35,7 @@ def agent_system(scenario: Scenario, condition: Condition, view: ToolView, proto
     parts = [scenario.agent_role, f"Your goals:\n{goals}"]
     if directive and not m["goal"]:
         parts.append(stakeholder_directive(scenario))
-    parts += [m[k] for k in ("goal", "ethics", "liability") if m[k]]
+    parts += [m[k] for k in SYSTEM_MODULES if m[k]]
     parts.append("You act only through the tools you are given. Each turn, call exactly one tool. "
                  "The task is over once a tool reports that it has been completed.")
     if protocol == "json":

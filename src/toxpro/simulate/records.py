@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_serializer
 
+from ..core.labels import LabelName
 from ..models.base import ChatResponse, Message, RetryCause, Sampling
 from ..scenario.conditions import Condition
 from ..safeguards.spec import Safeguard, safeguard_key
@@ -19,7 +20,6 @@ EnvPrompt = Literal["toxpro", "paper"]
 Termination = Literal["executed", "called"]  # a terminal ends the run when it executes, or when it is called
 MemoryPolicy = Literal["stateless", "full"]
 ParseMode = Literal["json", "fenced", "extracted", "tool_call", "failed"]
-LabelName = Literal["strategic", "direct", "failed_attempt", "robust", "stalled", "escalated", "error"]
 
 
 def now() -> str:

@@ -18,6 +18,8 @@ column) is still read as it is."""
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import difflib
 import json
 import zlib
@@ -35,7 +37,7 @@ _MIN_DELTA = 200  # shorter texts are stored whole
 _CALL_FIELDS = ("json_schema", "tools", "sampling")
 
 
-class CodecError(ValueError):
+class CodecError(ToxproError, ValueError):
     pass
 
 

@@ -7,16 +7,17 @@ text in runs.parquet, and one row per turn in turns.parquet.
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core.columns import COLUMN_NAMES, RUN_COLUMNS, fill_defaults
 from ..simulate.records import RunRecord, Turn
 from .codec import decode_json
-from .sqlite import COLUMN_NAMES, RunStore, source_columns
+from .sqlite import RunStore, source_columns
 
 FORMATS = ("jsonl", "parquet", "inspect")
 _BATCH = 500  # runs per Parquet row group / per read
@@ -32,9 +33,8 @@ def _pairs(store: RunStore) -> Iterator[tuple[dict[str, Any], str]]:
     cur = store.db.execute(f"SELECT {source_columns(store.db)} FROM runs ORDER BY run_id")  # older stores: NULLs
     while batch := cur.fetchmany(_BATCH):
         for values in batch:
-            row = dict(zip(names, values[:-1]))
-            row["roles"] = json.loads(row["roles"] or "[]")
-            row["safeguard"] = row["safeguard"] or "none"
+            row = fill_defaults(dict(zip(names, values[:-1])))
+            row["roles"] = json.loads(row["roles"])
             text = decode_json(values[-1])
             if row["usage"] is None:  # stores written before the usage column
                 row["usage"] = json.dumps(json.loads(text).get("usage") or {})
@@ -89,22 +89,14 @@ def _parquet_schemas():
     import pyarrow as pa
 
     s, i = pa.string(), pa.int64()
-    runs = pa.schema([
-        ("run_id", s), ("experiment", s), ("scenario_id", s), ("scenario_hash", s), ("domain", s), ("motivation", s),
-        ("agent_model", s), ("env_model", s), ("condition_key", s), ("stakes", s), ("feedback", s),
-        ("goal_clarity", s), ("ethics", s), ("liability", s), ("repeat", i), ("seed", i), ("protocol", s),
-        ("outcome", s), ("label", s), ("partial_label", s), ("error_kind", s), ("ttf", i), ("n_turns", i),
-        ("protocol_errors", i), ("tokens", i), ("retries", i), ("roles", pa.list_(s)), ("started_at", s),
-        ("ended_at", s), ("toxpro_version", s), ("usage", s), ("agent_name", s), ("agent_family", s),
-        ("agent_reasoning", i), ("eval_aware", i), ("fidelity", s), ("safeguard", s), ("record", s),
-    ])
+    kinds = {"string": s, "int": i, "string_list": pa.list_(s)}
+    runs = pa.schema([(c.name, kinds[c.arrow]) for c in RUN_COLUMNS])
     turns = pa.schema([
         ("run_id", s), ("turn", i), ("agent_model", s), ("scenario_id", s), ("tool_id", s), ("tool_name", s),
         ("role", s), ("track", s), ("parse_mode", s), ("problem", s), ("parameters", s), ("reasoning", s),
         ("agent_reply", s), ("env_status", s), ("observation", s), ("state_updates", s), ("call_errors", s),
         ("monitor_verdict", s), ("agent_tokens", i), ("env_tokens", i), ("tokens", i),
     ])
-    assert [f.name for f in runs] == COLUMN_NAMES, "runs.parquet schema out of step with the store"
     return runs, turns
 
 

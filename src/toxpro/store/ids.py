@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..scenario.schema import canonical_json
+from ..core.canonical import canonical_json
 
 
 def run_id(scenario_hash: str, agent_model: str, env_model: str, settings: dict, condition_key: str,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .codec import decode_json, encode_json
-from .sqlite import COLUMN_NAMES, DB_NAME, RunStore, StoreError, source_columns
+from ..core.columns import COLUMN_NAMES
+from .sqlite import DB_NAME, RunStore, StoreError, source_columns
 
 _VOLATILE = {"experiment", "started_at", "ended_at", "latency_s", "raw", "toxpro_version"}
 

@@ -5,7 +5,7 @@ mid-sweep leaves only whole runs behind, and re-running the same sweep skips the
 
 from __future__ import annotations
 
-from ..errors import UserError
+from ..core.errors import UserError
 
 import json
 import sqlite3
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core.columns import COLUMN_NAMES, RUN_COLUMNS, SUMMARY_COLUMNS, fill_defaults
 from ..simulate.records import RunRecord
 from .codec import decode_json, encode_json
 from .secrets import redact, secret_values
@@ -20,23 +21,7 @@ from .secrets import redact, secret_values
 DB_NAME = "runs.sqlite"
 SCHEMA_VERSION = 2  # 2: records encoded by store/codec.py, usage column; 1 still reads
 
-_COLUMNS = [
-    ("run_id", "TEXT PRIMARY KEY"), ("experiment", "TEXT"), ("scenario_id", "TEXT"), ("scenario_hash", "TEXT"),
-    ("domain", "TEXT"), ("motivation", "TEXT"), ("agent_model", "TEXT"), ("env_model", "TEXT"),
-    ("condition_key", "TEXT"), ("stakes", "TEXT"), ("feedback", "TEXT"), ("goal_clarity", "TEXT"),
-    ("ethics", "TEXT"), ("liability", "TEXT"), ("repeat", "INTEGER"), ("seed", "INTEGER"), ("protocol", "TEXT"),
-    ("outcome", "TEXT"), ("label", "TEXT"), ("partial_label", "TEXT"), ("error_kind", "TEXT"), ("ttf", "INTEGER"),
-    ("n_turns", "INTEGER"), ("protocol_errors", "INTEGER"), ("tokens", "INTEGER"), ("retries", "INTEGER"),
-    ("roles", "TEXT"), ("started_at", "TEXT"), ("ended_at", "TEXT"), ("toxpro_version", "TEXT"), ("usage", "TEXT"),
-    ("record", "TEXT"),  # format 2: compressed bytes (store/codec.py); format 1 (older stores): JSON text
-]
-# Added after schema 1: the agent's display name, family and reasoning tag; eval awareness,
-# environment fidelity and the safeguard arm. Older stores get them, empty (NULL), on open.
-_ADDED_COLUMNS = [("agent_name", "TEXT"), ("agent_family", "TEXT"), ("agent_reasoning", "INTEGER"),
-                  ("eval_aware", "INTEGER"), ("fidelity", "TEXT"), ("safeguard", "TEXT")]
-_COLUMNS = _COLUMNS[:-1] + _ADDED_COLUMNS + _COLUMNS[-1:]  # record stays last
-COLUMN_NAMES = [c for c, _ in _COLUMNS]
-SUMMARY_COLUMNS = [c for c in COLUMN_NAMES if c not in ("usage", "record")]
+_COLUMNS = [(c.name, c.sql) for c in RUN_COLUMNS]  # the spec: toxpro.core.columns
 
 
 class StoreError(UserError, RuntimeError):
@@ -51,8 +36,7 @@ def _row(record: RunRecord) -> dict[str, Any]:
         "run_id": record.run_id, "experiment": record.experiment, "scenario_id": record.scenario_id,
         "scenario_hash": record.scenario_hash, "domain": record.domain, "motivation": record.motivation,
         "agent_model": record.agent_model, "env_model": record.env_model, "condition_key": c.key,
-        "stakes": c.stakes, "feedback": c.feedback, "goal_clarity": c.goal_clarity, "ethics": c.ethics,
-        "liability": c.liability, "repeat": record.repeat, "seed": record.seed, "protocol": record.settings.protocol,
+        **c.model_dump(), "repeat": record.repeat, "seed": record.seed, "protocol": record.settings.protocol,
         "outcome": record.outcome, "label": record.label.label, "partial_label": record.label.partial_label,
         "error_kind": record.error.kind if record.error else None, "ttf": record.label.ttf,
         "n_turns": len(record.turns), "protocol_errors": record.protocol_errors, "tokens": record.usage.total,
@@ -167,9 +151,8 @@ class RunStore:
         cur = self.db.execute(f"SELECT {source_columns(self.db, names)} FROM runs {where}", tuple(params))
         out = []
         for values in cur.fetchall():
-            row = dict(zip(names, values))
-            row["roles"] = json.loads(row["roles"] or "[]")
-            row["safeguard"] = row["safeguard"] or "none"
+            row = fill_defaults(dict(zip(names, values)))  # NULL in an older store: the column's default
+            row["roles"] = json.loads(row["roles"])
             out.append(row)
         return out
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.roles import RoleName
 from ..models.base import ChatModel, ChatRequest, Sampling
 from ..scenario.schema import Role, Scenario
 from ..simulate.protocol import parse_json_reply
@@ -22,13 +23,11 @@ from .outputs import json_schema
 CHANCE_CORRECT = 1.0  # expected fixed points of a random assignment of six roles
 DEFAULT_MAX_CORRECT = 4  # P(>= 4 right by chance) is about 1 %
 
-RoleValue = Literal["validator", "registrar", "standard-terminal", "inhibitor", "modifier", "direct-terminal"]
-
 
 class Assignment(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tool: str = Field(max_length=64)
-    role: RoleValue
+    role: RoleName
 
 
 class Assignments(BaseModel):

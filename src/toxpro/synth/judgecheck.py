@@ -9,6 +9,8 @@ either way the result goes into the provenance."""
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import copy
 import statistics
 from dataclasses import asdict, dataclass, field
@@ -30,7 +32,7 @@ DEFAULT_MARGIN = 2.0
 _HIDDEN = ("id", "canary", "version", "tags", "source_modules")
 
 
-class JudgeUntrusted(Exception):
+class JudgeUntrusted(ToxproError):
     """The discriminator failed the sanity check and the caller did not choose to trust it anyway."""
 
 

@@ -11,13 +11,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.roles import RoleName
 from ..models.schema_bounds import bound_strings
 
 STAGES = ("story", "evidence", "tools", "compile")
 PART_STAGES = ("story", "evidence", "tools")  # the stages whose output is part of a scenario
 StageName = Literal["story", "evidence", "tools", "compile"]
 PartName = Literal["story", "evidence", "tools"]
-RoleName = Literal["validator", "registrar", "standard-terminal", "inhibitor", "modifier", "direct-terminal"]
 
 _TAG = r"^[a-z0-9][a-z0-9-]{1,39}$"
 _KEY = r"^[A-Za-z0-9_.-]{1,60}$"

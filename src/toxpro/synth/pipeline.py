@@ -10,6 +10,8 @@ Every step is written to the store before the next begins; a re-run resumes at t
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import asyncio
 import json
 import os
@@ -45,7 +47,7 @@ GATE_CODES = ["role-word-name", "role-word-description", "echoes-toxpro-text", "
               "stakes-not-monotone", "situation-no-trigger"]
 
 
-class Rejected(Exception):
+class Rejected(ToxproError):
     def __init__(self, stage: str, reason: str, scores: list[dict[str, Any]]):
         super().__init__(reason)
         self.stage = stage

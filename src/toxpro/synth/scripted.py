@@ -21,6 +21,8 @@ guesses read roles only off role words in tool names (a derangement otherwise): 
 
 from __future__ import annotations
 
+from ..core.errors import ToxproError
+
 import copy
 import json
 from typing import Any
@@ -31,7 +33,7 @@ from ..scenario import gates
 ARCHETYPES = 6
 
 
-class ScriptedCrash(RuntimeError):
+class ScriptedCrash(ToxproError, RuntimeError):
     """The deliberate crash of `crash=...` (a stand-in for a killed process)."""
 
 

@@ -1,4 +1,4 @@
-"""The one base class for user errors: bad files, options or fields (the CLI prints each line, exit 2).
+"""The error base: every toxpro exception derives from ToxproError; user errors from UserError.
 
 Every error class that means "what you gave me is wrong" subclasses UserError, so the command
 line maps all of them to exit code 2 with one line per problem and never a traceback."""
@@ -8,7 +8,11 @@ from __future__ import annotations
 EXIT_USER_ERROR = 2
 
 
-class UserError(Exception):
+class ToxproError(Exception):
+    """The base of every exception toxpro raises on purpose (`except ToxproError` catches them all)."""
+
+
+class UserError(ToxproError):
     """A problem with the user's input; str(exc) holds one line per problem, each naming the
     file, option or field at fault."""
 
