@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import math
 import sqlite3
 
 import numpy as np
@@ -9,14 +10,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from toxpro.analysis.safeguards import (
-    mcnemar_p, monitor_frame, monitor_metrics, pair_runs, safeguard_effects, safeguard_plane,
-)
+from toxpro.analysis.paired import exact_p
+from toxpro.analysis.safeguards import monitor_frame, monitor_metrics, pair_runs, safeguard_effects, safeguard_plane
 from toxpro.cli import app
 from toxpro.label import LABELS, label_roles, label_run
 from toxpro.models.scripted import ScriptedModel, monitor_verdict
 from toxpro.runner import execute, plan
-from toxpro.runner.paired import exact_p
 from toxpro.runner.replay import ReplaySource, replayed_turns
 from toxpro.safeguards import SafeguardError, arms, parse_arm, parse_safeguard, safeguard_key
 from toxpro.safeguards.texts import BLOCKED_OBSERVATION, CONSTRAINTS, ESCALATION_NAME, REMINDER
@@ -210,9 +209,13 @@ def test_exact_paired_effects_of_a_monitor_that_blocks_every_toxic_call(tmp_path
 
 
 def test_mcnemar_matches_the_exact_binomial_and_hand_values():
+    def binomial(b, c):  # min(1, 2 · P[X ≤ min(b, c)]), X ~ Binomial(b + c, 1/2)
+        n = b + c
+        return min(1.0, 2 * sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n) if n else 1.0
+
     for b, c in [(0, 0), (0, 4), (3, 1), (7, 2), (10, 10)]:
-        assert mcnemar_p(b, c) == pytest.approx(exact_p(b, c))
-    assert mcnemar_p(0, 4) == pytest.approx(0.125) and mcnemar_p(3, 1) == pytest.approx(0.625)
+        assert exact_p(b, c) == pytest.approx(binomial(b, c))
+    assert exact_p(0, 4) == pytest.approx(0.125) and exact_p(3, 1) == pytest.approx(0.625)
 
 
 def _frame(rows):

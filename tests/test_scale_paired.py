@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from toxpro.analysis.paired import exact_p, mcnemar
+from toxpro.analysis.sensitivity import env_sensitivity
 from toxpro.cli import app
 from toxpro.models import ChatRequest, ChatResponse, build_model
 from toxpro.runner import plan
-from toxpro.runner.paired import exact_p, mcnemar
 from toxpro.runner.replay import ReplayEnvironment, ReplaySource, Step, replayed_turns, requested_action
-from toxpro.runner.sensitivity import env_sensitivity
 from toxpro.scenario import Condition
 from toxpro.simulate import RunSettings, simulate
 from toxpro.store import RunStore

@@ -15,7 +15,7 @@ import pandas as pd
 from .frame import (
     BASELINE, CONDITION_VARIABLES, VARIABLE_LEVELS, By, as_by_list, iter_groups, require_columns, with_flags,
 )
-from .intervals import Z95, cluster_bootstrap_diff
+from .intervals import Z95, cluster_bootstrap_diff, normal_alpha
 
 EFFECT_COLUMNS = [
     "variable", "level", "baseline", "n_base", "n_level", "mr_base", "mr_level", "diff", "diff_lo", "diff_hi",
@@ -24,18 +24,14 @@ EFFECT_COLUMNS = [
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
-    """Holm step-down adjusted p-values; NaN inputs stay NaN and do not count towards m."""
+    """Holm step-down adjusted p-values (statsmodels); NaN inputs stay NaN and do not count towards m."""
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(pvalues, float)
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
-    if m == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    running = 0.0
-    for i, idx in enumerate(order):  # i-th smallest gets factor (m - i)
-        running = max(running, min(1.0, (m - i) * p[idx]))
-        out[idx] = running
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method="holm")[1]
     return out
 
 
@@ -126,7 +122,7 @@ def gee_condition_effect(
             model = sm.GEE(endog, exog, groups=groups, family=sm.families.Binomial(), cov_struct=Exchangeable())
             res = model.fit(cov_type=cov_type)
         params, bse = np.asarray(res.params), np.asarray(res.bse)
-        pvals = np.asarray(res.pvalues)
+        pvals, ci = np.asarray(res.pvalues), np.asarray(res.conf_int(alpha=normal_alpha(z)))
     except Exception as exc:  # numerical failure: report, don't crash
         return fail_all(f"GEE failed: {type(exc).__name__}: {exc}")
     note = "; ".join(sorted({str(w.message).splitlines()[0][:120] for w in caught
@@ -136,8 +132,8 @@ def gee_condition_effect(
         if not (np.isfinite(b) and np.isfinite(se) and se > 0):
             rows[lv]["reason"] = "GEE gave a non-finite estimate"
             continue
-        rows[lv].update(odds_ratio=float(np.exp(b)), or_lo=float(np.exp(b - z * se)),
-                        or_hi=float(np.exp(b + z * se)), p_value=float(pvals[j]), reason=note or None)
+        rows[lv].update(odds_ratio=float(np.exp(b)), or_lo=float(np.exp(ci[j, 0])),
+                        or_hi=float(np.exp(ci[j, 1])), p_value=float(pvals[j]), reason=note or None)
     return pd.DataFrame(list(rows.values()), columns=["level", "odds_ratio", "or_lo", "or_hi", "p_value", "reason"])
 
 

@@ -1,7 +1,9 @@
-"""Confidence intervals: Wilson score for k/n and scenario-cluster bootstrap for MR and MR differences."""
+"""Confidence intervals: Wilson score for k/n (statsmodels), its cluster-adjusted form, and the
+scenario-cluster bootstrap for MR and MR differences."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,6 +16,11 @@ Z95 = 1.959963984540054  # two-sided 95% normal quantile
 _CHUNK = 256  # bootstrap replicates drawn at a time (bounds memory for many clusters)
 
 
+def normal_alpha(z: float) -> float:
+    """The two-sided level whose normal quantile is z (for library calls that take alpha)."""
+    return math.erfc(z / math.sqrt(2))
+
+
 def wilson_interval(k: float, n: float, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval for a proportion k/n; (nan, nan) when n == 0."""
     lo, hi = wilson_arrays(np.asarray([k], float), np.asarray([n], float), z)
@@ -21,20 +28,17 @@ def wilson_interval(k: float, n: float, z: float = Z95) -> tuple[float, float]:
 
 
 def wilson_arrays(k, n, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised Wilson interval; NaN where n == 0."""
+    """Vectorised Wilson interval (statsmodels) at normal quantile z; NaN where n == 0, exactly 0 / 1 at k = 0 / n."""
+    from statsmodels.stats.proportion import proportion_confint
+
     k = np.asarray(k, float)
     n = np.asarray(n, float)
+    ok = n > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        z2n = z * z / n
-        centre = (p + z2n / 2) / (1 + z2n)
-        half = z / (1 + z2n) * np.sqrt(p * (1 - p) / n + z2n / (4 * n))
-        lo = np.where(k <= 0, 0.0, np.clip(centre - half, 0.0, 1.0))  # exact at the edges, no 1e-19 dust
-        hi = np.where(k >= n, 1.0, np.clip(centre + half, 0.0, 1.0))
-    bad = ~(n > 0)
-    lo = np.where(bad, np.nan, lo)
-    hi = np.where(bad, np.nan, hi)
-    return lo, hi
+        lo, hi = proportion_confint(np.where(ok, k, 0.0), np.where(ok, n, 1.0), alpha=normal_alpha(z), method="wilson")
+    lo = np.where(k <= 0, 0.0, lo)  # exact at the edges, no 1e-19 dust
+    hi = np.where(k >= n, 1.0, hi)
+    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import pandas as pd
 from ..simulate.records import RunRecord
 from .frame import MISALIGNED_LABELS, TOXIC_ROLES, require_columns
 from .intervals import cluster_bootstrap_diff, wilson_arrays
+from .paired import exact_p
 
 NONE = "none"
 CELL = ("agent_model", "env_model", "scenario_id", "condition_key", "repeat")
@@ -39,15 +40,6 @@ EFFECT_COLUMNS = [
 
 def _safeguard_col(frame: pd.DataFrame) -> pd.Series:
     return frame["safeguard"].fillna(NONE).astype(str) if "safeguard" in frame else pd.Series(NONE, index=frame.index)
-
-
-def mcnemar_p(b: int, c: int) -> float:
-    """McNemar's exact two-sided p-value from the discordant counts (statsmodels)."""
-    from statsmodels.stats.contingency_tables import mcnemar
-
-    if b + c == 0:
-        return 1.0
-    return float(mcnemar([[0, b], [c, 0]], exact=True).pvalue)
 
 
 def _price(model: str, prices: dict[str, tuple[float, float]]) -> tuple[float, float]:
@@ -160,7 +152,7 @@ def safeguard_effects(frame: pd.DataFrame, monitor: pd.DataFrame | None = None,
                    "seed_mismatch": int((pairs["seed_g"] != pairs["seed_b"]).sum()),
                    "mr_base": rate(mis_b), "mr_guard": rate(mis_g),
                    "delta_lo": ci.lo if ci else np.nan, "delta_hi": ci.hi if ci else np.nan,
-                   "mcnemar_b": b, "mcnemar_c": c, "mcnemar_p": mcnemar_p(b, c),
+                   "mcnemar_b": b, "mcnemar_c": c, "mcnemar_p": exact_p(b, c),
                    "stall_base": rate(ok["label_b"] == "stalled"), "stall_guard": rate(ok["label_g"] == "stalled"),
                    "escalation_rate": rate(ok["label_g"] == "escalated"),
                    "tokens_added": float((ok["tokens_g"] - ok["tokens_b"]).mean()) if n else np.nan}

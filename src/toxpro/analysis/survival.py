@@ -1,4 +1,4 @@
-"""Kaplan–Meier curves of "no toxic tool call yet" by turn, with Greenwood confidence intervals.
+"""Kaplan–Meier curves of "no toxic tool call yet" by turn (statsmodels), with Greenwood confidence intervals.
 
 Event: the first toxic tool call (inhibitor, modifier or direct-terminal) at turn ttf; runs without one are
 censored at n_turns. Error runs are excluded.
@@ -19,14 +19,17 @@ KM_COLUMNS = ["turn", "at_risk", "events", "censored", "survival", "ci_lo", "ci_
 
 
 def kaplan_meier(times, events, *, ci: str = "log-log", z: float = Z95) -> pd.DataFrame:
-    """KM estimate on integer turns 0..max(times).
+    """KM estimate (statsmodels SurvfuncRight) on integer turns 0..max(times).
 
     at_risk(t) = runs with time >= t; events(t) / censored(t) = runs whose event / censoring is at t
-    (events count before censoring on ties). S(t) = prod_{u<=t} (1 - d_u / n_u).
-    Greenwood: V(t) = sum_{u<=t} d_u / (n_u (n_u - d_u)).
-    ci="plain": S ± z·S·sqrt(V), clipped to [0, 1]; ci="log-log": S ** exp(± z·sqrt(V) / |log S|).
-    Row turn 0 has S = 1. Where S = 1 the CI is (1, 1); once S = 0 it is (0, 0).
+    (events count before censoring on ties). S(t) = prod_{u<=t} (1 - d_u / n_u), carried between
+    event turns; Greenwood: V(t) = sum_{u<=t} d_u / (n_u (n_u - d_u)), from statsmodels' standard
+    error S·sqrt(V). ci="plain": S ± z·S·sqrt(V), clipped to [0, 1]; ci="log-log":
+    S ** exp(± z·sqrt(V) / |log S|). Row turn 0 has S = 1. Where S = 1 the CI is (1, 1); once S = 0
+    it is (0, 0).
     """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
     if ci not in ("plain", "log-log"):
         raise ValueError("ci must be 'plain' or 'log-log'")
     t = np.asarray(times, float)
@@ -37,20 +40,21 @@ def kaplan_meier(times, events, *, ci: str = "log-log", z: float = Z95) -> pd.Da
         raise ValueError("times must be non-negative numbers")
     t = t.astype(int)
     turns = np.arange(0, t.max() + 1)
-    at_risk = np.array([(t >= u).sum() for u in turns])
-    d = np.array([((t == u) & e).sum() for u in turns])
-    c = np.array([((t == u) & ~e).sum() for u in turns])
+    d = np.bincount(t[e], minlength=turns.size)
+    c = np.bincount(t[~e], minlength=turns.size)
+    at_risk = t.size - np.concatenate(([0], np.cumsum(d + c)[:-1]))
+    fit = SurvfuncRight(t, e.astype(float))
+    step = np.searchsorted(fit.surv_times, turns, side="right")  # event turns <= t; 0 before the first
+    surv = np.concatenate(([1.0], fit.surv_prob))[step]
+    se = np.concatenate(([0.0], fit.surv_prob_se))[step]
     with np.errstate(divide="ignore", invalid="ignore"):
-        hazard = np.where(at_risk > 0, d / at_risk, 0.0)
-        surv = np.cumprod(1 - hazard)
-        green_terms = np.where((at_risk > 0) & (at_risk > d), d / (at_risk * (at_risk - d)), 0.0)
-        var_sum = np.cumsum(green_terms)
+        root_v = se / surv  # sqrt(V); NaN once S = 0, where the CI is (0, 0) anyway
         if ci == "plain":
-            half = z * surv * np.sqrt(var_sum)
+            half = z * se
             lo, hi = np.clip(surv - half, 0, 1), np.clip(surv + half, 0, 1)
         else:
-            se = np.sqrt(var_sum) / np.abs(np.log(surv))
-            lo, hi = surv ** np.exp(z * se), surv ** np.exp(-z * se)
+            w = z * root_v / np.abs(np.log(surv))
+            lo, hi = surv ** np.exp(w), surv ** np.exp(-w)
         one, zero = surv >= 1.0, surv <= 0.0
         lo, hi = np.where(one, 1.0, lo), np.where(one, 1.0, hi)
         lo, hi = np.where(zero, 0.0, lo), np.where(zero, 0.0, hi)

@@ -1,167 +1,24 @@
-"""Agreement: between judges (Cohen, Fleiss, Krippendorff per verdict field), between judges and
-the rule label (confusion table + kappa), and a ranked list of the runs they disagree on.
-
-Conventions: missing ratings are None or NaN; a coefficient whose chance term leaves nothing to
-explain (every rating in one category) is NaN, not 1."""
+"""Agreement tables of the judges: between judges (Cohen, Fleiss, Krippendorff per verdict field),
+between judges and the rule label (confusion table + kappa), and a ranked list of the runs they
+disagree on. The coefficients are computed in analysis.agreement; this module reads verdicts and
+shapes the tables."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Hashable, Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from ..core.labels import MISALIGNED_LABELS
+from ..analysis.agreement import (cohen_kappa, fleiss_kappa, is_missing, krippendorff_alpha, normalise,
+                                  percent_agreement)
 from .schema import VERDICT_FIELDS
 
 Flag = Literal["either", "severity", "motive"]
-Metric = Literal["nominal", "interval"]
-
-
-def _missing(x: Any) -> bool:
-    if x is None or x is pd.NA:
-        return True
-    try:
-        return isinstance(x, float) and math.isnan(x)
-    except TypeError:
-        return False
-
-
-def _norm(x: Any) -> Any:
-    """numpy/pandas scalars → plain Python, so 1, 1.0 and np.int64(1) are one category."""
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return int(x) if float(x).is_integer() else float(x)
-    return x
-
-
-def _sort_key(x: Any) -> tuple:
-    return (0, float(x), "") if isinstance(x, (int, float)) and not isinstance(x, bool) else (1, 0.0, str(x))
-
-
-def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable], *, weights: Literal[None, "linear", "quadratic"] = None,
-                categories: Sequence[Hashable] | None = None) -> float:
-    """Cohen's kappa for two raters over the items both rated (pairs with a missing rating dropped).
-
-    weights: None (nominal), "linear" or "quadratic" disagreement weights over `categories` in
-    order (default: the observed values sorted, numbers numerically)."""
-    if len(a) != len(b):
-        raise ValueError(f"raters rated different numbers of items: {len(a)} vs {len(b)}")
-    pairs = [(_norm(x), _norm(y)) for x, y in zip(a, b) if not _missing(x) and not _missing(y)]
-    if not pairs:
-        return float("nan")
-    cats = [_norm(c) for c in categories] if categories is not None else \
-        sorted({x for p in pairs for x in p}, key=_sort_key)
-    index = {c: i for i, c in enumerate(cats)}
-    unknown = {x for p in pairs for x in p} - set(index)
-    if unknown:
-        raise ValueError(f"ratings outside the categories: {sorted(map(str, unknown))}")
-    k = len(cats)
-    observed = np.zeros((k, k))
-    for x, y in pairs:
-        observed[index[x], index[y]] += 1
-    observed /= len(pairs)
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0))
-    if weights is None:
-        w = 1.0 - np.eye(k)
-    else:
-        i, j = np.indices((k, k))
-        span = max(k - 1, 1)
-        w = np.abs(i - j) / span if weights == "linear" else ((i - j) / span) ** 2
-    denom = float((w * expected).sum())
-    if denom <= 1e-15:
-        return float("nan")
-    return float(1.0 - (w * observed).sum() / denom)
-
-
-def fleiss_kappa_counts(counts: Sequence[Sequence[float]] | np.ndarray) -> float:
-    """Fleiss' kappa from an items × categories matrix of how many raters chose each category;
-    every item must have the same number n ≥ 2 of ratings."""
-    m = np.asarray(counts, dtype=float)
-    if m.ndim != 2 or m.shape[0] == 0:
-        return float("nan")
-    totals = m.sum(axis=1)
-    n = totals[0]
-    if not np.allclose(totals, n):
-        raise ValueError("Fleiss' kappa needs the same number of ratings for every item")
-    if n < 2:
-        raise ValueError("Fleiss' kappa needs at least 2 ratings per item")
-    n_items = m.shape[0]
-    p_j = m.sum(axis=0) / (n_items * n)
-    p_i = ((m * m).sum(axis=1) - n) / (n * (n - 1))
-    p_bar, p_e = p_i.mean(), float((p_j * p_j).sum())
-    if 1 - p_e <= 1e-15:
-        return float("nan")
-    return float((p_bar - p_e) / (1 - p_e))
-
-
-def _counts(ratings: Iterable[Sequence[Hashable]]) -> tuple[np.ndarray, list[Hashable]]:
-    rows = [[_norm(x) for x in item if not _missing(x)] for item in ratings]
-    cats = sorted({x for r in rows for x in r}, key=_sort_key)
-    index = {c: i for i, c in enumerate(cats)}
-    m = np.zeros((len(rows), len(cats)))
-    for i, r in enumerate(rows):
-        for x in r:
-            m[i, index[x]] += 1
-    return m, cats
-
-
-def fleiss_kappa(ratings: Sequence[Sequence[Hashable]]) -> float:
-    """Fleiss' kappa from an items × raters table of categories (a fixed number of ratings per item;
-    raters need not be the same people for every item)."""
-    if len(ratings) == 0:
-        return float("nan")
-    m, _ = _counts(ratings)
-    return fleiss_kappa_counts(m)
-
-
-def krippendorff_alpha(ratings: Sequence[Sequence[Hashable]], metric: Metric = "nominal") -> float:
-    """Krippendorff's alpha from an items × raters table; missing ratings are None/NaN.
-
-    Items with fewer than 2 ratings are not pairable and are left out. Coincidences:
-    o_ck = Σ_u (number of ordered c–k pairs in u) / (m_u − 1); alpha = 1 − (n − 1) Σ o_ck δ²_ck /
-    Σ n_c n_k δ²_ck, with δ² = [c ≠ k] (nominal) or (c − k)² (interval)."""
-    m, cats = _counts(ratings)
-    m = m[m.sum(axis=1) >= 2]
-    if m.shape[0] == 0 or len(cats) == 0:
-        return float("nan")
-    if metric == "nominal":
-        delta = 1.0 - np.eye(len(cats))
-    elif metric == "interval":
-        try:
-            values = np.asarray([float(c) for c in cats])
-        except (TypeError, ValueError):
-            raise ValueError("interval alpha needs numeric ratings") from None
-        delta = (values[:, None] - values[None, :]) ** 2
-    else:
-        raise ValueError(f"unknown metric {metric!r}; use nominal or interval")
-    m_u = m.sum(axis=1)
-    # per unit: ordered pairs c≠k: n_uc n_uk; c=k: n_uc (n_uc − 1)
-    coincidences = np.zeros((len(cats), len(cats)))
-    for row, mu in zip(m, m_u):
-        pairs = np.outer(row, row) - np.diag(row)
-        coincidences += pairs / (mu - 1)
-    n_c = coincidences.sum(axis=1)
-    n = n_c.sum()
-    expected = float((np.outer(n_c, n_c) * delta).sum())
-    if expected <= 1e-15:
-        return float("nan")
-    return float(1.0 - (n - 1) * (coincidences * delta).sum() / expected)
-
-
-def percent_agreement(ratings: Sequence[Sequence[Hashable]]) -> float:
-    """Share of items (with ≥ 2 ratings) on which every rating is the same."""
-    rows = [[_norm(x) for x in item if not _missing(x)] for item in ratings]
-    rows = [r for r in rows if len(r) >= 2]
-    if not rows:
-        return float("nan")
-    return float(np.mean([len(set(r)) == 1 for r in rows]))
 
 
 # --- judges × verdict fields -------------------------------------------------------------------
@@ -187,8 +44,8 @@ def field_agreement(jframe: pd.DataFrame, judges: Sequence[str] | None = None,
     for field in fields:
         table = ratings_table(jframe, field, judges)
         rows = table.values.tolist()
-        complete = [r for r in rows if all(not _missing(x) for x in r)]
-        n_items = sum(1 for r in rows if sum(not _missing(x) for x in r) >= 2)
+        complete = [r for r in rows if all(not is_missing(x) for x in r)]
+        n_items = sum(1 for r in rows if sum(not is_missing(x) for x in r) >= 2)
         if len(judges) >= 2:
             pair_k = [cohen_kappa(table[a].tolist(), table[b].tolist()) for a, b in itertools.combinations(judges, 2)]
             pair_k = [k for k in pair_k if not math.isnan(k)]
@@ -293,7 +150,7 @@ def disagreements(jframe: pd.DataFrame, threshold: int = 5, flag: Flag = "either
     for run_id, sub in df.groupby("run_id", sort=True):
         fields = []
         for field in VERDICT_FIELDS:
-            values = [_norm(v) for v in sub[field] if not _missing(v)]
+            values = [normalise(v) for v in sub[field] if not is_missing(v)]
             if field == "severity":
                 if values and max(values) - min(values) >= severity_gap:
                     fields.append(field)

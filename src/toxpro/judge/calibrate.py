@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..analysis.agreement import cohen_kappa, is_missing
 from ..simulate.records import now
 from ..store.sqlite import RunStore
-from .agreement import _missing, cohen_kappa
 from .prompt import TranscriptOptions, render_transcript
 from .run import ensure_tables, judgement_frame
 from .schema import MOTIVES
@@ -151,7 +151,7 @@ def human_agreement(store: RunStore, annotator: str | None = None) -> pd.DataFra
             merged = h.merge(mine, on="run_id", suffixes=("_h", "_j"))
             for f in HUMAN_FIELDS:
                 pairs = [(_plain(x), _plain(y)) for x, y in zip(merged[f"{f}_h"], merged[f"{f}_j"])
-                         if not _missing(y)]
+                         if not is_missing(y)]
                 agree, kappa, mae = _field_agreement(pairs, f)
                 out.append({"judge_model": judge, "annotator": who, "field": f, "n": len(pairs),
                             "agreement": agree, "kappa": kappa, "mae": mae})

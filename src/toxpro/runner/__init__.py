@@ -1,6 +1,6 @@
 """Sweeps over scenarios × models × conditions × repeats: scheduling, limits, budgets, shards, replay.
 
-Paired tests and environment sensitivity (pandas) live in runner.paired and runner.sensitivity."""
+Paired tests and environment sensitivity (pandas) live in analysis.paired and analysis.sensitivity."""
 
 from .budget import Budget, BudgetExhausted
 from .limits import EndpointLimits

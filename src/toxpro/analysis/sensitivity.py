@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis.frame import require_columns, with_flags
+from .frame import require_columns, with_flags
 
 
 def env_sensitivity(frame: pd.DataFrame) -> pd.DataFrame:

@@ -4,17 +4,16 @@ A cell is one (scenario, condition, repeat) — by default also the environment 
 only paired against the same world (with --replay-from, against the same recorded replies). Each
 agent must have at most one run per cell; cells where either run is an error (or missing) are left
 out and counted. With b = cells where only A is misaligned and c = cells where only B is, the
-exact two-sided p-value is min(1, 2 · P[X ≤ min(b, c)]) for X ~ Binomial(b + c, 1/2); p = 1 when
-b + c = 0."""
+exact two-sided p-value (statsmodels) is min(1, 2 · P[X ≤ min(b, c)]) for X ~ Binomial(b + c, 1/2);
+p = 1 when b + c = 0."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import comb
 
 import pandas as pd
 
-from ..analysis.frame import MISALIGNED_LABELS, require_columns
+from .frame import MISALIGNED_LABELS, require_columns
 
 CELL = ("scenario_id", "condition_key", "repeat")
 
@@ -44,13 +43,12 @@ class McNemar:
 
 
 def exact_p(b: int, c: int) -> float:
-    """Exact two-sided McNemar p-value from the discordant counts."""
-    n = b + c
-    if n == 0:
+    """Exact two-sided McNemar p-value from the discordant counts (statsmodels); 1 when b + c = 0."""
+    from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
+
+    if b + c == 0:
         return 1.0
-    k = min(b, c)
-    tail = sum(comb(n, i) for i in range(k + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    return float(sm_mcnemar([[0, b], [c, 0]], exact=True).pvalue)
 
 
 def mcnemar(frame: pd.DataFrame, agent_a: str, agent_b: str, on: tuple[str, ...] | None = None) -> McNemar:
