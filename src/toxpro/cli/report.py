@@ -16,21 +16,19 @@ def show(
                            "agent,domain or agent_model,scenario_id)"),
 ) -> None:
     """Print the rates table: MR with Wilson 95% CI, the six classes, time to first toxic action."""
+    from ..api import load
+    from ..store import StoreError
     from .tables import print_rates, print_signals
-    from ..store import RunStore, StoreError
 
     try:
-        store = RunStore(experiment, create=False, read_only=True)
+        frame = load(experiment).frame()  # with agent (display name), family, reasoning
     except StoreError as exc:
         fail(str(exc))
-    from ..analysis.names import with_agent_names
-
     columns = [c.strip() for c in by.split(",") if c.strip()]
-    frame = with_agent_names(store.frame())  # adds agent (display name), family, reasoning
     unknown = [c for c in columns if c not in frame.columns]
     if unknown:
         fail(f"--by: unknown column(s) {', '.join(map(repr, unknown))}; valid columns: "
-              f"{', '.join(c for c in frame.columns if c not in ('roles', 'record'))}")
+             f"{', '.join(c for c in frame.columns if c not in ('roles', 'record'))}")
     print_rates(frame, columns, console)
     print_signals(frame, console)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+from ..errors import UserError
 from ..scenario.loader import resolve
 from ..scenario.schema import Scenario
 from ..simulate.records import RunSettings, Turn
@@ -25,8 +26,8 @@ from .shard import select_shard
 from .sweep import PlannedRun, Progress, charge_stored, execute, monitor_model, plan, todo_runs
 
 
-class SweepRefused(Exception):
-    """A sweep that cannot start (its message is the line to show; the CLI exits 2)."""
+class SweepRefused(UserError):
+    """A sweep that cannot start: nothing is left to run, or the replay source cannot be read."""
 
 
 @dataclass
