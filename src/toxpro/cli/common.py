@@ -45,7 +45,3 @@ def fail(message: str, code: int = 2) -> None:
         typer.echo(redact(line), err=True)
     raise typer.Exit(code)
 
-
-def say(text: str) -> None:
-    """One plain line on stdout (no markup, highlighting or wrapping)."""
-    console.print(text, markup=False, highlight=False, soft_wrap=True)

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from .common import DEFAULT_EXPERIMENT, console, fail
+from .common import console, fail
 
 
 def scenarios_list(paths: list[str] = typer.Argument(None, help="files or directories; default built-in")) -> None:
