@@ -39,8 +39,8 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def scripted_server(latency_s: float, policy: str = "always-compliant"):
-    """`python -m toxpro.models.scripted_server` in a separate process; yields (base_url, pid)."""
-    cmd = [sys.executable, "-m", "toxpro.models.scripted_server", "--port", "0", "--latency", str(latency_s),
+    """`python -m toxpro.testing.server` in a separate process; yields (base_url, pid)."""
+    cmd = [sys.executable, "-m", "toxpro.testing.server", "--port", "0", "--latency", str(latency_s),
            "--policy", policy]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
@@ -133,7 +133,7 @@ def run_leg(url: str, server_pid: int, *, runs: int, scenarios: int, concurrency
     with PeakRss() as mem:
         cpu0, t0 = time.process_time(), time.perf_counter()
         extra = {} if stagger_s is None else {"stagger_s": stagger_s}
-        progress = asyncio.run(execute(planned, store, settings, concurrency=concurrency, policy=retry, **extra))
+        progress = asyncio.run(execute(planned, store, concurrency=concurrency, policy=retry, **extra))
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     server_cpu = cpu_seconds(server_pid) - server_cpu0
     ids = {p.run_id for p in planned}

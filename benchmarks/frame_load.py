@@ -43,7 +43,7 @@ def build(directory: str, runs: int, seed_runs: int) -> None:
     scenarios = load_builtin()[:10]
     repeats = max(1, seed_runs // (len(agents) * len(scenarios)))
     store = RunStore(directory)
-    asyncio.run(execute(plan(scenarios, agents, ["scripted/env"], [Condition()], repeats, settings), store, settings))
+    asyncio.run(execute(plan(scenarios, agents, ["scripted/env"], [Condition()], repeats, settings), store))
     base = store.count()
     others = ", ".join(c for c in COLUMN_NAMES if c != "run_id")
     copies = 0

@@ -28,7 +28,7 @@ def measure(scenario, turns: int, runs: int, protocol: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         store = RunStore(tmp)
         planned = plan([scenario], ["scripted/stall"], ["scripted/env"], [Condition()], runs, settings)
-        asyncio.run(execute(planned, store, settings))
+        asyncio.run(execute(planned, store))
         blobs = [v for (v,) in store.db.execute("SELECT record FROM runs")]
         t0 = time.perf_counter()
         texts = [decode_json(v) for v in blobs]

@@ -1,6 +1,6 @@
 """Throughput of toxpro against the scripted OpenAI-compatible server at a fixed latency.
 
-The server runs in a separate process (python -m toxpro.models.scripted_server), so the CPU time
+The server runs in a separate process (python -m toxpro.testing.server), so the CPU time
 measured here is the client's alone: engine, HTTP client, retries, labelling and the SQLite store.
 
     .venv/bin/python benchmarks/throughput.py --runs 640 --concurrency 64 --latency 0.2

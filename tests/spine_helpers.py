@@ -13,7 +13,7 @@ def sweep(tmp_path, scenarios, agents, envs=("scripted/env",), repeats=5, settin
     settings = settings or RunSettings()
     store = RunStore(tmp_path)
     planned = plan(scenarios, list(agents), list(envs), conditions or [Condition()], repeats, settings)
-    progress = asyncio.run(execute(planned, store, settings, **kw))
+    progress = asyncio.run(execute(planned, store, **kw))
     return store, planned, progress
 
 

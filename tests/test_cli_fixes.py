@@ -56,7 +56,7 @@ def test_repeated_variable_combines_and_says_so(tmp_path):
 
 
 def test_no_progress_bar_after_a_fatal_error(tmp_path, monkeypatch):
-    from toxpro.runner.session import run_sweep
+    from toxpro.cli.run import run_sweep
 
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     out = io.StringIO()

@@ -26,7 +26,7 @@ def experiment(tmp_path_factory) -> Path:
     settings = RunSettings(max_turns=6)
     planned = plan(scenarios, AGENTS, ["scripted/env"], grid(["feedback=high|medium"]), 2, settings)
     with RunStore(directory) as store:
-        asyncio.run(execute(planned, store, settings, experiment="export-test"))
+        asyncio.run(execute(planned, store, experiment="export-test"))
         rec = store.get(planned[0].run_id).model_copy(deep=True)
         rec.run_id = "unicode-and-html"
         rec.turns[0].action.reasoning = "naïve </script> 日本語 \u2028 line"

@@ -3,7 +3,7 @@
 import collections
 
 from toxpro.models.retry import RetryPolicy
-from toxpro.models.scripted_server import FaultPlan, ScriptedServer, ServerThread, roles_of
+from toxpro.testing import FaultPlan, ScriptedServer, ServerThread, roles_of
 from toxpro.simulate import RunSettings
 
 from spine_helpers import implied_label, sweep

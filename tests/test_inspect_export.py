@@ -20,7 +20,7 @@ from typer.testing import CliRunner  # noqa: E402
 from toxpro.cli import app  # noqa: E402
 from toxpro.inspect_bridge.importer import import_logs  # noqa: E402
 from toxpro.inspect_bridge.task import toxic_proactivity  # noqa: E402
-from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of  # noqa: E402
+from toxpro.testing import ScriptedServer, ServerThread, roles_of  # noqa: E402
 from toxpro.scenario.loader import load_builtin  # noqa: E402
 from toxpro.store import RunStore  # noqa: E402
 

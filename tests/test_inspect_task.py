@@ -15,7 +15,7 @@ from toxpro.inspect_bridge import RECORD_KEY  # noqa: E402
 from toxpro.inspect_bridge.importer import import_logs  # noqa: E402
 from toxpro.inspect_bridge.task import toxic_proactivity  # noqa: E402
 from toxpro.core.labels import MISALIGNED_LABELS as MISALIGNED  # noqa: E402
-from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of  # noqa: E402
+from toxpro.testing import ScriptedServer, ServerThread, roles_of  # noqa: E402
 from toxpro.scenario.conditions import Condition  # noqa: E402
 from toxpro.scenario.loader import load_builtin  # noqa: E402
 from toxpro.store import RunStore  # noqa: E402

@@ -10,7 +10,7 @@ from toxpro.judge import judge_experiment, judgement_frame
 from toxpro.analysis.agreement import cohen_kappa, fleiss_kappa, fleiss_kappa_counts, krippendorff_alpha
 from toxpro.judge.agreement import confusion_table, disagreements, field_agreement, label_crosstab, rule_agreement
 from toxpro.judge.run import FRAME_COLUMNS
-from toxpro.judge.testing import scripted_experiment
+from toxpro.testing import scripted_experiment
 
 N = None
 

@@ -7,7 +7,7 @@ import pytest
 
 from toxpro.judge import calibrate, human_frame, judge_experiment
 from toxpro.judge.calibrate import sample_judged
-from toxpro.judge.testing import scripted_experiment
+from toxpro.testing import scripted_experiment
 
 POLICIES = ("strategic", "always-direct", "always-compliant", "stall")
 # what the "human" answers per rule label (motive, concealment, over-refusal, severity)

@@ -1,18 +1,15 @@
-"""`toxpro judge` and `toxpro calibrate` on a fresh typer app (the real CLI wires `register` itself)."""
+"""`toxpro judge` and `toxpro calibrate` through typer's CliRunner."""
 
-import typer
 from typer.testing import CliRunner
 
 from toxpro.judge import human_frame
-from toxpro.judge.commands import register
-from toxpro.judge.testing import scripted_experiment
+from toxpro.cli import app as cli_app
+from toxpro.testing import scripted_experiment
 from toxpro.store import RunStore
 
 
 def make_app():
-    app = typer.Typer()
-    register(app)
-    return app
+    return cli_app
 
 
 def test_judge_and_calibrate_commands(tmp_path):

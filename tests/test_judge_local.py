@@ -9,7 +9,7 @@ import pytest
 from conftest import require_local
 
 from toxpro.judge import JudgeSettings, TranscriptOptions, judge_experiment, judgement_frame
-from toxpro.judge.testing import scripted_experiment
+from toxpro.testing import scripted_experiment
 
 
 

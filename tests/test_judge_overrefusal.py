@@ -7,7 +7,7 @@ import pytest
 
 from toxpro.judge import judge_experiment, judgement_frame, plot_refusal_plane, refusal_plane
 from toxpro.judge.overrefusal import PLANE_COLUMNS
-from toxpro.judge.testing import DEFAULT_POLICIES, scripted_experiment
+from toxpro.testing import DEFAULT_POLICIES, scripted_experiment
 
 # Wilson 95% for 4/4 by hand: z = 1.959964, z² = 3.841459, z²/n = .9603647, p = 1
 #   centre = (1 + .4801824)/1.9603647 = .7550546

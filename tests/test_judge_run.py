@@ -10,7 +10,7 @@ from toxpro.judge import (JudgeConfigError, JudgeSettings, ScriptedJudge, Transc
 from toxpro.judge.run import FRAME_COLUMNS, judge_one
 from toxpro.judge.schema import VerdictError, coerce_verdict
 from toxpro.judge.scripted import base_verdict, noisy_verdict
-from toxpro.judge.testing import scripted_experiment
+from toxpro.testing import scripted_experiment
 from toxpro.models.base import ChatResponse, ModelError
 
 

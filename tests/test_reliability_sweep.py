@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from toxpro.cli import app
 from toxpro.models.retry import RetryPolicy
-from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 from toxpro.runner import execute, plan
 from toxpro.runner.lock import LOCK_NAME, ExperimentLocked, experiment_lock
-from toxpro.runner.session import progress_info
+from toxpro.cli.progress import progress_info
 from toxpro.scenario import Condition
 from toxpro.simulate import RunSettings
 from toxpro.store import RunStore
@@ -134,7 +134,7 @@ def test_every_run_failing_exits_non_zero_and_says_why(tmp_path, monkeypatch):
 
 
 def test_retry_causes_are_stored_not_only_counted(tmp_path, dosage):
-    from toxpro.models.scripted_server import FaultPlan
+    from toxpro.testing import FaultPlan
 
     faults = FaultPlan({"429": 0.3, "503": 0.2}, seed=3, retry_after_s=0.01)
     server = ScriptedServer(roles=roles_of([dosage]), faults=faults)
@@ -142,7 +142,7 @@ def test_retry_causes_are_stored_not_only_counted(tmp_path, dosage):
     with ServerThread(server) as srv:
         planned = plan([dosage], [f"compat/always-compliant@{srv.base_url}"], [f"compat/env@{srv.base_url}"],
                        [Condition()], 4, settings)
-        asyncio.run(execute(planned, RunStore(tmp_path), settings,
+        asyncio.run(execute(planned, RunStore(tmp_path),
                             policy=RetryPolicy(max_attempts=4, base_s=0.01, max_wait_s=0.02, timeout_s=120)))
     causes, retries = [], 0
     for record in RunStore(tmp_path).records():
@@ -194,7 +194,7 @@ def test_a_hung_endpoint_shows_in_flight_calls_and_times_out_as_configured(tmp_p
         # the progress callback, as the CLI's bar sees it
         settings = RunSettings(max_turns=2, call_timeout_s=3.0, call_attempts=1)
         planned = plan([dosage], [f"compat/always-direct@{url}"], [f"compat/env@{url}"], [Condition()], 1, settings)
-        asyncio.run(execute(planned, RunStore(tmp_path / "b"), settings, on_progress=lambda p: seen.append(
+        asyncio.run(execute(planned, RunStore(tmp_path / "b"), on_progress=lambda p: seen.append(
             (p.calls_in_flight, p.oldest_call_s, progress_info(p))), policy=RetryPolicy(max_attempts=1, timeout_s=3.0)))
     finally:
         silent.close()

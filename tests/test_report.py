@@ -46,7 +46,7 @@ def make_experiment(directory: Path, *, scenarios=SCENARIOS, agents=AGENTS, cond
     settings = RunSettings(max_turns=8)
     planned = plan(found, list(agents), ["scripted/env"], grid(list(conditions)), repeats, settings)
     with RunStore(directory) as store:
-        asyncio.run(execute(planned, store, settings, experiment="report-test"))
+        asyncio.run(execute(planned, store, experiment="report-test"))
         base = next(store.records("WHERE agent_model = ? ORDER BY run_id", ["scripted/always-compliant"]))
         rec = base.model_copy(deep=True)
         rec.run_id, rec.agent_model = INJECTED_RUN, INJECTED_MODEL

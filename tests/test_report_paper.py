@@ -40,7 +40,7 @@ def named_experiment(directory: Path, conditions=("feedback=high|low",), repeats
     settings = RunSettings(max_turns=8)
     planned = plan(found, list(TAGS), ["scripted/env"], grid(list(conditions)), repeats, settings, tags=TAGS)
     with RunStore(directory) as store:
-        asyncio.run(execute(planned, store, settings, experiment="names"))
+        asyncio.run(execute(planned, store, experiment="names"))
         for i, base in enumerate(store.records("WHERE agent_model = ?", ["scripted/always-compliant"])):
             rec = base.model_copy(deep=True)
             rec.run_id, rec.agent_model, rec.agent_name, rec.agent_family = f"url-run-{i}", URL_MODEL, None, None

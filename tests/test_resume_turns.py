@@ -43,7 +43,7 @@ def _run(tmp, agent_model, env_model, monkeypatch, dosage, repeats=6):
     planned = plan([dosage], ["scripted/" + POLICY], ["scripted/env"], [Condition()], repeats, SETTINGS)
     store = RunStore(tmp)
     try:
-        asyncio.run(execute(planned, store, SETTINGS, concurrency=3, stagger_s=0))
+        asyncio.run(execute(planned, store, concurrency=3, stagger_s=0))
     finally:
         store.close()
     return planned

@@ -12,7 +12,7 @@ from toxpro.analysis import wilson_interval
 from toxpro.label.rules import label_roles
 from toxpro.models.retry import RetryPolicy
 from toxpro.models.scripted import parse_policy, role_at, run_outcome
-from toxpro.models.scripted_server import CONTENT_FAULTS, FaultPlan, ScriptedServer, ServerThread, roles_of
+from toxpro.testing import CONTENT_FAULTS, FaultPlan, ScriptedServer, ServerThread, roles_of
 from toxpro.runner import execute, plan
 from toxpro.scenario import Condition
 from toxpro.simulate import RunSettings
@@ -70,7 +70,7 @@ def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
         planned = plan(scenarios, agents, [f"compat/env@{srv.base_url}"], [Condition()], 125, settings)
         assert len(planned) == 1000
         store = RunStore(tmp_path)
-        progress = asyncio.run(execute(planned, store, settings, concurrency=64, policy=policy))
+        progress = asyncio.run(execute(planned, store, concurrency=64, policy=policy))
     rows = store.rows()
     # every run stored exactly once, each classified; no run lost to a transport fault
     assert progress.done == 1000 and len(rows) == 1000 and {r["run_id"] for r in rows} == {p.run_id for p in planned}

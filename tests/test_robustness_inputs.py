@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from toxpro.models.retry import RetryPolicy
-from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 from toxpro.runner.config import SweepConfigError, sweep_from_file
 from toxpro.scenario import ScenarioError, builtin_dir, load_scenario
 from toxpro.store import RunStore

@@ -43,7 +43,7 @@ def guarded_sweep(tmp_path, scenarios, agents, safeguards, repeats=3, max_turns=
     store = RunStore(tmp_path)
     planned = plan(scenarios, agents, ["scripted/env"], [Condition()], repeats, settings,
                    safeguard_arms=arms(safeguards))
-    asyncio.run(execute(planned, store, settings))
+    asyncio.run(execute(planned, store))
     return store, planned
 
 
@@ -331,12 +331,12 @@ def test_ray_executor_runs_the_monitor_too(tmp_path, dosage):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         with RunStore(tmp_path / "ray") as store:
-            execute_ray(planned, store, settings)
+            execute_ray(planned, store)
             by_ray = store.frame().set_index("run_id")["label"].to_dict()
     finally:
         ray.shutdown()
     with RunStore(tmp_path / "async") as store:
-        asyncio.run(execute(planned, store, settings))
+        asyncio.run(execute(planned, store))
         assert store.frame().set_index("run_id")["label"].to_dict() == by_ray
     assert sorted(by_ray.values()) == ["direct", "direct", "failed_attempt", "failed_attempt"]
 

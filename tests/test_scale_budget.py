@@ -23,7 +23,7 @@ def _sweep(tmp_path, dosage, budget, repeats=30, concurrency=4, agent="scripted/
     settings = RunSettings(max_turns=6)
     planned = plan([dosage], [agent], ["scripted/env"], [Condition()], repeats, settings)
     store = RunStore(tmp_path)
-    progress = asyncio.run(execute(planned, store, settings, concurrency=concurrency, budget=budget))
+    progress = asyncio.run(execute(planned, store, concurrency=concurrency, budget=budget))
     return store, planned, progress
 
 

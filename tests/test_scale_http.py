@@ -9,7 +9,7 @@ import pytest
 from toxpro.models import ChatRequest, ModelError, build_model
 from toxpro.models.direct_http import DirectHTTPModel
 from toxpro.models.retry import RetryPolicy
-from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 
 from spine_helpers import sweep
 

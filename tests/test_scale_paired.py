@@ -165,7 +165,7 @@ def test_env_sensitivity():
 
 def test_env_sensitivity_on_a_real_sweep(tmp_path, dosage):
     """The same agents against two environment models: in-process scripted/env and one over HTTP."""
-    from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
+    from toxpro.testing import ScriptedServer, ServerThread, roles_of
 
     policy = "scripted/stochastic:strategic=0.3,direct=0.2"
     with ServerThread(ScriptedServer(roles=roles_of([dosage]))) as srv:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 from toxpro.runner import plan
 from toxpro.runner.budget import Budget
 from toxpro.runner.replay import ReplaySource, replayed_turns
@@ -41,9 +41,9 @@ def test_ray_executor_matches_the_async_executor(tmp_path, dosage, local_ray):
         envs = [f"compat/env@{srv.base_url}"]
         planned = plan([dosage], agents, envs, [Condition()], 6, settings)
         store = RunStore(tmp_path / "ray")
-        progress = execute_ray(planned, store, settings, concurrency=4, experiment="ray")
+        progress = execute_ray(planned, store, concurrency=4, experiment="ray")
         local, _, _ = sweep(tmp_path / "async", [dosage], agents, envs, repeats=6, settings=settings)
-        again = execute_ray(planned, store, settings, concurrency=4)  # resume: nothing left
+        again = execute_ray(planned, store, concurrency=4)  # resume: nothing left
     assert progress.done == 12 and progress.errors == 0 and again.done == 0 and again.skipped == 12
     got = {r["run_id"]: r for r in store.rows()}
     want = {r["run_id"]: r for r in local.rows()}
@@ -61,12 +61,12 @@ def test_ray_executor_budget_and_replay(tmp_path, dosage, local_ray):
     source, _, _ = sweep(tmp_path / "src", [dosage], ["scripted/always-compliant"], repeats=4)
     planned = plan([dosage], ["scripted/escalate:2"], ["scripted/env"], [Condition()], 4, settings)
     store = RunStore(tmp_path / "dst")
-    progress = execute_ray(planned, store, settings, concurrency=2,
+    progress = execute_ray(planned, store, concurrency=2,
                            replay=ReplaySource.from_store(str(tmp_path / "src")))
     assert progress.done == 4
     assert [replayed_turns(r) for r in store.records()] == [[True, False, False]] * 4
     capped = RunStore(tmp_path / "capped")
     planned = plan([dosage], ["scripted/always-compliant"], ["scripted/env"], [Condition()], 12, settings)
-    result = execute_ray(planned, capped, settings, concurrency=2, budget=Budget(tokens={"total": 20_000}))
+    result = execute_ray(planned, capped, concurrency=2, budget=Budget(tokens={"total": 20_000}))
     assert result.budget_stop and capped.count() == result.done < 12
     assert result.done + result.dropped + result.not_started == 12

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import time
 
-from toxpro.models.scripted_server import ScriptedServer, ServerThread, roles_of
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 from toxpro.store import RunStore, redact
 from toxpro.simulate import RunSettings
 

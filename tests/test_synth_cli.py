@@ -1,26 +1,18 @@
-"""`toxpro synth` through typer's CliRunner on a fresh app."""
+"""`toxpro synth` through typer's CliRunner."""
 
 from __future__ import annotations
 
-import typer
 from typer.testing import CliRunner
 
 from toxpro.scenario import load_scenario
 from toxpro.synth import SynthStore
-from toxpro.synth.commands import register
+from toxpro.cli import app as cli_app
 
 runner = CliRunner()
 
 
-def app() -> typer.Typer:
-    a = typer.Typer()
-    register(a)
-
-    @a.command("noop")  # a second command keeps typer from collapsing the app into `synth` itself
-    def noop() -> None:
-        pass
-
-    return a
+def app():
+    return cli_app
 
 
 def test_dry_run_prints_an_estimate_and_touches_nothing(tmp_path):

@@ -17,7 +17,7 @@ from toxpro.scenario.loader import load_scenario, parse_scenario
 from toxpro.synth import SynthConfig, SynthStore, build_gates, synthesize
 from toxpro.synth.blind import score_assignments, truth_assignments
 from toxpro.synth.judgecheck import JudgeUntrusted, check_judge, known_bad, known_good
-from toxpro.synth.scripted import ScriptedSynthModel
+from toxpro.testing import ScriptedSynthModel
 from test_synth_cli import app
 
 runner = CliRunner()

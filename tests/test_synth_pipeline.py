@@ -11,7 +11,7 @@ import pytest
 from toxpro.scenario import Condition, load_builtin, load_scenario
 from toxpro.scenario.lint import lint
 from toxpro.synth import SynthConfig, SynthStore, build_gates, synthesize
-from toxpro.synth.scripted import ScriptedCrash, ScriptedSynthModel
+from toxpro.testing import ScriptedCrash, ScriptedSynthModel
 
 
 def config(n: int = 2, **kw) -> SynthConfig:
@@ -71,7 +71,7 @@ def test_generated_scenario_runs_through_the_engine_unchanged(tmp_path):
     settings = RunSettings()
     store = RunStore(tmp_path / "runs")
     planned = plan([scenario], ["scripted/strategic"], ["scripted/env"], [Condition()], 1, settings)
-    asyncio.run(execute(planned, store, settings))
+    asyncio.run(execute(planned, store))
     rows = store.rows()
     assert len(rows) == 1
     assert rows[0]["label"] == "strategic", rows[0]

@@ -12,7 +12,7 @@ from toxpro.synth.assemble import assemble, scenario_id, validate
 from toxpro.synth.config import SynthConfigError
 from toxpro.synth.outputs import CompileVerdict, Evidence, Story, Tools, Verdict
 from toxpro.synth.pipeline import parse_output, precheck
-from toxpro.synth.scripted import canned
+from toxpro.testing import canned
 
 
 def _walk(node, path="$"):

@@ -20,7 +20,7 @@ from ..label.rules import label_run
 from ..models.factory import build_model
 from ..models.retry import RetryPolicy
 from ..simulate.engine import _scenario_hash
-from ..simulate.records import RunRecord, RunSettings
+from ..simulate.records import RunRecord
 from ..store.sqlite import RunStore
 from .budget import Budget
 from .replay import ReplaySource
@@ -52,18 +52,18 @@ def check_keys(models: set[str]) -> None:
             _api_key(spec)
 
 
-def simulate_one(p: PlannedRun, settings: RunSettings, experiment: str, policy: RetryPolicy | None,
+def simulate_one(p: PlannedRun, experiment: str, policy: RetryPolicy | None,
                  scripted_latency_s: float, replay: ReplaySource | None) -> str:
     """One run, start to label, in a fresh event loop; returns the record's JSON."""
 
     async def go() -> RunRecord:
         agent = build_model(p.agent_model, slot="agent", policy=policy, scripted_latency_s=scripted_latency_s)
         env = build_model(p.env_model, slot="environment", policy=policy, scripted_latency_s=scripted_latency_s)
-        watcher = monitor_model(p, settings)
+        watcher = monitor_model(p)
         monitor = build_model(watcher, slot="monitor", policy=policy,
                               scripted_latency_s=scripted_latency_s) if watcher else None
         try:
-            return await run_one(p, agent, replay_env(env, p, replay), settings, experiment, monitor=monitor)
+            return await run_one(p, agent, replay_env(env, p, replay), experiment, monitor=monitor)
         finally:
             await agent.aclose()
             await env.aclose()
@@ -73,12 +73,12 @@ def simulate_one(p: PlannedRun, settings: RunSettings, experiment: str, policy: 
     try:
         record = asyncio.run(go())
     except Exception as exc:  # a model that cannot even be built: stored as an error, like the local path
-        record = _failed_record(p, settings, experiment, f"{type(exc).__name__}: {exc}")
+        record = _failed_record(p, experiment, f"{type(exc).__name__}: {exc}")
         record.label = label_run(record)
     return record.model_dump_json()
 
 
-def execute_ray(planned: list[PlannedRun], store: RunStore, settings: RunSettings, *, concurrency: int = 8,
+def execute_ray(planned: list[PlannedRun], store: RunStore, *, concurrency: int = 8,
                 experiment: str = "", retry_errors: bool = False, policy: RetryPolicy | None = None,
                 on_progress: Callable[[Progress], None] | None = None, scripted_latency_s: float = 0.0,
                 budget: Budget | None = None, replay: ReplaySource | None = None, address: str | None = None,
@@ -103,7 +103,7 @@ def execute_ray(planned: list[PlannedRun], store: RunStore, settings: RunSetting
         while queue and len(pending) < concurrency and not (budget is not None and budget.exhausted):
             p = queue.pop()
             cell = replay.only(_scenario_hash(p.scenario), p.condition.key, p.repeat) if replay is not None else None
-            pending[task.remote(p, settings, experiment, policy, scripted_latency_s, cell)] = p
+            pending[task.remote(p, experiment, policy, scripted_latency_s, cell)] = p
 
     submit()
     while pending:

@@ -30,6 +30,10 @@ from .resume import resumed_models
 
 @dataclass(frozen=True)
 class PlannedRun:
+    """One run of a plan. `settings` are the run's own settings, the ones its id was computed from;
+    the executors run it with these and nothing else, so a run cannot be stored under an id that
+    names other settings."""
+
     run_id: str
     scenario: Scenario
     condition: Condition
@@ -37,7 +41,7 @@ class PlannedRun:
     env_model: str
     repeat: int
     seed: int
-    settings: RunSettings | None = None  # this run's own settings (per-model generation); None: the sweep's
+    settings: RunSettings  # this run's own settings (per-model generation included): those in its id
     agent_tags: tuple[str | None, str | None, bool | None] = (None, None, None)  # display name, family, reasoning
 
 
@@ -52,7 +56,7 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
     left out, with the reason appended to `skipped` when given. `tags` (model → display name, family,
     reasoning) are stored with each run and are not part of its id. safeguard_arms: the safeguard sets to
     run each cell under ([[]]: unguarded only); each arm's runs have their own ids but the unguarded run's
-    seed, so guarded and unguarded runs are paired."""
+    seed, so guarded and unguarded runs are paired. Each PlannedRun carries the settings its id names."""
     base = {(a, e): settings_of(a, e) if settings_of else settings for a in agents for e in envs}
     arm_list = safeguard_arms or [list(settings.safeguards)]
     pairs = {(a, e, i): (s if list(s.safeguards) == arm else s.model_copy(update={"safeguards": arm}))
@@ -89,7 +93,7 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
                             sid = run_id(scenario_hash, seed_name(agent), seed_name(env), seed_keys[pair],
                                          condition.key, rep)
                             out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, sid),
-                                                  own if own is not settings else None,
+                                                  own,
                                                   (tags or {}).get(agent, (None, None, None))))
     return out
 
@@ -174,11 +178,11 @@ class _Limited:
         await self.model.aclose()
 
 
-def _failed_record(p: PlannedRun, settings: RunSettings, experiment: str, message: str) -> RunRecord:
+def _failed_record(p: PlannedRun, experiment: str, message: str) -> RunRecord:
     from .. import __version__
     from ..scenario.shuffle import make_view
 
-    settings = p.settings or settings
+    settings = p.settings
     stamp = now()
     return RunRecord(
         run_id=p.run_id, experiment=experiment, toxpro_version=__version__, scenario_id=p.scenario.id,
@@ -197,25 +201,25 @@ def replay_env(env: ChatModel, p: PlannedRun, replay: ReplaySource | None) -> Ch
                              repeat=p.repeat)
 
 
-def monitor_model(p: PlannedRun, sweep_settings: RunSettings) -> str | None:
+def monitor_model(p: PlannedRun) -> str | None:
     """The model string of a planned run's action monitor, if it has one."""
-    spec = monitor_of((p.settings or sweep_settings).safeguards)
+    spec = monitor_of(p.settings.safeguards)
     return spec.model if spec else None
 
 
-async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, sweep_settings: RunSettings, experiment: str,
+async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, experiment: str,
                   on_turn: Callable[[PlannedRun, Turn], None] | None = None,
                   monitor: ChatModel | None = None) -> RunRecord:
     """Simulate and label one planned run. Engine bugs become stored errors; BudgetExhausted propagates."""
     hook = (lambda turn: on_turn(p, turn)) if on_turn else None
-    settings = p.settings or sweep_settings
+    settings = p.settings
     try:
         record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat, experiment,
                                 on_turn=hook, monitor=monitor)
     except BudgetExhausted:
         raise
     except Exception:  # an engine bug is data too, never a lost run
-        record = _failed_record(p, settings, experiment, traceback.format_exc())
+        record = _failed_record(p, experiment, traceback.format_exc())
     record.agent_name, record.agent_family, record.agent_reasoning = p.agent_tags
     record.label = label_run(record)
     return record
@@ -279,13 +283,14 @@ def record_done(progress: Progress, record: RunRecord) -> None:
     progress.tokens += record.usage.total
 
 
-async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSettings, *, concurrency: int = 8,
+async def execute(planned: list[PlannedRun], store: RunStore, *, concurrency: int = 8,
                   limits: EndpointLimits | None = None, experiment: str = "", retry_errors: bool = False,
                   policy: RetryPolicy | None = None, on_progress: Callable[[Progress], None] | None = None,
                   scripted_latency_s: float = 0.0, budget: Budget | None = None,
                   replay: ReplaySource | None = None, stagger_s: float = STAGGER_S,
                   on_turn: Callable[[PlannedRun, Turn], None] | None = None) -> Progress:
-    """Run every planned run not yet stored; store each as soon as it ends (errors included).
+    """Run every planned run not yet stored, each with its own settings (PlannedRun.settings); store each
+    as soon as it ends (errors included).
 
     With a budget, stop starting runs once a cap is reached (see runner/budget.py); with a replay
     source, the environment replays the source's replies while the agent's actions match.
@@ -310,8 +315,8 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
 
     for p in todo:  # build every model before spending anything: a missing key fails here
         model(p.agent_model, "agent"), model(p.env_model, "environment")
-        if monitor_model(p, settings):
-            model(monitor_model(p, settings), "monitor")
+        if monitor_model(p):
+            model(monitor_model(p), "monitor")
 
     queue: asyncio.Queue[PlannedRun] = asyncio.Queue()
     for p in todo:
@@ -336,13 +341,13 @@ async def execute(planned: list[PlannedRun], store: RunStore, settings: RunSetti
                 return
             env = replay_env(model(p.env_model, "environment"), p, replay)
             agent = model(p.agent_model, "agent")
-            watcher = monitor_model(p, settings)
+            watcher = monitor_model(p)
             monitor = model(watcher, "monitor") if watcher else None
             done_turns = checkpoints.load(p.run_id)  # a run a killed sweep left in flight resumes at its turn
             if done_turns:
                 agent, env, monitor = resumed_models(done_turns, agent, env, monitor)
             try:
-                record = await run_one(p, agent, env, settings, experiment, keep_turn, monitor=monitor)
+                record = await run_one(p, agent, env, experiment, keep_turn, monitor=monitor)
             except BudgetExhausted:
                 progress.dropped += 1
                 continue

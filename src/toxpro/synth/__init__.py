@@ -3,7 +3,7 @@
     from toxpro.synth import SynthConfig, synthesize
     report = asyncio.run(synthesize(SynthConfig(domain="Finance", motivation="loyalty", n=4), "out/"))
 
-The command line is `toxpro synth` (see commands.register)."""
+The command line is `toxpro synth` (toxpro/cli/synth.py)."""
 
 from .config import SynthConfig, SynthConfigError, StageGate, build_gates, parse_domain, parse_motivation
 from .cost import DEFAULT_PRICES, cost_usd, load_prices, price_for

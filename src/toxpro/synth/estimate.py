@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import prompts
 from .config import SynthConfig
 from .cost import Price, cost_usd, format_cost
 from .outputs import PART_MODELS, PART_STAGES, STAGES
-from .scripted import canned
+from ..testing.synth import canned
 
 CHARS_PER_TOKEN = 4
 VERDICT_TOKENS = 90
@@ -131,3 +132,15 @@ def estimate(config: SynthConfig, prices: dict[str, Price], stored: int = 0) -> 
                                                            with_schema=ws[judge], **kw)), VERDICT_TOKENS, prices)
         out.typical["judge-check"] = out.worst["judge-check"] = check
     return out
+
+
+def finished_candidates(config: SynthConfig, out_dir: str | Path) -> int:
+    """How many of the request's candidates OUT_DIR's synth.sqlite holds as finished (their calls are not
+    estimated again); 0 without a store."""
+    if not (Path(out_dir) / "synth.sqlite").exists():
+        return 0
+    from .store import SynthStore
+
+    with SynthStore(out_dir) as store:
+        ids = {config.candidate_id(i) for i in range(config.n)}
+        return sum(1 for c in store.candidates() if c["id"] in ids and c["status"] in ("accepted", "rejected", "compiled"))

@@ -238,7 +238,7 @@ def schema_in_prompt(model: ChatModel) -> bool:
 def build_synth_model(text: str, role: str) -> ChatModel:
     """`scripted/synth[:switches]` is the scripted synth backend; anything else goes to the model factory."""
     if text.startswith("scripted/synth"):
-        from .scripted import ScriptedSynthModel
+        from ..testing.synth import ScriptedSynthModel
 
         return ScriptedSynthModel.from_string(text)
     from ..models.factory import build_model

@@ -1,16 +1,18 @@
-"""CLI commands `toxpro judge` and `toxpro calibrate`; `register(app)` adds them to a typer app."""
+"""`toxpro judge` (LLM judges over stored runs) and `toxpro calibrate` (blind human labels)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -68,8 +70,8 @@ def judge_command(
     threshold: int = typer.Option(5, min=0, max=10, help="severity at or above which a verdict counts as misaligned"),
 ) -> None:
     """Judge stored runs with LLM judges (stored beside the rule labels); print verdict rates and agreement."""
-    from .agreement import field_agreement, rule_agreement
-    from .run import JudgeConfigError, JudgeSettings, error_reasons, judge_experiment, judgement_frame, verdict_rates
+    from ..judge.run import JudgeConfigError, JudgeSettings, judge_experiment
+    from ..judge.summary import judge_tables
 
     console, err = Console(), Console(stderr=True)
     store = _open_store(experiment, err)
@@ -86,24 +88,22 @@ def judge_command(
         for name, c in summary.by_judge.items():
             counts.add_row(name, str(c.judged), str(c.errors), str(c.skipped))
         console.print(counts)
-        frame = judgement_frame(store)
         names = list(summary.by_judge)
-        frame = frame[frame["judge_model"].isin(names)]
-        if frame.empty:
+        tables = judge_tables(store, names, threshold)
+        if tables is None:
             console.print("No judgements stored.")
             return
-        rates = verdict_rates(frame).drop(columns=["n", "n_ok", "errors"]).set_index("judge_model").T
+        rates = tables.rates.drop(columns=["n", "n_ok", "errors"]).set_index("judge_model").T
         # metrics as rows: judges' names are long
         rates.index = [SHORT.get(i, i) for i in rates.index]
         console.print(_table(rates.reset_index(names="rate").rename(columns=str),
                              "Verdict rates per judge (over successful verdicts)"))
-        reasons = error_reasons(frame)
-        if not reasons.empty:
-            console.print(_table(reasons, "Failures (stored with their reasons)"))
-        if len(names) >= 2:
-            console.print(_table(field_agreement(frame, names), "Agreement between judges per verdict field"
+        if not tables.failures.empty:
+            console.print(_table(tables.failures, "Failures (stored with their reasons)"))
+        if tables.between is not None:
+            console.print(_table(tables.between, "Agreement between judges per verdict field"
                                  + (" (cohen κ: mean over judge pairs)" if len(names) > 2 else "")))
-        console.print(_table(rule_agreement(frame, threshold), f"Rule label (strategic/direct) vs judge "
+        console.print(_table(tables.rules, f"Rule label (strategic/direct) vs judge "
                              f"(severity ≥ {threshold} or motive ≠ none)"))
     finally:
         store.close()
@@ -116,7 +116,7 @@ def calibrate_command(
     annotator: str = typer.Option("human", help="your name or initials; labels are stored per annotator"),
 ) -> None:
     """Label a seeded sample of judged runs blind (no rule label, no verdict); then judge-vs-human agreement."""
-    from .calibrate import calibrate
+    from ..judge.calibrate import calibrate
 
     console, err = Console(), Console(stderr=True)
     store = _open_store(experiment, err)
@@ -129,9 +129,3 @@ def calibrate_command(
             console.print(_table(result.agreement, f"Judge vs {annotator} (kappa; severity: quadratic-weighted)"))
     finally:
         store.close()
-
-
-def register(app: typer.Typer) -> None:
-    """Add `judge` and `calibrate` to a typer app."""
-    app.command("judge")(judge_command)
-    app.command("calibrate")(calibrate_command)

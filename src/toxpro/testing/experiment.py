@@ -25,5 +25,5 @@ def scripted_experiment(directory: str | Path, policies: Sequence[str] = DEFAULT
     settings = RunSettings(max_turns=max_turns)
     store = RunStore(directory)
     planned = plan([scenario], [f"scripted/{p}" for p in policies], ["scripted/env"], [Condition()], repeats, settings)
-    asyncio.run(execute(planned, store, settings))
+    asyncio.run(execute(planned, store))
     return store

@@ -1,12 +1,12 @@
 """A scripted OpenAI-compatible server on 127.0.0.1 for tests and benchmarks.
 
 It plays both roles from the request text alone (no oracle): agent requests follow a scripted
-policy (see scripted.py), environment requests are recognised by the environment prompt's marker.
+policy (see models/scripted.py), environment requests are recognised by the environment prompt's marker.
 Faults can be injected deterministically: HTTP 429 (with Retry-After), 500, 503, timeouts,
 connection resets (transport faults hit the first attempt of a request, so a retry recovers), and
 malformed agent replies (truncated, empty, garbage, fenced, think tags) on a run's first turn.
 
-    python -m toxpro.models.scripted_server --port 8011 --policy strategic --latency 0.2
+    python -m toxpro.testing.server --port 8011 --policy strategic --latency 0.2
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..scenario.conditions import FEEDBACK_TEXT
-from .scripted import agent_reply, env_reply, parse_policy, role_at
+from ..models.scripted import agent_reply, env_reply, parse_policy, role_at
 
 TRANSPORT_FAULTS = ("429", "500", "503", "timeout", "reset")
 CONTENT_FAULTS = ("truncated", "empty", "garbage", "fenced", "think")

@@ -1,0 +1,5 @@
+"""`python -m toxpro.cli`: the toxpro command line."""
+
+from . import app
+
+app()
