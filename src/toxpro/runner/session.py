@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from contextlib import ExitStack
 import time
 
@@ -13,12 +12,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextCo
 from rich.table import Table
 
 from ..models.base import ModelError
+from ..models.limits import EndpointLimits
+from ..models.retry import RetryPolicy
 from ..scenario.loader import resolve
 from ..store.compat import require_compatible
 from ..store.secrets import redact
 from ..store.sqlite import RunStore, StoreError
 from .config import SweepConfig
-from .limits import EndpointLimits
 from .lock import experiment_lock
 from .replay import ReplaySource
 from .shard import select_shard
@@ -112,7 +112,6 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
                shard: tuple[int, int] | None, closing: ExitStack) -> int:
     scenarios = resolve(config.scenarios or None)  # a ScenarioError is a UserError: the CLI prints it, exit 2
     settings = config.settings()
-    os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
     skipped: list[str] = []
     planned = plan(scenarios, config.agent_models(), config.resolved_envs(), config.condition_list(), config.repeats,
                    settings, config.seed, settings_of=config.settings_for if config.generation else None,
@@ -174,7 +173,8 @@ def _run_sweep(config: SweepConfig, console: Console, retry_errors: bool, dry_ru
                 try:
                     result = execute_ray(planned, store, settings, concurrency=config.concurrency,
                                          experiment=config.out, retry_errors=retry_errors, on_progress=on_progress,
-                                         budget=budget, replay=replay, address=config.ray_address)
+                                         budget=budget, replay=replay, address=config.ray_address,
+                                         policy=RetryPolicy(transport=config.transport))  # Ray: the transport only, as before
                 except RayUnavailable as exc:
                     fatal = str(exc)
             else:
