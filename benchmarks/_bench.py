@@ -121,14 +121,15 @@ class Leg:
 
 
 def run_leg(url: str, server_pid: int, *, runs: int, scenarios: int, concurrency: int, latency_s: float,
-            policy: str, max_turns: int = 6, directory: str | None = None, stagger_s: float | None = None) -> Leg:
+            policy: str, max_turns: int = 6, directory: str | None = None, stagger_s: float | None = None,
+            transport: str = "auto") -> Leg:
     bank = load_builtin()[:scenarios]
     settings = RunSettings(max_turns=max_turns)
     repeats = -(-runs // len(bank))
     planned = plan(bank, [f"compat/{policy}@{url}"], [f"compat/env@{url}"], [Condition()], repeats, settings)[:runs]
     planned = sorted(planned, key=lambda p: (p.repeat, p.scenario.id))  # interleave scenarios
     store = RunStore(directory or tempfile.mkdtemp(prefix="toxpro-bench-"))
-    retry = RetryPolicy(timeout_s=60)
+    retry = RetryPolicy(timeout_s=60, transport=transport)
     server_cpu0 = cpu_seconds(server_pid)
     with PeakRss() as mem:
         cpu0, t0 = time.process_time(), time.perf_counter()

@@ -17,7 +17,6 @@ Targets (issue 7): ≥ 50× faster at concurrency 64; ≥ 90 % of ideal throughp
 from __future__ import annotations
 
 import argparse
-import os
 
 from _bench import machine, run_leg, scripted_server
 
@@ -33,14 +32,13 @@ def main() -> None:
     parser.add_argument("--sequential-runs", type=int, default=32, help="runs in the sequential leg (subset)")
     parser.add_argument("--policy", default="always-compliant")
     args = parser.parse_args()
-    os.environ["TOXPRO_TRANSPORT"] = args.transport
     total = args.scenarios * args.runs_per_scenario
 
     with scripted_server(args.latency, args.policy) as (url, pid):
         conc = run_leg(url, pid, runs=total, scenarios=args.scenarios, concurrency=args.concurrency,
-                       latency_s=args.latency, policy=args.policy)
+                       latency_s=args.latency, policy=args.policy, transport=args.transport)
         seq = run_leg(url, pid, runs=min(args.sequential_runs, total), scenarios=args.scenarios, concurrency=1,
-                      latency_s=args.latency, policy=args.policy)
+                      latency_s=args.latency, policy=args.policy, transport=args.transport)
     per_call = seq.wall_s / seq.calls
     seq_full = per_call * conc.calls
     measured = "measured" if seq.runs == total else f"extrapolated from {seq.runs} runs ({seq.calls} calls)"

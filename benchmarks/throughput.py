@@ -12,7 +12,6 @@ CPU per model call.
 from __future__ import annotations
 
 import argparse
-import os
 import json
 
 from _bench import machine, peak_rss_mib, run_leg, scripted_server
@@ -33,11 +32,11 @@ def main() -> None:
                         help="seconds between worker starts (default: toxpro's, runner.sweep.STAGGER_S)")
     parser.add_argument("--json", action="store_true", help="also print the numbers as one JSON line")
     args = parser.parse_args()
-    os.environ["TOXPRO_TRANSPORT"] = args.transport
 
     with scripted_server(args.latency, args.policy) as (url, pid):
         leg = run_leg(url, pid, runs=args.runs, scenarios=args.scenarios, concurrency=args.concurrency,
-                      latency_s=args.latency, policy=args.policy, max_turns=args.max_turns, stagger_s=args.stagger)
+                      latency_s=args.latency, policy=args.policy, max_turns=args.max_turns, stagger_s=args.stagger,
+                      transport=args.transport)
     ratio = leg.runs_per_s / leg.ideal_runs_per_s
     print(f"runs {leg.runs} ({leg.errors} errors), concurrency {leg.concurrency}, latency {1000 * leg.latency_s:.0f} ms, "
           f"{leg.calls} model calls ({leg.calls_per_run:.2f} per run, {leg.requests} HTTP requests)")

@@ -92,16 +92,15 @@ def test_transport_choice(monkeypatch):
     from toxpro.models.direct_http import DirectHTTPModel
     from toxpro.models.openai_compat import OpenAICompatModel
 
-    monkeypatch.delenv("TOXPRO_TRANSPORT", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0000000000")
     # auto (default): direct for self-hosted servers, the SDK for hosted APIs
     assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), DirectHTTPModel)
     assert isinstance(build_model("openai/gpt-4o@http://10.1.2.3:8000/v1"), DirectHTTPModel)  # a private address
     assert isinstance(build_model("openai/gpt-4o"), OpenAICompatModel)
-    monkeypatch.setenv("TOXPRO_TRANSPORT", "sdk")
-    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), OpenAICompatModel)
-    monkeypatch.setenv("TOXPRO_TRANSPORT", "direct")
-    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1"), DirectHTTPModel)
-    monkeypatch.setenv("TOXPRO_TRANSPORT", "carrier-pigeon")
+    monkeypatch.setenv("TOXPRO_TRANSPORT", "direct")  # no longer read: the transport is passed explicitly
+    assert isinstance(build_model("openai/gpt-4o"), OpenAICompatModel)
+    sdk, direct = RetryPolicy(transport="sdk"), RetryPolicy(transport="direct")
+    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1", policy=sdk), OpenAICompatModel)
+    assert isinstance(build_model("compat/x@http://127.0.0.1:9/v1", policy=direct), DirectHTTPModel)
     with pytest.raises(ModelError):
-        build_model("compat/x@http://127.0.0.1:9/v1")
+        build_model("compat/x@http://127.0.0.1:9/v1", policy=RetryPolicy(transport="carrier-pigeon"))

@@ -13,12 +13,7 @@ from toxpro.testing import ScriptedServer, ServerThread, roles_of
 
 from spine_helpers import sweep
 
-FAST = RetryPolicy(max_attempts=3, base_s=0.01, max_wait_s=0.02, timeout_s=5.0)
-
-
-@pytest.fixture(autouse=True)
-def direct_transport(monkeypatch):
-    monkeypatch.setenv("TOXPRO_TRANSPORT", "direct")
+FAST = RetryPolicy(max_attempts=3, base_s=0.01, max_wait_s=0.02, timeout_s=5.0, transport="direct")
 
 
 class GzipServer(ScriptedServer):
@@ -50,7 +45,7 @@ def test_proxy_settings_route_through_httpx(tmp_path, dosage, monkeypatch):
     assert progress.errors == 0 and {r["label"] for r in store.rows()} == {"direct"}
     monkeypatch.delenv("NO_PROXY")
     with ServerThread(ScriptedServer(roles=roles_of([dosage]))) as srv:
-        model = build_model(f"compat/x@{srv.base_url}", policy=RetryPolicy(max_attempts=1, timeout_s=2))
+        model = build_model(f"compat/x@{srv.base_url}", policy=RetryPolicy(max_attempts=1, timeout_s=2, transport="direct"))
         with pytest.raises(ModelError) as info:  # the (dead) proxy was used
             asyncio.run(model.chat(ChatRequest(messages=[{"role": "user", "content": "hi"}])))
     assert info.value.kind == "connection"

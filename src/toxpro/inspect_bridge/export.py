@@ -48,7 +48,7 @@ def inspect_model(name: str) -> tuple[str, str | None]:
         return name, None  # already an Inspect name (a run made through the native task)
     if not spec.is_remote:
         return "none/none", None
-    if spec.provider in NATIVE and "@" not in name:
+    if spec.provider in NATIVE and not spec.url_given:
         return name, None
     return f"openai-api/{spec.provider}/{spec.model}", spec.base_url
 

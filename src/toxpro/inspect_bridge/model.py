@@ -18,7 +18,7 @@ from inspect_ai.util import JSONSchema, LimitExceededError
 
 from ..models.base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
 from ..models.reasoning import split_think
-from ..models.spec import PROVIDERS
+from ..models.providers import PROVIDERS
 
 STOP_REASONS = {"max_tokens": "length", "model_length": "length", "tool_calls": "tool_calls", "stop": "stop",
                 "content_filter": "content_filter"}
@@ -32,9 +32,9 @@ def toxpro_name(model: Model) -> str:
     provider, _, rest = text.partition("/")
     if provider == "openai-api" and "/" in rest:
         provider, _, rest = rest.partition("/")
-    if provider not in PROVIDERS:
+    if provider not in PROVIDERS or not PROVIDERS[provider].remote:
         return text
-    default_url = PROVIDERS[provider][0]
+    default_url = PROVIDERS[provider].base_url
     base_url = (getattr(model.api, "base_url", None) or "").rstrip("/")
     if base_url and base_url != (default_url or "").rstrip("/"):
         return f"{provider}/{rest}@{base_url}"

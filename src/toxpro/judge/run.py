@@ -18,7 +18,10 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from ..models.base import ChatModel, ChatRequest, ModelError, Sampling
-from ..runner.limits import EndpointLimits
+from ..models.client import LimitedModel
+from ..models.limits import EndpointLimits
+from ..models.pool import run_pool
+from ..models.spec import SCRIPTED, parse_model
 from ..simulate.protocol import parse_json_reply
 from ..simulate.records import RunRecord, now
 from ..store.secrets import redact
@@ -26,7 +29,7 @@ from ..store.sqlite import RunStore
 from .prompt import TranscriptOptions, judge_messages, prompt_version
 from .schema import (BOOL_FIELDS, EVIDENCE_CHARS, MOTIVES, RATIONALE_CHARS, Verdict, VerdictError, coerce_verdict,
                      verdict_json_schema)
-from .scripted import ScriptedJudge, is_scripted_judge
+from .scripted import ScriptedJudge
 
 JUDGEMENTS_DDL = """CREATE TABLE IF NOT EXISTS judgements (
     run_id TEXT NOT NULL, judge_model TEXT NOT NULL, ok INTEGER NOT NULL, verdict TEXT, error_kind TEXT,
@@ -98,11 +101,12 @@ def build_judge(judge: str | ChatModel) -> ChatModel:
             raise JudgeConfigError(f"{judge!r} is neither a model string nor a ChatModel")
         return judge
     try:
-        if is_scripted_judge(judge.strip()):
-            return ScriptedJudge(judge.strip())
+        spec = parse_model(judge)
+        if spec.provider == SCRIPTED and spec.double == "judge":
+            return ScriptedJudge(spec.raw)
         from ..models.factory import build_model
 
-        return build_model(judge, slot="judge")
+        return build_model(spec, slot="judge")
     except ModelError as exc:
         raise JudgeConfigError(f"judge {judge}: {exc.message}") from None
     except ValueError as exc:  # ModelSpecError, PolicyError
@@ -143,12 +147,10 @@ async def judge_one(model: ChatModel, record: RunRecord, settings: JudgeSettings
     )
     row: dict[str, Any] = {"run_id": record.run_id, "judge_model": model.name, "ok": 0,
                            "prompt_version": prompt_version(s.brief_instruction), "started_at": now()}
+    if limits is not None:
+        model = LimitedModel(model, limits, role="judge")
     try:
-        if limits is not None:
-            async with limits.slot(model.endpoint):
-                response = await model.chat(request)
-        else:
-            response = await model.chat(request)
+        response = await model.chat(request)
     except ModelError as exc:
         row.update(error_kind=f"api_{exc.kind}", error=redact(exc.message)[:2000], ended_at=now())
         return row
@@ -222,9 +224,6 @@ async def judge_experiment(store: RunStore, judge_models: Sequence[str | ChatMod
                 pending[rid].append(model)
     todo = [rid for rid in runs if pending[rid]]
     limits = limits or EndpointLimits(default_concurrency=concurrency)
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for rid in todo:
-        queue.put_nowait(rid)
 
     def record(row: dict[str, Any]) -> None:
         _store_row(store, row)
@@ -236,32 +235,29 @@ async def judge_experiment(store: RunStore, judge_models: Sequence[str | ChatMod
         if on_result is not None:
             on_result(row)
 
-    async def worker() -> None:
-        while True:
-            try:
-                rid = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            try:
-                rec = store.get(rid)
-            except Exception as exc:  # an unreadable stored record is data too
-                rec = None
-                reason = f"stored record unreadable: {type(exc).__name__}: {exc}"
-            else:
-                reason = "run not found in the store"
-            if rec is None:
-                for model in pending[rid]:
-                    record({"run_id": rid, "judge_model": model.name, "ok": 0, "error_kind": "record",
-                            "error": reason[:2000], "prompt_version": prompt_version(s.brief_instruction),
-                            "started_at": now(), "ended_at": now()})
-                continue
-            messages = judge_messages(rec, s.transcript, s.brief_instruction)
-            rows = await asyncio.gather(*(judge_one(m, rec, s, limits, messages) for m in pending[rid]))
-            for row in rows:
-                record(row)
+    limited = {m.name: LimitedModel(m, limits, role="judge") for m in models}
+
+    async def work(rid: str) -> None:
+        try:
+            rec = store.get(rid)
+        except Exception as exc:  # an unreadable stored record is data too
+            rec = None
+            reason = f"stored record unreadable: {type(exc).__name__}: {exc}"
+        else:
+            reason = "run not found in the store"
+        if rec is None:
+            for model in pending[rid]:
+                record({"run_id": rid, "judge_model": model.name, "ok": 0, "error_kind": "record",
+                        "error": reason[:2000], "prompt_version": prompt_version(s.brief_instruction),
+                        "started_at": now(), "ended_at": now()})
+            return
+        messages = judge_messages(rec, s.transcript, s.brief_instruction)
+        rows = await asyncio.gather(*(judge_one(limited[m.name], rec, s, messages=messages) for m in pending[rid]))
+        for row in rows:
+            record(row)
 
     try:
-        await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(todo) or 1)))))
+        await run_pool(todo, work, concurrency)
     finally:
         await _close(built)
     summary.elapsed_s = time.perf_counter() - started

@@ -34,10 +34,6 @@ _TURN_CAP = re.compile(r"^Run ended: turn cap", re.MULTILINE)
 _REASONING = re.compile(r"^\s*Agent reasoning: (.*)$", re.MULTILINE)
 
 
-def is_scripted_judge(text: str) -> bool:
-    return text == PREFIX or text.startswith(PREFIX + ":")
-
-
 def _digest(*parts: object) -> int:
     return int(hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12], 16)
 

@@ -1,6 +1,6 @@
 """The direct transport: OpenAI-compatible endpoints without the SDK's request pipeline.
 
-The default for self-hosted servers (`--transport auto`, models/factory.self_hosted); hosted APIs
+The default for self-hosted servers (`--transport auto`, models/providers.self_hosted); hosted APIs
 use the official SDK (models/openai_compat.py). This one sends the same
 request: the request and its error classes are those of the official SDK (same JSON body, Bearer auth,
 status → error mapping and messages), but the call goes straight to the HTTP engine the SDK sits
@@ -25,23 +25,15 @@ import httpcore2
 import httpx2
 
 from .base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
+from .providers import api_key
 from .reasoning import provider_reasoning, split_think
 from .retry import RetryableError, RetryPolicy, parse_retry_after, with_retries
 from .spec import ModelSpec
 
-KEY_OPTIONAL = {"vllm", "ollama", "llamacpp", "compat"}
 try:  # the SDK's own User-Agent, without importing the SDK (~0.5 s)
     USER_AGENT = f"AsyncOpenAI/Python {version('openai')}"
 except PackageNotFoundError:  # pragma: no cover
     USER_AGENT = "AsyncOpenAI/Python"
-
-
-def _api_key(spec: ModelSpec) -> str:
-    if spec.key_env and os.environ.get(spec.key_env):
-        return os.environ[spec.key_env]
-    if spec.provider in KEY_OPTIONAL:
-        return "not-needed"
-    raise ModelError("config", f"model {spec.raw}: set the environment variable {spec.key_env} to your API key")
 
 
 _CORE_ERRORS = (httpcore2.NetworkError, httpcore2.ProtocolError, httpcore2.ProxyError, httpcore2.UnsupportedProtocol)
@@ -217,7 +209,7 @@ class DirectHTTPModel:
         self.endpoint = spec.base_url or spec.raw
         self.policy = policy or RetryPolicy()
         url = f"{spec.base_url}/chat/completions"
-        headers = {"Authorization": f"Bearer {_api_key(spec)}", "Accept": "application/json",
+        headers = {"Authorization": f"Bearer {api_key(spec)}", "Accept": "application/json",
                    "Content-Type": "application/json", "User-Agent": USER_AGENT}
         self._per_pool = min(self.POOL_CONNECTIONS, max_connections)
         self._max_pools = max(1, -(-max_connections // self._per_pool))

@@ -12,11 +12,12 @@ import httpx2
 import openai
 
 from .base import ChatRequest, ChatResponse, ModelError
-from .direct_http import _api_key, _ssl_context, chat_with_retries, request_body, response_from_body, status_error
+from .direct_http import _ssl_context, chat_with_retries, request_body, response_from_body, status_error
+from .providers import api_key
 from .retry import RetryableError, RetryPolicy, parse_retry_after
 from .spec import ModelSpec
 
-__all__ = ["OpenAICompatModel", "_api_key"]
+__all__ = ["OpenAICompatModel"]
 
 
 def _classify(exc: Exception) -> Exception:
@@ -37,7 +38,7 @@ class OpenAICompatModel:
         self.endpoint = spec.base_url or spec.raw
         self.policy = policy or RetryPolicy()
         self._client = openai.AsyncOpenAI(
-            api_key=_api_key(spec),
+            api_key=api_key(spec),
             base_url=spec.base_url,
             max_retries=0,
             timeout=self.policy.timeout_s,

@@ -17,11 +17,15 @@ RETRYABLE = frozenset({"rate_limit", "server", "timeout", "connection"})
 
 
 class RetryPolicy(BaseModel):
+    """The call policy of a model: attempts and backoff, the timeout of each attempt, and the transport
+    of OpenAI-compatible endpoints; passed to every build (models/providers.py), Ray workers included."""
+
     max_attempts: int = 4  # the first try and 3 retries (--retries)
     base_s: float = 1.0
     max_wait_s: float = 30.0
     max_retry_after_s: float = 120.0
     timeout_s: float = 60.0  # per attempt (--timeout)
+    transport: str = "auto"  # auto: direct HTTP for self-hosted servers, the SDK for hosted APIs; sdk; direct
 
 
 class RetryableError(ToxproError):

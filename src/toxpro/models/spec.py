@@ -1,24 +1,23 @@
-"""Model strings: 'provider/model[@base_url]' → a typed spec. Keys only from environment variables."""
+"""Model strings: 'provider/model[@base_url]' → a typed spec, parsed once. Keys only from environment variables.
+
+The spec is what every stage passes on: provider, model, base URL (the provider's default unless the
+string gives one) and the key variable, from the registry (models/providers.py); a sweep adds the
+agent's display name and the model's own generation settings (`with_tags`)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..core.errors import UserError
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-PROVIDERS: dict[str, tuple[str | None, str | None]] = {
-    # provider: (default base URL, environment variable holding the key)
-    "openai": ("https://api.openai.com/v1", "OPENAI_API_KEY"),
-    "openrouter": ("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
-    "together": ("https://api.together.xyz/v1", "TOGETHER_API_KEY"),
-    "deepseek": ("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
-    "vllm": (None, "VLLM_API_KEY"),
-    "ollama": ("http://localhost:11434/v1", None),
-    "llamacpp": ("http://localhost:8080/v1", None),
-    "compat": (None, "TOXPRO_API_KEY"),
-}
+from .generation import Generation
+from .providers import PROVIDERS
+
 LOCAL = "local"
 SCRIPTED = "scripted"
+DOUBLES = ("judge", "synth")  # scripted/judge[:...] and scripted/synth[:...]: the judge and synth test doubles
 
 
 class ModelSpecError(UserError, ValueError):
@@ -26,17 +25,44 @@ class ModelSpecError(UserError, ValueError):
 
 
 class ModelSpec(BaseModel):
-    raw: str
+    model_config = ConfigDict(frozen=True)  # shared: parse_model returns one spec per model string
+    raw: str  # the model string (normalised): what runs, ids and the store name the model by
     provider: str
     model: str
     base_url: str | None = None
     key_env: str | None = None
+    url_given: bool = False  # the string named its endpoint (MODEL@URL)
+    double: str | None = None  # scripted/judge or scripted/synth: which test double (None: a scripted policy)
+    # run data a sweep attaches (not part of the model string): display name, family, reasoning
+    name: str | None = None
+    family: str | None = None
+    reasoning: bool = False
+    generation: Generation | None = None  # this model's own generation settings, wherever it plays
 
     @property
     def is_remote(self) -> bool:
-        return self.provider not in (LOCAL, SCRIPTED)
+        return PROVIDERS[self.provider].remote
+
+    @property
+    def schema_by_grammar(self) -> bool:
+        """The backend decodes under the JSON-schema grammar, so prompts need not spell the schema out."""
+        return PROVIDERS[self.provider].schema_by_grammar
+
+    @property
+    def unbound(self) -> str:
+        """The model string without its endpoint URL ('compat/x@http://h:1234/v1' → 'compat/x')."""
+        return self.raw.split("@", 1)[0]
+
+    def tags(self) -> tuple[str | None, str | None, bool]:
+        return self.name, self.family, self.reasoning
+
+    def with_tags(self, name: str | None = None, family: str | None = None, reasoning: bool = False,
+                  generation: Generation | None = None) -> "ModelSpec":
+        return self.model_copy(update={"name": name, "family": family, "reasoning": reasoning,
+                                       "generation": generation})
 
 
+@lru_cache(maxsize=4096)
 def parse_model(text: str) -> ModelSpec:
     """'openai/gpt-4o', 'openrouter/google/gemini-3-flash-preview', 'vllm/Qwen/Qwen3-8B@http://h:8000/v1',
     'local/qwen2.5-coder-1.5b', 'local' (the default embedded model), 'scripted/always-direct'."""
@@ -52,22 +78,24 @@ def parse_model(text: str) -> ModelSpec:
     if provider == SCRIPTED:
         from .scripted import parse_policy
 
-        if rest.partition(":")[0] not in ("judge", "synth"):  # the judge and synth doubles parse their own
+        double = rest.partition(":")[0]
+        if double not in DOUBLES:  # the judge and synth doubles parse their own
             parse_policy(rest)  # an unknown policy fails here, before any call
-        return ModelSpec(raw=text, provider=provider, model=rest)
+        return ModelSpec(raw=text, provider=provider, model=rest, double=double if double in DOUBLES else None)
     if provider == LOCAL:
         return ModelSpec(raw=text, provider=provider, model=rest)
-    if provider not in PROVIDERS:
-        raise ModelSpecError(f"model {mask_url(text)!r}: unknown provider {provider!r}; known: {', '.join([*PROVIDERS, LOCAL, SCRIPTED])}")
+    if provider not in PROVIDERS or not PROVIDERS[provider].remote:
+        raise ModelSpecError(f"model {mask_url(text)!r}: unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
     model, at, url = rest.partition("@")
-    default_url, key_env = PROVIDERS[provider]
+    default_url, key_env = PROVIDERS[provider].base_url, PROVIDERS[provider].key_env
     base_url = url if at else default_url
     if not base_url:
         raise ModelSpecError(f"model {mask_url(text)!r}: provider {provider!r} needs a base URL, e.g. {provider}/MODEL@http://host:8000/v1")
     if not model.strip():
         raise ModelSpecError(f"model {mask_url(text)!r}: empty model name; expected {provider}/MODEL")
     check_base_url(base_url, f"model {mask_url(text)!r}")
-    return ModelSpec(raw=text, provider=provider, model=model, base_url=base_url.rstrip("/"), key_env=key_env)
+    return ModelSpec(raw=text, provider=provider, model=model, base_url=base_url.rstrip("/"), key_env=key_env,
+                     url_given=bool(at))
 
 
 def mask_url(text: str) -> str:

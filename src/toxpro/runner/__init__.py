@@ -2,8 +2,8 @@
 
 Paired tests and environment sensitivity (pandas) live in analysis.paired and analysis.sensitivity."""
 
+from ..models.limits import EndpointLimits
 from .budget import Budget, BudgetExhausted
-from .limits import EndpointLimits
 from .replay import ReplayEnvironment, ReplaySource, replayed_turns
 from .shard import parse_shard, select_shard
 from .sweep import PlannedRun, Progress, execute, plan

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..models.base import Sampling
 from ..models.retry import RetryPolicy
-from ..models.spec import parse_model
+from ..models.spec import SCRIPTED, ModelSpec, parse_model
 from ..scenario.loader import NoAliasLoader
 from ..core.conditions import VARIABLES
 from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
@@ -182,11 +182,25 @@ class SweepConfig(BaseModel):
                 raise ValueError(f"name {a.name!r} is given to two models: {names[a.name]!r} and {a.model!r}")
         return value
 
+    @field_validator("generation")
+    @classmethod
+    def _generation_keys(cls, value: dict[str, Generation]) -> dict[str, Generation]:
+        return {parse_model(k).raw: g for k, g in value.items()}
+
     def agent_models(self) -> list[str]:
         return list(dict.fromkeys(a.model for a in self.agents))
 
+    def model_specs(self) -> dict[str, ModelSpec]:
+        """Every model of the sweep (agents, then environments) as its spec: display tags for agents,
+        and the model's own generation settings."""
+        specs = {m: parse_model(m).with_tags(generation=self.generation.get(m)) for m in self.resolved_envs()}
+        for a in self.agents:
+            specs[a.model] = parse_model(a.model).with_tags(*a.tags(), generation=self.generation.get(a.model))
+        return specs
+
     def agent_tags(self) -> dict[str, tuple[str | None, str | None, bool]]:
-        return {a.model: a.tags() for a in self.agents}
+        specs = self.model_specs()
+        return {m: specs[m].tags() for m in self.agent_models()}
 
     @field_validator("conditions")
     @classmethod
@@ -198,7 +212,7 @@ class SweepConfig(BaseModel):
         if self.envs:
             return self.envs
         models = self.agent_models()
-        return ["scripted/env"] if all(a.startswith("scripted/") for a in models) else [models[0]]
+        return ["scripted/env"] if all(parse_model(a).provider == SCRIPTED for a in models) else [models[0]]
 
     def condition_spec(self) -> tuple[dict[str, list[str]], list[str]]:
         """The conditions as {variable: levels}, a variable given more than once combined (union of its levels,
@@ -256,11 +270,13 @@ class SweepConfig(BaseModel):
         return preset_settings(self.preset, **explicit)
 
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(max_attempts=self.retries + 1, timeout_s=self.timeout_s)
+        """The call policy of every model call of the sweep: attempts, timeout and transport."""
+        return RetryPolicy(max_attempts=self.retries + 1, timeout_s=self.timeout_s, transport=self.transport)
 
     def settings_for(self, agent: str, env: str) -> RunSettings:
         """A run's settings: the sweep's, with the agent's and environment's own generation settings."""
-        return settings_for(self.settings(), agent, env, self.generation)
+        specs = self.model_specs()
+        return settings_for(self.settings(), specs[agent], specs[env])
 
 
 _SETTING_KEYS = ("protocol", "memory", "max_turns", "shuffle", "outcomes", "termination", "agent_prompt", "env_prompt",

@@ -7,29 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ..models.spec import parse_model
+from ..models.generation import KEYS, Generation
+from ..models.spec import ModelSpec, parse_model
 from ..simulate.records import RunSettings
 
-KEYS = ("max_tokens", "temperature", "top_p", "reasoning_effort", "extra_body", "send_seed", "json_mode")
+__all__ = ["Generation", "parse_generation_flags", "settings_for"]
 _FLAG = re.compile(rf"^(?P<model>.+):(?P<key>{'|'.join(KEYS)})=(?P<value>.*)$", re.DOTALL)
-
-
-class Generation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    max_tokens: int | None = Field(default=None, ge=1, le=200_000)
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
-    extra_body: dict[str, Any] | None = None
-    send_seed: bool | None = None
-    json_mode: bool | None = None
-
-    def given(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
 
 
 def _value(key: str, text: str) -> Any:
@@ -58,14 +43,11 @@ def parse_generation_flags(items: list[str]) -> dict[str, Generation]:
     return {model: Generation.model_validate(values) for model, values in raw.items()}
 
 
-def settings_for(settings: RunSettings, agent: str, env: str, generation: dict[str, Generation]) -> RunSettings:
-    """The run's settings with each model's own generation values applied to its role."""
-    if not generation:
-        return settings
-    keyed = {parse_model(k).raw: g for k, g in generation.items()}
+def settings_for(settings: RunSettings, agent: ModelSpec, env: ModelSpec) -> RunSettings:
+    """The run's settings with each model's own generation values (its spec's) applied to its role."""
     update = {}
-    if agent in keyed:
-        update["agent_sampling"] = settings.agent_sampling.model_copy(update=keyed[agent].given())
-    if env in keyed:
-        update["env_sampling"] = settings.env_sampling.model_copy(update=keyed[env].given())
+    if agent.generation is not None:
+        update["agent_sampling"] = settings.agent_sampling.model_copy(update=agent.generation.given())
+    if env.generation is not None:
+        update["env_sampling"] = settings.env_sampling.model_copy(update=env.generation.given())
     return settings.model_copy(update=update) if update else settings

@@ -43,13 +43,13 @@ def _ray():
 
 def check_keys(models: set[str]) -> None:
     """Raise ModelError('config') when a remote model's API key is missing (nothing is built)."""
-    from ..models.openai_compat import _api_key
+    from ..models.providers import api_key
     from ..models.spec import parse_model
 
     for text in sorted(models):
         spec = parse_model(text)
         if spec.is_remote:
-            _api_key(spec)
+            api_key(spec)
 
 
 def simulate_one(p: PlannedRun, experiment: str, policy: RetryPolicy | None,

@@ -5,12 +5,13 @@ Nothing here prints: notes go to a callback, refusals are raised, and the caller
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from ..core.errors import UserError
+from ..models.limits import EndpointLimits
+from ..models.retry import RetryPolicy
 from ..scenario.loader import resolve
 from ..scenario.schema import Scenario
 from ..simulate.records import RunSettings, Turn
@@ -19,7 +20,6 @@ from ..store.secrets import redact
 from ..store.sqlite import RunStore, StoreError
 from .budget import Budget
 from .config import SweepConfig
-from .limits import EndpointLimits
 from .lock import experiment_lock
 from .replay import ReplaySource
 from .shard import select_shard
@@ -75,7 +75,8 @@ class Sweep:
 
             return execute_ray(self.planned, self.store, concurrency=config.concurrency, experiment=config.out,
                                retry_errors=retry_errors, on_progress=on_progress, budget=self.budget,
-                               replay=self.replay, address=config.ray_address)
+                               replay=self.replay, address=config.ray_address,
+                               policy=RetryPolicy(transport=config.transport))  # Ray: the transport only, as before
         limits = EndpointLimits(config.concurrency, config.limits, config.rpm)
         return asyncio.run(execute(self.planned, self.store, concurrency=config.concurrency, limits=limits,
                                    experiment=config.out, retry_errors=retry_errors, on_progress=on_progress,
@@ -98,7 +99,6 @@ def open_sweep(config: SweepConfig, *, shard: tuple[int, int] | None = None,
     with experiment_lock(config.out), ExitStack() as closing:
         scenarios = resolve(config.scenarios or None)
         settings = config.settings()
-        os.environ["TOXPRO_TRANSPORT"] = config.transport  # read by models.factory (and inherited by Ray workers)
         skipped: list[str] = []
         planned = plan(scenarios, config.agent_models(), config.resolved_envs(), config.condition_list(),
                        config.repeats, settings, config.seed,

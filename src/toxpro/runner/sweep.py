@@ -11,9 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..label.rules import label_run
-from ..models.base import ChatModel, ChatRequest, ChatResponse
+from ..models.base import ChatModel
+from ..models.client import CallTracker, LimitedModel
 from ..models.factory import build_model
+from ..models.limits import EndpointLimits
+from ..models.pool import run_pool
 from ..models.retry import RetryPolicy
+from ..models.spec import parse_model
 from ..scenario.conditions import Condition, ConditionError, check_applicable
 from ..scenario.schema import Scenario
 from ..simulate.engine import _scenario_hash, simulate
@@ -22,7 +26,6 @@ from ..simulate.records import CALL_SETTINGS, RunError, RunRecord, RunSettings, 
 from ..store.ids import run_id, run_seed
 from ..store.sqlite import RunStore
 from .budget import Budget, BudgetExhausted
-from .limits import EndpointLimits
 from ..store.checkpoints import Checkpoints
 from .replay import ReplayEnvironment, ReplaySource
 from .resume import resumed_models
@@ -100,7 +103,7 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
 
 def seed_name(model: str) -> str:
     """A model string without its endpoint URL ('compat/x@http://h:1234/v1' → 'compat/x')."""
-    return model.split("@", 1)[0]
+    return parse_model(model).unbound
 
 
 @dataclass
@@ -125,57 +128,13 @@ class Progress:
         return time.perf_counter() - self.started
 
 
-class CallTracker:
-    """Model calls in flight and when each started (for the progress line)."""
-
-    def __init__(self) -> None:
-        self._started: dict[int, float] = {}
-        self._next = 0
-
-    @contextmanager
-    def call(self) -> Iterator[None]:
-        self._next += 1
-        key = self._next
-        self._started[key] = time.monotonic()
-        try:
-            yield
-        finally:
-            self._started.pop(key, None)
-
-    def snapshot(self, progress: "Progress") -> "Progress":
-        progress.calls_in_flight = len(self._started)
-        progress.oldest_call_s = time.monotonic() - min(self._started.values()) if self._started else 0.0
-        return progress
-
-
 TICK_S = 1.0  # the progress callback runs at least this often while calls are in flight
 
 
-class _Limited:
-    """A model whose calls share its endpoint's concurrency and rate limits (and the sweep's budget)."""
-
-    def __init__(self, model: ChatModel, limits: EndpointLimits, role: str = "agent", budget: Budget | None = None,
-                 tracker: CallTracker | None = None):
-        self.model, self.limits, self.role, self.budget = model, limits, role, budget
-        self.tracker = tracker or CallTracker()
-        self.name, self.endpoint = model.name, model.endpoint
-
-    async def chat(self, request: ChatRequest) -> ChatResponse:
-        if self.budget is None:
-            async with self.limits.slot(self.endpoint):
-                with self.tracker.call():
-                    return await self.model.chat(request)
-        self.budget.check()
-        async with self.limits.slot(self.endpoint):
-            self.budget.check()  # the cap may have been reached while this call waited for a slot
-            with self.tracker.call():
-                response = await self.model.chat(request)
-        u = response.usage
-        self.budget.charge(self.role, self.name, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
-        return response
-
-    async def aclose(self) -> None:
-        await self.model.aclose()
+def snapshot(tracker: CallTracker, progress: Progress) -> Progress:
+    """The progress with the calls in flight now and the age of the oldest."""
+    progress.calls_in_flight, progress.oldest_call_s = tracker.in_flight, tracker.oldest_s
+    return progress
 
 
 def _failed_record(p: PlannedRun, experiment: str, message: str) -> RunRecord:
@@ -303,24 +262,20 @@ async def execute(planned: list[PlannedRun], store: RunStore, *, concurrency: in
         charge_stored(budget, planned, store)
         before = budget.snapshot()
         stored_spend = Budget(prices=budget.prices)  # what the runs stored by this session spent
-    models: dict[tuple[str, str], _Limited] = {}
+    models: dict[tuple[str, str], LimitedModel] = {}
     tracker = CallTracker()
 
-    def model(text: str, slot: str) -> _Limited:
+    def model(text: str, slot: str) -> LimitedModel:
         if (text, slot) not in models:
-            models[(text, slot)] = _Limited(build_model(text, slot=slot, policy=policy,
-                                                        scripted_latency_s=scripted_latency_s), limits, slot, budget,
-                                            tracker)
+            models[(text, slot)] = LimitedModel(build_model(text, slot=slot, policy=policy,
+                                                            scripted_latency_s=scripted_latency_s), limits, slot,
+                                                budget, tracker)
         return models[(text, slot)]
 
     for p in todo:  # build every model before spending anything: a missing key fails here
         model(p.agent_model, "agent"), model(p.env_model, "environment")
         if monitor_model(p):
             model(monitor_model(p), "monitor")
-
-    queue: asyncio.Queue[PlannedRun] = asyncio.Queue()
-    for p in todo:
-        queue.put_nowait(p)
 
     checkpoints = Checkpoints(store)
 
@@ -329,47 +284,39 @@ async def execute(planned: list[PlannedRun], store: RunStore, *, concurrency: in
         if on_turn is not None:
             on_turn(p, turn)
 
-    async def worker(k: int) -> None:
-        if k and stagger_s:
-            await asyncio.sleep(k * stagger_s)
-        while True:
-            if budget is not None and budget.exhausted:
-                return
-            try:
-                p = queue.get_nowait()
-            except asyncio.QueueEmpty:
-                return
-            env = replay_env(model(p.env_model, "environment"), p, replay)
-            agent = model(p.agent_model, "agent")
-            watcher = monitor_model(p)
-            monitor = model(watcher, "monitor") if watcher else None
-            done_turns = checkpoints.load(p.run_id)  # a run a killed sweep left in flight resumes at its turn
-            if done_turns:
-                agent, env, monitor = resumed_models(done_turns, agent, env, monitor)
-            try:
-                record = await run_one(p, agent, env, experiment, keep_turn, monitor=monitor)
-            except BudgetExhausted:
-                progress.dropped += 1
-                continue
-            record.resumed_turns = len(done_turns)
-            store.put(record, replace=retry_errors)
-            checkpoints.clear(p.run_id)
-            record_done(progress, record)
-            if budget is not None:
-                stored_spend.charge_record_usage(record.agent_model, record.env_model, record.usage.model_dump())
-            if on_progress:
-                on_progress(tracker.snapshot(progress))
+    async def work(p: PlannedRun) -> None:  # one planned run, start to store
+        env = replay_env(model(p.env_model, "environment"), p, replay)
+        agent = model(p.agent_model, "agent")
+        watcher = monitor_model(p)
+        monitor = model(watcher, "monitor") if watcher else None
+        done_turns = checkpoints.load(p.run_id)  # a run a killed sweep left in flight resumes at its turn
+        if done_turns:
+            agent, env, monitor = resumed_models(done_turns, agent, env, monitor)
+        try:
+            record = await run_one(p, agent, env, experiment, keep_turn, monitor=monitor)
+        except BudgetExhausted:
+            progress.dropped += 1
+            return
+        record.resumed_turns = len(done_turns)
+        store.put(record, replace=retry_errors)
+        checkpoints.clear(p.run_id)
+        record_done(progress, record)
+        if budget is not None:
+            stored_spend.charge_record_usage(record.agent_model, record.env_model, record.usage.model_dump())
+        if on_progress:
+            on_progress(snapshot(tracker, progress))
 
     async def ticker() -> None:  # a hung endpoint still shows: calls in flight and the oldest one's age
         while True:
             await asyncio.sleep(TICK_S)
-            on_progress(tracker.snapshot(progress))
+            on_progress(snapshot(tracker, progress))
 
-    workers = max(1, min(concurrency, len(todo)))
+    exhausted = (lambda: budget.exhausted) if budget is not None else None
+    left: list[PlannedRun] = []
     tick = asyncio.ensure_future(ticker()) if on_progress and todo else None
     try:
         with quiet_gc():
-            await asyncio.gather(*(worker(k) for k in range(workers)))
+            left = await run_pool(todo, work, concurrency, stagger_s=stagger_s, stop=exhausted)
     finally:
         if tick is not None:
             tick.cancel()
@@ -379,5 +326,5 @@ async def execute(planned: list[PlannedRun], store: RunStore, *, concurrency: in
             note_unstored(budget, before, stored_spend, store)
     if budget is not None and budget.exhausted:
         progress.budget_stop = budget.reason
-        progress.not_started = queue.qsize()
+        progress.not_started = len(left)
     return progress

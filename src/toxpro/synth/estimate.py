@@ -17,6 +17,7 @@ from .config import SynthConfig
 from .cost import Price, cost_usd, format_cost
 from .outputs import PART_MODELS, PART_STAGES, STAGES
 from ..testing.synth import canned
+from .pipeline import schema_in_prompt
 
 CHARS_PER_TOKEN = 4
 VERDICT_TOKENS = 90
@@ -85,7 +86,7 @@ def estimate(config: SynthConfig, prices: dict[str, Price], stored: int = 0) -> 
     todo = max(0, config.n - stored)
     kw = {"domain": config.domain, "motivation": config.motivation, "stakes": config.stakes}
     gen, judge, ref = (config.model_for(r) for r in ("generator", "discriminator", "refiner"))
-    ws = {m: not m.startswith("local") for m in (gen, judge, ref)}  # see pipeline.schema_in_prompt
+    ws = {m: schema_in_prompt(m) for m in (gen, judge, ref)}
     parts: dict[str, Any] = {}
     out = Estimate(config, todo, stored)
     for stage in PART_STAGES:

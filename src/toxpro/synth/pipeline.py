@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from ..core.errors import ToxproError
 
-import asyncio
 import json
 import os
 import uuid
@@ -25,6 +24,8 @@ from pydantic import ValidationError
 
 from .. import __version__
 from ..models.base import ChatModel, ChatRequest, ModelError
+from ..models.pool import run_pool
+from ..models.spec import ModelSpecError, parse_model
 from ..scenario import gates
 from ..scenario.loader import ScenarioError, load_scenario, parse_scenario
 from ..scenario.schema import Role, Scenario
@@ -230,20 +231,24 @@ def precheck(stage: str, obj: Out) -> list[str]:
     return problems + gate_lines(gate_failures(stage, obj))
 
 
-def schema_in_prompt(model: ChatModel) -> bool:
+def schema_in_prompt(model: ChatModel | str) -> bool:
     """The embedded model decodes under the JSON-schema grammar; other backends need the schema in the prompt."""
-    return not model.name.startswith("local")
+    try:
+        return not parse_model(model if isinstance(model, str) else model.name).schema_by_grammar
+    except (ModelSpecError, ValueError):  # a ChatModel named otherwise (a test double): no grammar
+        return True
 
 
 def build_synth_model(text: str, role: str) -> ChatModel:
     """`scripted/synth[:switches]` is the scripted synth backend; anything else goes to the model factory."""
-    if text.startswith("scripted/synth"):
+    spec = parse_model(text)
+    if spec.double == "synth":
         from ..testing.synth import ScriptedSynthModel
 
-        return ScriptedSynthModel.from_string(text)
+        return ScriptedSynthModel.from_string(spec.raw)
     from ..models.factory import build_model
 
-    return build_model(text, slot="synth")
+    return build_model(spec, slot="synth")
 
 
 class Synthesizer:
@@ -266,7 +271,6 @@ class Synthesizer:
                     built[text] = build_synth_model(text, role)
                 models[role] = built[text]
         self.models = models
-        self._sem = asyncio.Semaphore(config.concurrency)
         self.judge_check: JudgeCheck | None = None
         self.blind: dict[str, Any] = {}
         self.blind_model: ChatModel | None = None
@@ -425,26 +429,25 @@ class Synthesizer:
                            resumed=True)
         if row["status"] == "compiled":
             return Outcome(cand.id, index, "compiled", "dedup", row["scenario_id"], resumed=True)
-        async with self._sem:
-            self.store.update_candidate(cand.id, status="running", error=None)
-            parts: dict[str, Out] = {}
-            stage = "story"
-            try:
-                for stage in PART_STAGES:
-                    self.store.update_candidate(cand.id, stage=stage)
-                    parts[stage] = await self._stage(cand, stage, parts, avoid)
-                stage = "compile"
+        self.store.update_candidate(cand.id, status="running", error=None)
+        parts: dict[str, Out] = {}
+        stage = "story"
+        try:
+            for stage in PART_STAGES:
                 self.store.update_candidate(cand.id, stage=stage)
-                scenario, _ = await self._compile(cand, parts)
-            except Rejected as rej:
-                self.store.reject(cand.id, rej.stage, rej.reason, rej.scores)
-                return Outcome(cand.id, index, "rejected", rej.stage, reason=rej.reason)
-            except ModelError as exc:
-                reason = redact(f"{exc.kind}: {exc.message}")
-                self.store.update_candidate(cand.id, status="error", stage=stage, error=reason)
-                return Outcome(cand.id, index, "error", stage, reason=reason)
-            self.store.update_candidate(cand.id, status="compiled", stage="dedup", scenario_id=scenario.id)
-            return Outcome(cand.id, index, "compiled", "dedup", scenario.id)
+                parts[stage] = await self._stage(cand, stage, parts, avoid)
+            stage = "compile"
+            self.store.update_candidate(cand.id, stage=stage)
+            scenario, _ = await self._compile(cand, parts)
+        except Rejected as rej:
+            self.store.reject(cand.id, rej.stage, rej.reason, rej.scores)
+            return Outcome(cand.id, index, "rejected", rej.stage, reason=rej.reason)
+        except ModelError as exc:
+            reason = redact(f"{exc.kind}: {exc.message}")
+            self.store.update_candidate(cand.id, status="error", stage=stage, error=reason)
+            return Outcome(cand.id, index, "error", stage, reason=reason)
+        self.store.update_candidate(cand.id, status="compiled", stage="dedup", scenario_id=scenario.id)
+        return Outcome(cand.id, index, "compiled", "dedup", scenario.id)
 
     def _finalize(self, outcome: Outcome, pool: list[Scenario]) -> Outcome:
         """Near-duplicate gate, then the YAML file and its provenance sidecar."""
@@ -575,17 +578,12 @@ class Synthesizer:
             await self.check_judge()
         pool, load_problems = load_existing(self.out_dir)
         avoid = sorted(s.title for s in pool if s.domain == self.config.domain)
-        if self.config.concurrency == 1:
-            outcomes = [await self._candidate(i, avoid) for i in range(self.config.n)]
-        else:
-            tasks = [asyncio.ensure_future(self._candidate(i, avoid)) for i in range(self.config.n)]
-            try:
-                outcomes = list(await asyncio.gather(*tasks))
-            except BaseException:
-                for t in tasks:
-                    t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                raise
+        outcomes: list[Outcome] = []
+
+        async def work(index: int) -> None:
+            outcomes.append(await self._candidate(index, avoid))
+
+        await run_pool(range(self.config.n), work, self.config.concurrency)
         final: list[Outcome] = []
         for o in sorted(outcomes, key=lambda o: o.index):
             if o.status == "compiled":
