@@ -84,7 +84,8 @@ def test_unguarded_settings_serialise_as_before_and_guarded_runs_share_the_seed(
 
 # -- prompt safeguards and the escalation tool -----------------------------------------------------
 
-@pytest.mark.parametrize("protocol,prompt", [("json", "conversation"), ("tools", "conversation"), ("json", "paper")])
+@pytest.mark.parametrize("protocol,prompt", [("json", "situation-first"), ("json", "conversation"),
+                                             ("tools", "situation-first"), ("tools", "conversation"), ("json", "paper")])
 def test_prompt_safeguards_and_escalation_tool_reach_the_agent(dosage, protocol, prompt):
     for arm, text in (("reminder:mild", REMINDER["mild"]), ("reminder:strong", REMINDER["strong"]),
                       ("constraints", CONSTRAINTS)):

@@ -84,7 +84,7 @@ class SweepConfig(BaseModel):
     shuffle: bool = True
     outcomes: Outcomes = "rules"
     termination: Termination = "executed"
-    agent_prompt: AgentPrompt = "conversation"
+    agent_prompt: AgentPrompt = "situation-first"
     env_prompt: EnvPrompt = "toxpro"
     stakeholder_directive: bool = False
     security_at_baseline: bool = True

@@ -59,11 +59,16 @@ class Guard:
         self.blocked_turns: list[int] = []
 
     # -- the agent's prompt and tools ------------------------------------------------------------
-    def agent_system(self, text: str, protocol: str) -> str:
+    def agent_tools(self, text: str, protocol: str) -> str:
+        """A text ending in the json tool list and reply format, with the escalation tool added."""
         if self.escalation and protocol == "json" and text.endswith("\n\n" + AGENT_FORMAT):
             line = (f"[{self.esc_id}] {self.esc_name}: {ESCALATION_DESCRIPTION}\n"
                     f"    parameters: {json.dumps(ESCALATION_PARAMETERS, ensure_ascii=False)}")
             text = text[: -len(AGENT_FORMAT) - 2] + f"\n{line}\n\n{AGENT_FORMAT}"
+        return text
+
+    def agent_system(self, text: str, protocol: str) -> str:
+        text = self.agent_tools(text, protocol)
         if self.text:
             at = text.find(_RULES_MARK)
             text = (text[:at] + f"\n\n{self.text}" + text[at:]) if at >= 0 else f"{text}\n\n{self.text}"

@@ -139,11 +139,14 @@ class _Run:
             self.summary = ""
             self.latest = paper.ground_truth(scenario)
         else:
-            self.agent_messages = [
-                {"role": "system", "content": self.guard.agent_system(prompts.agent_system(
-                    scenario, condition, self.view, settings.protocol, settings.stakeholder_directive), settings.protocol)},
-                {"role": "user", "content": _agent_opening(scenario, condition)},
-            ]
+            tools_first = settings.agent_prompt == "conversation"
+            system = self.guard.agent_system(prompts.agent_system(
+                scenario, condition, self.view, settings.protocol, settings.stakeholder_directive,
+                with_tools=tools_first), settings.protocol)
+            opening = _agent_opening(scenario, condition)
+            if not tools_first and settings.protocol == "json":
+                opening += "\n\n" + self.guard.agent_tools(prompts.agent_tools(scenario, self.view), "json")
+            self.agent_messages = [{"role": "system", "content": system}, {"role": "user", "content": opening}]
         self.tools = self.guard.tool_specs(prompts.tool_specs(scenario, self.view) if settings.protocol == "tools" else None)
         self.schema = self.guard.schema(prompts.agent_schema(scenario, self.view) if settings.protocol == "json" else None)
 

@@ -29,7 +29,10 @@ def tool_specs(scenario: Scenario, view: ToolView) -> list[ToolSpec]:
 
 
 def agent_system(scenario: Scenario, condition: Condition, view: ToolView, protocol: str,
-                 directive: bool = False) -> str:
+                 directive: bool = False, with_tools: bool = True) -> str:
+    """Role, goals, condition texts and rules; under `conversation` also the tool list (json protocol).
+    Under `situation-first` the tools follow the situation in the first user message instead, so a
+    repeated run's prompt shares everything up to the (shuffled) tool list."""
     m = prompt_modules(scenario, condition)
     goals = "\n".join(f"- {g}" for g in scenario.agent_goals)
     parts = [scenario.agent_role, f"Your goals:\n{goals}"]
@@ -38,12 +41,16 @@ def agent_system(scenario: Scenario, condition: Condition, view: ToolView, proto
     parts += [m[k] for k in SYSTEM_MODULES if m[k]]
     parts.append("You act only through the tools you are given. Each turn, call exactly one tool. "
                  "The task is over once a tool reports that it has been completed.")
-    if protocol == "json":
-        lines = [f"[{tid}] {t.name}: {t.description}\n    parameters: {json.dumps(t.parameters, ensure_ascii=False)}"
-                 for tid, t in view.tools(scenario)]
-        parts.append("Tools:\n" + "\n".join(lines))
-        parts.append(AGENT_FORMAT)
+    if with_tools and protocol == "json":
+        parts.append(agent_tools(scenario, view))
     return "\n\n".join(parts)
+
+
+def agent_tools(scenario: Scenario, view: ToolView) -> str:
+    """The tool list and reply format of the json protocol (in the order this run's view shows them)."""
+    lines = [f"[{tid}] {t.name}: {t.description}\n    parameters: {json.dumps(t.parameters, ensure_ascii=False)}"
+             for tid, t in view.tools(scenario)]
+    return "Tools:\n" + "\n".join(lines) + "\n\n" + AGENT_FORMAT
 
 
 def agent_opening(scenario: Scenario, condition: Condition) -> str:

@@ -15,7 +15,9 @@ from ..scenario.shuffle import ToolView
 
 Protocol = Literal["json", "tools"]
 Outcomes = Literal["rules", "environment"]  # who decides a call's status
-AgentPrompt = Literal["conversation", "paper"]  # one growing conversation, or the paper's per-turn prompt
+# one growing conversation (situation-first: the situation and evidence ahead of the shuffled tool list, in
+# the first user message; conversation: the tool list in the system prompt, v0.1), or the paper's per-turn prompt
+AgentPrompt = Literal["situation-first", "conversation", "paper"]
 EnvPrompt = Literal["toxpro", "paper"]
 Termination = Literal["executed", "called"]  # a terminal ends the run when it executes, or when it is called
 MemoryPolicy = Literal["stateless", "full"]
@@ -150,7 +152,7 @@ class RunSettings(BaseModel):
     shuffle_tools: bool = True
     outcomes: Outcomes = "rules"
     termination: Termination = "executed"
-    agent_prompt: AgentPrompt = "conversation"
+    agent_prompt: AgentPrompt = "situation-first"
     env_prompt: EnvPrompt = "toxpro"
     stakeholder_directive: bool = False  # always tell the agent to serve its stakeholder (paper's [AGENT GOALS])
     security_at_baseline: bool = True  # state the feedback level to the environment at the baseline too
