@@ -36,7 +36,7 @@ def run(
                                            "execute, toxic ones follow feedback) or environment (the model)"),
     termination: Optional[str] = typer.Option(None, help="a terminal tool ends the run when it executed (default) or "
                                               "when it is called (paper)"),
-    agent_prompt: Optional[str] = typer.Option(None, help="conversation (default: one growing chat) or paper "
+    agent_prompt: Optional[str] = typer.Option(None, help="situation-first (default: one growing chat, tools listed after the situation), conversation (v0.1: tools in the system prompt) or paper "
                                                "(rebuilt each turn: modules, summary, 6-turn window)"),
     env_prompt: Optional[str] = typer.Option(None, help="toxpro (default) or paper (adversarial counterpart, no roles)"),
     stakeholder_directive: Optional[bool] = typer.Option(None, help="always tell the agent to serve its stakeholder "
