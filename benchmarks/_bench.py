@@ -40,8 +40,17 @@ def cpu_seconds(pid: int) -> float:
 @contextmanager
 def scripted_server(latency_s: float, policy: str = "always-compliant"):
     """`python -m toxpro.testing.server` in a separate process; yields (base_url, pid)."""
-    cmd = [sys.executable, "-m", "toxpro.testing.server", "--port", "0", "--latency", str(latency_s),
-           "--policy", policy]
+    cmd = [
+        sys.executable,
+        "-m",
+        "toxpro.testing.server",
+        "--port",
+        "0",
+        "--latency",
+        str(latency_s),
+        "--policy",
+        policy,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
@@ -65,7 +74,7 @@ class PeakRss:
         while not self._stop.wait(0.1):
             self.peak = max(self.peak, rss_bytes())
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self.start = rss_bytes()
         self._thread.start()
         return self
@@ -120,9 +129,20 @@ class Leg:
         return (self.rss_peak - self.rss_start) / 1024 / min(self.concurrency, self.runs)
 
 
-def run_leg(url: str, server_pid: int, *, runs: int, scenarios: int, concurrency: int, latency_s: float,
-            policy: str, max_turns: int = 6, directory: str | None = None, stagger_s: float | None = None,
-            transport: str = "auto") -> Leg:
+def run_leg(
+    url: str,
+    server_pid: int,
+    *,
+    runs: int,
+    scenarios: int,
+    concurrency: int,
+    latency_s: float,
+    policy: str,
+    max_turns: int = 6,
+    directory: str | None = None,
+    stagger_s: float | None = None,
+    transport: str = "auto",
+) -> Leg:
     bank = load_builtin()[:scenarios]
     settings = RunSettings(max_turns=max_turns)
     repeats = -(-runs // len(bank))
@@ -144,15 +164,27 @@ def run_leg(url: str, server_pid: int, *, runs: int, scenarios: int, concurrency
             calls += sum(1 + len(t.env_calls) for t in record.turns)
             retries += record.usage.retries
     store.close()
-    return Leg(runs=progress.done, concurrency=concurrency, latency_s=latency_s, wall_s=wall, client_cpu_s=cpu,
-               server_cpu_s=server_cpu, calls=calls, requests=calls + retries, errors=progress.errors,
-               rss_start=mem.start, rss_peak=mem.peak)
+    return Leg(
+        runs=progress.done,
+        concurrency=concurrency,
+        latency_s=latency_s,
+        wall_s=wall,
+        client_cpu_s=cpu,
+        server_cpu_s=server_cpu,
+        calls=calls,
+        requests=calls + retries,
+        errors=progress.errors,
+        rss_start=mem.start,
+        rss_peak=mem.peak,
+    )
 
 
 def machine() -> str:
     load = os.getloadavg()
-    return (f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average {load[0]:.1f} / {load[1]:.1f} "
-            f"/ {load[2]:.1f} (1/5/15 min) at the end")
+    return (
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average {load[0]:.1f} / {load[1]:.1f} "
+        f"/ {load[2]:.1f} (1/5/15 min) at the end"
+    )
 
 
 def peak_rss_mib() -> float:

@@ -18,11 +18,11 @@ import sys
 import tempfile
 import time
 
+from toxpro.core.columns import COLUMN_NAMES
 from toxpro.runner import execute, plan
 from toxpro.scenario import Condition, load_builtin
 from toxpro.simulate import RunSettings
 from toxpro.store import RunStore
-from toxpro.core.columns import COLUMN_NAMES
 
 LOAD = """
 import sys, time
@@ -50,12 +50,17 @@ def build(directory: str, runs: int, seed_runs: int) -> None:
     store.db.execute("BEGIN")
     while store.count() < runs:
         copies += 1
-        store.db.execute(f"INSERT INTO runs (run_id, {others}) SELECT run_id || '-c{copies}', {others} FROM runs "
-                         f"WHERE run_id NOT LIKE '%-c%' LIMIT ?", (runs - store.count(),))
+        store.db.execute(
+            f"INSERT INTO runs (run_id, {others}) SELECT run_id || '-c{copies}', {others} FROM runs "
+            f"WHERE run_id NOT LIKE '%-c%' LIMIT ?",
+            (runs - store.count(),),
+        )
     store.db.execute("COMMIT")
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    print(f"store: {store.count():,} runs ({base} simulated, the rest copies), "
-          f"{os.path.getsize(os.path.join(directory, 'runs.sqlite')) / 2**20:.1f} MiB")
+    print(
+        f"store: {store.count():,} runs ({base} simulated, the rest copies), "
+        f"{os.path.getsize(os.path.join(directory, 'runs.sqlite')) / 2**20:.1f} MiB"
+    )
     store.close()
 
 
@@ -75,8 +80,10 @@ def main() -> None:
         load = os.getloadavg()[0]
         out = subprocess.run([sys.executable, "-c", LOAD, directory], capture_output=True, text=True, check=True)
         n, imports, frame = out.stdout.split()
-        print(f"load {i + 1}: {int(n):,} rows, frame {float(frame):.2f}s (imports {float(imports):.2f}s); "
-              f"machine load {load:.2f}")
+        print(
+            f"load {i + 1}: {int(n):,} rows, frame {float(frame):.2f}s (imports {float(imports):.2f}s); "
+            f"machine load {load:.2f}"
+        )
     if tmp:
         tmp.cleanup()
 

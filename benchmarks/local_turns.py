@@ -39,10 +39,15 @@ def main() -> None:
         record = asyncio.run(simulate(scenario, Condition(), agent, env, settings, seed=seed))
         wall = time.perf_counter() - t0
         if seed == 0:
-            print(f"model load (once, both roles): {sum(local.LOAD_SECONDS.values()):.1f}s, "
-                  f"{len(local._CONTEXTS)} context(s)")
-        print(f"run {seed}: {len(record.turns)} turns, outcome {record.outcome}, {wall:.1f}s, "
-              f"load {os.getloadavg()[0]:.2f}", flush=True)
+            print(
+                f"model load (once, both roles): {sum(local.LOAD_SECONDS.values()):.1f}s, "
+                f"{len(local._CONTEXTS)} context(s)"
+            )
+        print(
+            f"run {seed}: {len(record.turns)} turns, outcome {record.outcome}, {wall:.1f}s, "
+            f"load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
         for turn in record.turns:
             for call in [turn.agent_call, *turn.env_calls]:
                 r = call.response
@@ -50,10 +55,13 @@ def main() -> None:
                     print(f"  turn {turn.index} {call.who}: error {call.error}")
                     continue
                 t = (r.raw or {}).get("timings", {})
-                print(f"  turn {turn.index} {call.who:<11} {r.latency_s:6.1f}s  prompt {r.usage.prompt_tokens} "
-                      f"(evaluated {t.get('prompt_evaluated')}, reused {r.usage.cached_tokens}) "
-                      f"{t.get('prompt_eval_s')}s  out {r.usage.completion_tokens} {t.get('generate_s')}s  "
-                      f"other {t.get('other_s')}s", flush=True)
+                print(
+                    f"  turn {turn.index} {call.who:<11} {r.latency_s:6.1f}s  prompt {r.usage.prompt_tokens} "
+                    f"(evaluated {t.get('prompt_evaluated')}, reused {r.usage.cached_tokens}) "
+                    f"{t.get('prompt_eval_s')}s  out {r.usage.completion_tokens} {t.get('generate_s')}s  "
+                    f"other {t.get('other_s')}s",
+                    flush=True,
+                )
         first = record.turns[0] if record.turns else None
         if first:
             cost = sum(c.response.latency_s for c in [first.agent_call, *first.env_calls] if c.response)

@@ -40,9 +40,17 @@ def measure(scenario, turns: int, runs: int, protocol: str) -> dict:
         store.close()
     v1 = sum(len(t.encode()) for t in texts) / runs
     v2 = sum(len(b) for b in blobs) / runs
-    return {"turns": turns, "protocol": protocol, "runs": runs, "mean_turns": sum(n_turns) / runs,
-            "v1_bytes_per_run": v1, "v2_bytes_per_run": v2, "v2_bytes_per_turn": v2 / (sum(n_turns) / runs),
-            "file_bytes_per_run": file_bytes / runs, "decode_ms_per_run": decode_ms}
+    return {
+        "turns": turns,
+        "protocol": protocol,
+        "runs": runs,
+        "mean_turns": sum(n_turns) / runs,
+        "v1_bytes_per_run": v1,
+        "v2_bytes_per_run": v2,
+        "v2_bytes_per_turn": v2 / (sum(n_turns) / runs),
+        "file_bytes_per_run": file_bytes / runs,
+        "decode_ms_per_run": decode_ms,
+    }
 
 
 def main() -> None:
@@ -53,24 +61,30 @@ def main() -> None:
     args = ap.parse_args()
     scenario = next(s for s in load_builtin() if s.id == args.scenario)
     print(f"load: {os.getloadavg()[0]:.2f} (1 min), scenario {scenario.id}, {args.runs} runs per row")
-    print("| protocol | turns | format 1 KB/run | format 2 KB/run | format 2 KB/turn | SQLite file KB/run "
-          "| decode ms/run |")
+    print(
+        "| protocol | turns | format 1 KB/run | format 2 KB/run | format 2 KB/turn | SQLite file KB/run "
+        "| decode ms/run |"
+    )
     print("|---|---|---|---|---|---|---|")
     rows = []
     for protocol in ("json", "tools"):
         for turns in args.turns:
             r = measure(scenario, turns, args.runs, protocol)
             rows.append(r)
-            print(f"| {protocol} | {turns} | {r['v1_bytes_per_run'] / 1024:.1f} | {r['v2_bytes_per_run'] / 1024:.2f} | "
-                  f"{r['v2_bytes_per_turn'] / 1024:.3f} | {r['file_bytes_per_run'] / 1024:.2f} | "
-                  f"{r['decode_ms_per_run']:.2f} |")
+            print(
+                f"| {protocol} | {turns} | {r['v1_bytes_per_run'] / 1024:.1f} | {r['v2_bytes_per_run'] / 1024:.2f} | "
+                f"{r['v2_bytes_per_turn'] / 1024:.3f} | {r['file_bytes_per_run'] / 1024:.2f} | "
+                f"{r['decode_ms_per_run']:.2f} |"
+            )
     for protocol in ("json", "tools"):
         sub = [r for r in rows if r["protocol"] == protocol]
         if len(sub) >= 2:
             lo, hi = sub[0], sub[-1]
-            print(f"{protocol}: {hi['turns']} turns / {lo['turns']} turns = "
-                  f"{hi['v2_bytes_per_run'] / lo['v2_bytes_per_run']:.2f}x (format 2), "
-                  f"{hi['v1_bytes_per_run'] / lo['v1_bytes_per_run']:.2f}x (format 1)")
+            print(
+                f"{protocol}: {hi['turns']} turns / {lo['turns']} turns = "
+                f"{hi['v2_bytes_per_run'] / lo['v2_bytes_per_run']:.2f}x (format 2), "
+                f"{hi['v1_bytes_per_run'] / lo['v1_bytes_per_run']:.2f}x (format 1)"
+            )
 
 
 if __name__ == "__main__":

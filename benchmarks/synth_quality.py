@@ -36,8 +36,12 @@ from toxpro.synth.blind import blind_roles
 from toxpro.synth.pipeline import Synthesizer, build_synth_model
 from toxpro.synth.similarity import most_similar
 
-POLICIES = {"always-compliant": "robust", "always-direct": "direct", "strategic": "strategic",
-            "failed-attempt": "failed_attempt"}
+POLICIES = {
+    "always-compliant": "robust",
+    "always-direct": "direct",
+    "strategic": "strategic",
+    "failed-attempt": "failed_attempt",
+}
 BASELINE = ("finance-loyalty-aml-wire-release", "coding-selfpres-gpu-budget")
 
 
@@ -82,17 +86,30 @@ def main() -> None:
     ap.add_argument("--threshold", type=int, default=7)
     ap.add_argument("--budget-s", type=float, default=2400.0)
     ap.add_argument("--out", default="/tmp/synth_quality")
-    ap.add_argument("--judge-check", choices=["first", "last", "skip"], default="first",
-                    help="when to score the judge-check set: before the cells (as synthesis does), after them "
-                         "with the time left (on a slow machine), or not at all")
+    ap.add_argument(
+        "--judge-check",
+        choices=["first", "last", "skip"],
+        default="first",
+        help="when to score the judge-check set: before the cells (as synthesis does), after them "
+        "with the time left (on a slow machine), or not at all",
+    )
     args = ap.parse_args()
     t_start = time.perf_counter()
     deadline = t_start + args.budget_s
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results: dict = {"model": args.model, "judge": args.judge_model or args.model, "n_per_cell": args.n,
-                     "rounds": args.rounds, "threshold": args.threshold, "budget_s": args.budget_s,
-                     "uptime_start": uptime(), "cells": [], "accepted": [], "baseline_blind": []}
+    results: dict = {
+        "model": args.model,
+        "judge": args.judge_model or args.model,
+        "n_per_cell": args.n,
+        "rounds": args.rounds,
+        "threshold": args.threshold,
+        "budget_s": args.budget_s,
+        "uptime_start": uptime(),
+        "cells": [],
+        "accepted": [],
+        "baseline_blind": [],
+    }
     path = out / "synth_quality.json"
 
     def save(final: bool = False) -> None:
@@ -124,9 +141,17 @@ def main() -> None:
         if left < estimate:
             results["cells"].append({"domain": domain.value, "motivation": motivation.value, "skipped": "budget"})
             continue
-        cfg = SynthConfig(domain=domain, motivation=motivation, n=args.n, seed=100 * i, generator=args.model,
-                          discriminator=args.judge_model, gates=build_gates(args.threshold, args.rounds),
-                          trust_judge=True, judge_check=args.judge_check == "first")
+        cfg = SynthConfig(
+            domain=domain,
+            motivation=motivation,
+            n=args.n,
+            seed=100 * i,
+            generator=args.model,
+            discriminator=args.judge_model,
+            gates=build_gates(args.threshold, args.rounds),
+            trust_judge=True,
+            judge_check=args.judge_check == "first",
+        )
         synth = Synthesizer(cfg, out, models=models)
         t0 = time.perf_counter()
         report = asyncio.run(synth.run())
@@ -136,27 +161,47 @@ def main() -> None:
             results["judge_check"] = report.judge_check
             results["judge_check_s"] = round(wall, 1) if i == 0 else None
         total = report.total
-        cell = {"domain": domain.value, "motivation": motivation.value, "wall_s": round(wall, 1),
-                "calls": total.calls, "prompt_tokens": total.prompt_tokens,
-                "completion_tokens": total.completion_tokens, "uptime": uptime(), "outcomes": []}
+        cell = {
+            "domain": domain.value,
+            "motivation": motivation.value,
+            "wall_s": round(wall, 1),
+            "calls": total.calls,
+            "prompt_tokens": total.prompt_tokens,
+            "completion_tokens": total.completion_tokens,
+            "uptime": uptime(),
+            "outcomes": [],
+        }
         for o in report.outcomes:
-            cell["outcomes"].append({"status": o.status, "stage": o.stage, "codes": reason_codes(o.reason)
-                                     if o.status != "accepted" else [], "reason": (o.reason or "")[:600],
-                                     "scenario_id": o.scenario_id})
+            cell["outcomes"].append(
+                {
+                    "status": o.status,
+                    "stage": o.stage,
+                    "codes": reason_codes(o.reason) if o.status != "accepted" else [],
+                    "reason": (o.reason or "")[:600],
+                    "scenario_id": o.scenario_id,
+                }
+            )
             if o.status == "accepted":
                 s = load_scenario(o.path)
                 closest = most_similar(s, bank)
-                entry = {"id": s.id, "cell": f"{domain.value} x {motivation.value}",
-                         "closest_shipped": None if closest is None else
-                         {"id": closest.other, "text": closest.text, "tool_names": closest.tool_names},
-                         "labels": asyncio.run(labels_on(s))}
+                entry = {
+                    "id": s.id,
+                    "cell": f"{domain.value} x {motivation.value}",
+                    "closest_shipped": None
+                    if closest is None
+                    else {"id": closest.other, "text": closest.text, "tool_names": closest.tool_names},
+                    "labels": asyncio.run(labels_on(s)),
+                }
                 if time.perf_counter() < deadline - 120:
                     entry["blind"] = asyncio.run(blind_roles(judge, s)).record()
                 results["accepted"].append(entry)
         results["cells"].append(cell)
         save()
-        print(f"{domain.value} x {motivation.value}: {[o['status'] + '@' + o['stage'] for o in cell['outcomes']]} "
-              f"{wall:.0f}s", flush=True)
+        print(
+            f"{domain.value} x {motivation.value}: {[o['status'] + '@' + o['stage'] for o in cell['outcomes']]} "
+            f"{wall:.0f}s",
+            flush=True,
+        )
     if args.judge_check == "last":
         from toxpro.synth.judgecheck import _score, known_bad, known_good
 
@@ -185,10 +230,14 @@ def main() -> None:
     wall = sum(c["wall_s"] for c in done)
     tokens = sum(c["prompt_tokens"] + c["completion_tokens"] for c in done)
     results["summary"] = {
-        "cells_run": len(done), "candidates": len(outcomes), "accepted": len(accepted),
+        "cells_run": len(done),
+        "candidates": len(outcomes),
+        "accepted": len(accepted),
         "acceptance_rate": round(len(accepted) / len(outcomes), 3) if outcomes else None,
-        "rejection_stages": dict(stages), "rejection_codes": dict(codes),
-        "wall_s_total": round(wall, 1), "tokens_total": tokens,
+        "rejection_stages": dict(stages),
+        "rejection_codes": dict(codes),
+        "wall_s_total": round(wall, 1),
+        "tokens_total": tokens,
         "wall_s_per_accepted": round(wall / len(accepted), 1) if accepted else None,
         "tokens_per_accepted": round(tokens / len(accepted)) if accepted else None,
     }

@@ -28,7 +28,9 @@ def ref_cohen(a, b, k, weights=None):
     obs /= len(a)
     exp = np.outer(obs.sum(1), obs.sum(0))
     i, j = np.indices((k, k))
-    w = {None: (i != j).astype(float), "linear": np.abs(i - j) / (k - 1), "quadratic": ((i - j) / (k - 1)) ** 2}[weights]
+    w = {None: (i != j).astype(float), "linear": np.abs(i - j) / (k - 1), "quadratic": ((i - j) / (k - 1)) ** 2}[
+        weights
+    ]
     return 1 - (w * obs).sum() / (w * exp).sum()
 
 
@@ -47,7 +49,7 @@ def ref_fleiss(m):
     n = m.sum(1)[0]
     p_j = m.sum(0) / m.sum()
     p_i = ((m * m).sum(1) - n) / (n * (n - 1))
-    return (p_i.mean() - (p_j ** 2).sum()) / (1 - (p_j ** 2).sum())
+    return (p_i.mean() - (p_j**2).sum()) / (1 - (p_j**2).sum())
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -81,8 +83,10 @@ def ref_alpha(rows, interval):
 def test_krippendorff_alpha_matches_the_coincidence_formula(case, interval):
     rng = _rng(case)
     truth = rng.integers(0, 5, 40)
-    rows = [[None if rng.random() < 0.25 else int(t if rng.random() < 0.7 else rng.integers(0, 5)) for _ in range(4)]
-            for t in truth]
+    rows = [
+        [None if rng.random() < 0.25 else int(t if rng.random() < 0.7 else rng.integers(0, 5)) for _ in range(4)]
+        for t in truth
+    ]
     got = krippendorff_alpha(rows, "interval" if interval else "nominal")
     assert got == pytest.approx(ref_alpha(rows, interval), abs=TOL)
 
@@ -171,7 +175,7 @@ def test_risk_normal_interval_matches_the_formula():
     assert row["risk_lo"] == pytest.approx(max(risk.mean() - half, 0.0), abs=TOL)
     assert row["risk_hi"] == pytest.approx(risk.mean() + half, abs=TOL)
     longest = max(len(s) for s in seqs)
-    paths = np.array([[sum(scores[r] for r in s[:t + 1]) for t in range(longest)] for s in seqs], float)
+    paths = np.array([[sum(scores[r] for r in s[: t + 1]) for t in range(longest)] for s in seqs], float)
     half_t = Z95 * paths.std(axis=0, ddof=1) / np.sqrt(len(seqs))
     curve = risk_by_turn(df)
     np.testing.assert_allclose(curve["risk_hi"], paths.mean(0) + half_t, atol=TOL, rtol=0)

@@ -18,9 +18,16 @@ B = 500
 
 def ten_runs() -> pd.DataFrame:
     rows = [
-        run("strategic", ttf=2), run("strategic", ttf=4), run("direct", ttf=3),
-        run("failed_attempt"), run("robust"), run("robust"), run("robust"), run("stalled"),
-        run("error", error_kind="protocol_bad_json"), run("error", error_kind="api_timeout"),
+        run("strategic", ttf=2),
+        run("strategic", ttf=4),
+        run("direct", ttf=3),
+        run("failed_attempt"),
+        run("robust"),
+        run("robust"),
+        run("robust"),
+        run("stalled"),
+        run("error", error_kind="protocol_bad_json"),
+        run("error", error_kind="api_timeout"),
     ]
     return frame(rows)
 
@@ -36,13 +43,13 @@ def test_label_counts_by_hand():
     # Wilson 3/8: z²/n=.480183, centre=.615091/1.480183=.415550,
     # half=1.32416*sqrt(.029297+.015006)=.278713 → (.13684, .69426)
     assert r.mr_lo == pytest.approx(0.1368, abs=1e-4) and r.mr_hi == pytest.approx(0.6943, abs=1e-4)
-    assert r.error_rate == pytest.approx(0.2)           # 2/10
+    assert r.error_rate == pytest.approx(0.2)  # 2/10
     assert r.protocol_error_rate == pytest.approx(0.1)  # 1/10 ("protocol..." only)
-    assert r.strategic_rate == pytest.approx(0.25)      # 2/8
-    assert r.direct_rate == pytest.approx(0.125)        # 1/8
-    assert r.strategic_share == pytest.approx(2 / 3)    # of the 3 misaligned
+    assert r.strategic_rate == pytest.approx(0.25)  # 2/8
+    assert r.direct_rate == pytest.approx(0.125)  # 1/8
+    assert r.strategic_share == pytest.approx(2 / 3)  # of the 3 misaligned
     assert r.direct_share == pytest.approx(1 / 3)
-    assert r.ttf_mean == pytest.approx(3.0)             # (2+4+3)/3
+    assert r.ttf_mean == pytest.approx(3.0)  # (2+4+3)/3
     assert r.ttf_median == pytest.approx(3.0)
 
 
@@ -54,18 +61,26 @@ def test_label_counts_all_errors_gives_nan_rates():
     assert r.error_rate == 1.0
 
 
-@pytest.mark.parametrize("by", [
-    ["agent_model"], ["agent_model", "domain"], ["agent_model", "motivation"], ["agent_model", "feedback"],
-    ["agent_model", "scenario_id"], [],
-])
+@pytest.mark.parametrize(
+    "by",
+    [
+        ["agent_model"],
+        ["agent_model", "domain"],
+        ["agent_model", "motivation"],
+        ["agent_model", "feedback"],
+        ["agent_model", "scenario_id"],
+        [],
+    ],
+)
 def test_label_counts_groupings(by):
     rows = []
     for model in ("m1", "m2"):
         for dom, mot, fb in [("Finance", "loyalty", "low"), ("Coding", "self-preservation", "medium")]:
             for s in ("a", "b"):
                 for lab in ("strategic", "robust", "error"):
-                    rows.append(run(lab, agent_model=model, domain=dom, motivation=mot, feedback=fb,
-                                    scenario_id=f"{dom}-{s}"))
+                    rows.append(
+                        run(lab, agent_model=model, domain=dom, motivation=mot, feedback=fb, scenario_id=f"{dom}-{s}")
+                    )
     df = frame(rows)
     t = label_counts(df, by=by)
     assert list(t.columns[: len(by)]) == by
@@ -91,7 +106,8 @@ def test_headline_adds_cluster_bootstrap():
     assert t.loc["hetero", "n_clusters"] == 20
     # heterogeneous scenarios: cluster CI much wider than the per-run Wilson one
     assert t.loc["hetero", "mr_boot_hi"] - t.loc["hetero", "mr_boot_lo"] > 2 * (
-        t.loc["hetero", "mr_hi"] - t.loc["hetero", "mr_lo"])
+        t.loc["hetero", "mr_hi"] - t.loc["hetero", "mr_lo"]
+    )
     # identical scenarios: the bootstrap sees no between-scenario spread
     assert t.loc["homo", "mr_boot_lo"] == pytest.approx(0.5) and t.loc["homo", "mr_boot_hi"] == pytest.approx(0.5)
     overall = headline(df, by=None, B=B)
@@ -101,11 +117,19 @@ def test_headline_adds_cluster_bootstrap():
 def scatter_frame() -> pd.DataFrame:
     loyal = dict(motivation="loyalty")
     selfp = dict(motivation="self-preservation")
-    return frame([
-        run("strategic", **loyal), run("strategic", **loyal), run("direct", **loyal), run("robust", **loyal),
-        run("error", **loyal),
-        run("direct", **selfp), run("robust", **selfp), run("robust", **selfp), run("stalled", **selfp),
-    ])
+    return frame(
+        [
+            run("strategic", **loyal),
+            run("strategic", **loyal),
+            run("direct", **loyal),
+            run("robust", **loyal),
+            run("error", **loyal),
+            run("direct", **selfp),
+            run("robust", **selfp),
+            run("robust", **selfp),
+            run("stalled", **selfp),
+        ]
+    )
 
 
 def test_motivation_rates_by_hand():

@@ -14,15 +14,17 @@ except ImportError:
 
 def six_runs(model: str = "m1") -> pd.DataFrame:
     # events at 1, 2, 3, 3; censored at 2 and 4; plus an error run that must be ignored
-    return frame([
-        run("strategic", ttf=1, n_turns=3, agent_model=model),
-        run("failed_attempt", ttf=2, n_turns=2, agent_model=model),
-        run("robust", n_turns=2, agent_model=model),
-        run("direct", ttf=3, n_turns=3, agent_model=model),
-        run("failed_attempt", ttf=3, n_turns=4, agent_model=model),
-        run("stalled", n_turns=4, agent_model=model),
-        run("error", n_turns=1, agent_model=model),
-    ])
+    return frame(
+        [
+            run("strategic", ttf=1, n_turns=3, agent_model=model),
+            run("failed_attempt", ttf=2, n_turns=2, agent_model=model),
+            run("robust", n_turns=2, agent_model=model),
+            run("direct", ttf=3, n_turns=3, agent_model=model),
+            run("failed_attempt", ttf=3, n_turns=4, agent_model=model),
+            run("stalled", n_turns=4, agent_model=model),
+            run("error", n_turns=1, agent_model=model),
+        ]
+    )
 
 
 # Hand-worked KM (n = at risk, d = events, V = Greenwood sum d/(n(n-d))):

@@ -36,8 +36,12 @@ def test_role_shares_by_hand():
 
 
 def test_role_shares_options():
-    df = frame([run("strategic", roles=np.array(["validator", "inhibitor", "direct-terminal"])),
-                run("error", roles=["validator"])])
+    df = frame(
+        [
+            run("strategic", roles=np.array(["validator", "inhibitor", "direct-terminal"])),
+            run("error", roles=["validator"]),
+        ]
+    )
     t = role_shares_by_turn(df, max_turn=2, include_errors=True)
     assert t["turn"].max() == 2
     assert t[(t.turn == 1) & (t.role == "validator")]["count"].item() == 2

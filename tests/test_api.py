@@ -16,13 +16,22 @@ DOSAGE = "healthcare-loyalty-dosage-audit"
 
 
 def config(out, **kw):
-    return toxpro.SweepConfig(scenarios=[DOSAGE], agents=["scripted/strategic", "scripted/always-compliant"],
-                              envs=["scripted/env"], repeats=2, max_turns=4, out=str(out), **kw)
+    return toxpro.SweepConfig(
+        scenarios=[DOSAGE],
+        agents=["scripted/strategic", "scripted/always-compliant"],
+        envs=["scripted/env"],
+        repeats=2,
+        max_turns=4,
+        out=str(out),
+        **kw,
+    )
 
 
 def test_import_toxpro_is_cheap():
-    code = ("import sys, toxpro; heavy = [m for m in ('pandas', 'openai', 'matplotlib', 'numpy', 'httpx2') "
-            "if m in sys.modules]; print(heavy)")
+    code = (
+        "import sys, toxpro; heavy = [m for m in ('pandas', 'openai', 'matplotlib', 'numpy', 'httpx2') "
+        "if m in sys.modules]; print(heavy)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

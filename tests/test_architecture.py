@@ -38,8 +38,11 @@ def imports_of(path: Path) -> list[str]:
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - node.level + 1]
-                found = [".".join(base + node.module.split("."))] if node.module else \
-                    [".".join([*base, a.name]) for a in node.names]
+                found = (
+                    [".".join(base + node.module.split("."))]
+                    if node.module
+                    else [".".join([*base, a.name]) for a in node.names]
+                )
             else:
                 found = [node.module or ""]
         elif isinstance(node, ast.Import):

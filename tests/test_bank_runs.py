@@ -2,6 +2,7 @@
 
 import collections
 
+from spine_helpers import sweep
 from typer.testing import CliRunner
 
 from toxpro.cli import app
@@ -9,14 +10,13 @@ from toxpro.scenario import one_at_a_time
 from toxpro.scenario.conditions import LIABILITY_TEXT
 from toxpro.scenario.export import read_jsonl
 
-from spine_helpers import sweep
-
 
 def test_every_scenario_under_every_condition_level(tmp_path, bank):
     conditions = one_at_a_time()
     assert len(conditions) == 12  # baseline + 2 + 2 + 2 + 3 + 2 levels that differ from it
-    store, planned, progress = sweep(tmp_path, bank, ["scripted/strategic"], repeats=1, conditions=conditions,
-                                     concurrency=32)
+    store, planned, progress = sweep(
+        tmp_path, bank, ["scripted/strategic"], repeats=1, conditions=conditions, concurrency=32
+    )
     rows = store.rows()
     assert len(rows) == 32 * 12 and progress.errors == 0
     for r in rows:
@@ -25,13 +25,20 @@ def test_every_scenario_under_every_condition_level(tmp_path, bank):
         assert (r["outcome"] == "turn_cap") == expected_status_denied
     hashes = {s.id: s.content_hash for s in bank}
     assert all(r["scenario_hash"] == hashes[r["scenario_id"]] for r in rows)
-    levels = collections.Counter((r["stakes"], r["feedback"], r["goal_clarity"], r["ethics"], r["liability"]) for r in rows)
+    levels = collections.Counter(
+        (r["stakes"], r["feedback"], r["goal_clarity"], r["ethics"], r["liability"]) for r in rows
+    )
     assert len(levels) == 12 and set(levels.values()) == {32}
 
 
 def test_condition_text_reaches_the_prompts(tmp_path, dosage):
-    store, _, _ = sweep(tmp_path, [dosage], ["scripted/always-direct"], repeats=1,
-                        conditions=[c for c in one_at_a_time(["stakes", "liability"])])
+    store, _, _ = sweep(
+        tmp_path,
+        [dosage],
+        ["scripted/always-direct"],
+        repeats=1,
+        conditions=[c for c in one_at_a_time(["stakes", "liability"])],
+    )
     for record in store.records():
         system = record.turns[0].agent_call.messages[0]["content"]
         opening = record.turns[0].agent_call.messages[1]["content"]

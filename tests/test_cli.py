@@ -17,8 +17,19 @@ def test_scenarios_show():
 
 
 def test_run_then_show_then_resume(tmp_path):
-    args = ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/strategic", "-a",
-            "scripted/always-compliant", "-n", "3", "-o", str(tmp_path)]
+    args = [
+        "run",
+        "-s",
+        "healthcare-loyalty-dosage-audit",
+        "-a",
+        "scripted/strategic",
+        "-a",
+        "scripted/always-compliant",
+        "-n",
+        "3",
+        "-o",
+        str(tmp_path),
+    ]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert "6 runs simulated, 0 already stored, 0 errors" in first.output
@@ -30,8 +41,10 @@ def test_run_then_show_then_resume(tmp_path):
 
 
 def test_single_run_prints_its_turns(tmp_path):
-    result = runner.invoke(app, ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/escalate:2",
-                                 "-n", "1", "-o", str(tmp_path)])
+    result = runner.invoke(
+        app,
+        ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/escalate:2", "-n", "1", "-o", str(tmp_path)],
+    )
     assert "label strategic" in result.output and "turn 2:" in result.output and "inhibitor" in result.output
 
 
@@ -44,11 +57,38 @@ def test_small_sweeps_print_turns_live_and_once(tmp_path):
 
 
 def test_conditions_grid_and_paired(tmp_path):
-    result = runner.invoke(app, ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/always-direct",
-                                 "-c", "feedback=*", "-c", "liability=agent|user", "-o", str(tmp_path), "-q"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            "healthcare-loyalty-dosage-audit",
+            "-a",
+            "scripted/always-direct",
+            "-c",
+            "feedback=*",
+            "-c",
+            "liability=agent|user",
+            "-o",
+            str(tmp_path),
+            "-q",
+        ],
+    )
     assert "6 runs simulated" in result.output
-    paired = runner.invoke(app, ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/always-direct",
-                                 "--paired", "-o", str(tmp_path / "p"), "-q"])
+    paired = runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            "healthcare-loyalty-dosage-audit",
+            "-a",
+            "scripted/always-direct",
+            "--paired",
+            "-o",
+            str(tmp_path / "p"),
+            "-q",
+        ],
+    )
     assert "12 runs simulated" in paired.output  # baseline + 2 + 2 + 2 + 3 + 2 deviations
 
 
@@ -63,8 +103,20 @@ def test_bad_inputs_give_clear_errors(tmp_path):
 
 def test_missing_key_fails_before_spending(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
-    result = runner.invoke(app, ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "openrouter/x/y",
-                                 "-e", "scripted/env", "-o", str(tmp_path)])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            "healthcare-loyalty-dosage-audit",
+            "-a",
+            "openrouter/x/y",
+            "-e",
+            "scripted/env",
+            "-o",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 2 and "OPENROUTER_API_KEY" in result.output
 
 

@@ -36,8 +36,22 @@ def test_shard_with_out_writes_there(tmp_path):
 
 
 def test_paired_with_levels_combines_and_says_so(tmp_path):
-    result = runner.invoke(app, ["run", "-s", SCEN, "-a", "scripted/always-direct", "--paired", "-c", "feedback=low",
-                                 "-o", str(tmp_path), "-q"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            SCEN,
+            "-a",
+            "scripted/always-direct",
+            "--paired",
+            "-c",
+            "feedback=low",
+            "-o",
+            str(tmp_path),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "--paired with -c: the baseline plus one-variable deviations to feedback=low (2 cells)" in result.output
     with RunStore(tmp_path, create=False) as store:
@@ -45,8 +59,23 @@ def test_paired_with_levels_combines_and_says_so(tmp_path):
 
 
 def test_repeated_variable_combines_and_says_so(tmp_path):
-    result = runner.invoke(app, ["run", "-s", SCEN, "-a", "scripted/always-direct", "-c", "stakes=low",
-                                 "-c", "stakes=high", "-o", str(tmp_path), "-q"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            SCEN,
+            "-a",
+            "scripted/always-direct",
+            "-c",
+            "stakes=low",
+            "-c",
+            "stakes=high",
+            "-o",
+            str(tmp_path),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "stakes is given 2 times (stakes=low, stakes=high); combined: stakes=high|low" in result.output
     with RunStore(tmp_path, create=False) as store:
@@ -61,8 +90,9 @@ def test_no_progress_bar_after_a_fatal_error(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=120)  # the bar is drawn on terminals
-    config = SweepConfig(scenarios=[SCEN], agents=["openrouter/x/y"], envs=["scripted/env"], repeats=3,
-                         out=str(tmp_path))
+    config = SweepConfig(
+        scenarios=[SCEN], agents=["openrouter/x/y"], envs=["scripted/env"], repeats=3, out=str(tmp_path)
+    )
     assert run_sweep(config, console) == 2
     text = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", out.getvalue())
     error = text.index("OPENROUTER_API_KEY")
@@ -102,8 +132,23 @@ def test_executor_help_shows_ray_extra():
 
 
 def test_show_defaults_to_agents(tmp_path):
-    runner.invoke(app, ["run", "-s", SCEN, "-s", "finance-selfpres-trading-halt", "-a", "strat=scripted/strategic",
-                        "-a", "scripted/always-compliant", "-o", str(tmp_path), "-q"])
+    runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            SCEN,
+            "-s",
+            "finance-selfpres-trading-halt",
+            "-a",
+            "strat=scripted/strategic",
+            "-a",
+            "scripted/always-compliant",
+            "-o",
+            str(tmp_path),
+            "-q",
+        ],
+    )
     shown = runner.invoke(app, ["show", str(tmp_path)])
     assert shown.exit_code == 0, shown.output
     assert "strat" in shown.output and "scripted/always-compliant" in shown.output
@@ -116,8 +161,9 @@ def test_scenario_errors_are_literal_and_unwrapped(tmp_path):
     bad = tmp_path / "a-rather-long-directory-name-for-scenarios" / "bad.yaml"
     bad.parent.mkdir()
     bad.write_text(re.sub(r"(?m)^id: .*$", 'id: "Not A Valid Id"', text))
-    result = runner.invoke(app, ["run", "-s", str(bad), "-a", "scripted/strategic", "-o", str(tmp_path / "o")],
-                           env={"COLUMNS": "60"})
+    result = runner.invoke(
+        app, ["run", "-s", str(bad), "-a", "scripted/strategic", "-o", str(tmp_path / "o")], env={"COLUMNS": "60"}
+    )
     assert result.exit_code == 2
     line = next(ln for ln in result.output.splitlines() if ln.startswith(str(bad)))
     assert line.startswith(f"{bad}:id: ") and "pattern" in line  # :id: not turned into an emoji, one line
@@ -125,8 +171,21 @@ def test_scenario_errors_are_literal_and_unwrapped(tmp_path):
 
 
 def test_display_names_are_stored_with_each_run(tmp_path):
-    result = runner.invoke(app, ["run", "-s", SCEN, "-a", "mine=scripted/strategic",
-                                 "-a", "scripted/stochastic:strategic=0.2", "-o", str(tmp_path), "-q"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            SCEN,
+            "-a",
+            "mine=scripted/strategic",
+            "-a",
+            "scripted/stochastic:strategic=0.2",
+            "-o",
+            str(tmp_path),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     with RunStore(tmp_path, create=False) as store:
         names = {r["agent_model"]: r["agent_name"] for r in store.rows()}

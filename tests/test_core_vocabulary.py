@@ -13,8 +13,17 @@ from pathlib import Path
 
 import toxpro
 from toxpro.core import (
-    BASELINE, COLUMN_NAMES, CONDITION_VARIABLES, LABEL_STYLES, LABELS, ROLES, RUN_COLUMNS, TRACK_OF, TRACKS,
-    VARIABLES, ToxproError,
+    BASELINE,
+    COLUMN_NAMES,
+    CONDITION_VARIABLES,
+    LABEL_STYLES,
+    LABELS,
+    ROLES,
+    RUN_COLUMNS,
+    TRACK_OF,
+    TRACKS,
+    VARIABLES,
+    ToxproError,
 )
 
 SRC = Path(toxpro.__file__).parent
@@ -27,8 +36,9 @@ ALLOWED = {
 
 
 def _sources() -> list[tuple[str, ast.Module]]:
-    return [(p.relative_to(SRC).as_posix(), ast.parse(p.read_text(encoding="utf-8")))
-            for p in sorted(SRC.rglob("*.py"))]
+    return [
+        (p.relative_to(SRC).as_posix(), ast.parse(p.read_text(encoding="utf-8"))) for p in sorted(SRC.rglob("*.py"))
+    ]
 
 
 def _label_names(node: ast.AST) -> list[str]:
@@ -62,7 +72,9 @@ def test_label_names_are_listed_only_in_core() -> None:
             names = _label_names(node)
             if len(names) >= 2:
                 found.append(f"{path}:{node.lineno}: {names}")
-    assert not found, "label names spelled outside toxpro/core (import them from toxpro.core.labels):\n" + "\n".join(found)
+    assert not found, "label names spelled outside toxpro/core (import them from toxpro.core.labels):\n" + "\n".join(
+        found
+    )
 
 
 def test_report_styles_come_from_core() -> None:
@@ -109,10 +121,12 @@ def _modules() -> list[object]:
 
 
 def test_every_exception_derives_from_toxpro_error() -> None:
-    bad = sorted(f"{m.__name__}.{name}" for m in _modules()
-                 for name, cls in inspect.getmembers(m, inspect.isclass)
-                 if issubclass(cls, BaseException) and cls.__module__ == m.__name__
-                 and not issubclass(cls, ToxproError))
+    bad = sorted(
+        f"{m.__name__}.{name}"
+        for m in _modules()
+        for name, cls in inspect.getmembers(m, inspect.isclass)
+        if issubclass(cls, BaseException) and cls.__module__ == m.__name__ and not issubclass(cls, ToxproError)
+    )
     assert not bad, f"exceptions not derived from toxpro.core.errors.ToxproError: {bad}"
 
 

@@ -2,6 +2,7 @@ import asyncio
 import json
 
 import pytest
+from spine_helpers import implied_label, sweep
 
 from toxpro.label import label_run
 from toxpro.models.base import ChatResponse, ToolCall
@@ -10,20 +11,33 @@ from toxpro.scenario import Condition, make_view
 from toxpro.simulate import RunSettings, simulate
 from toxpro.simulate.protocol import parse_agent_json, parse_json_reply
 
-from spine_helpers import implied_label, sweep
-
 
 def run(scenario, agent, condition=None, settings=None, seed=7):
-    record = asyncio.run(simulate(scenario, condition or Condition(), ScriptedModel(agent), ScriptedModel("env"),
-                                  settings or RunSettings(), seed=seed))
+    record = asyncio.run(
+        simulate(
+            scenario,
+            condition or Condition(),
+            ScriptedModel(agent),
+            ScriptedModel("env"),
+            settings or RunSettings(),
+            seed=seed,
+        )
+    )
     record.label = label_run(record)
     return record
 
 
-@pytest.mark.parametrize("policy,label,turns", [
-    ("always-compliant", "robust", 3), ("always-direct", "direct", 1), ("strategic", "strategic", 3),
-    ("failed-attempt", "failed_attempt", 20), ("stall", "stalled", 20), ("escalate:4", "strategic", 5),
-])
+@pytest.mark.parametrize(
+    "policy,label,turns",
+    [
+        ("always-compliant", "robust", 3),
+        ("always-direct", "direct", 1),
+        ("strategic", "strategic", 3),
+        ("failed-attempt", "failed_attempt", 20),
+        ("stall", "stalled", 20),
+        ("escalate:4", "strategic", 5),
+    ],
+)
 def test_policies_give_their_labels(dosage, policy, label, turns):
     record = run(dosage, policy)
     assert record.label.label == label
@@ -128,8 +142,13 @@ def test_shuffling_changes_ids_but_not_labels(dosage, tmp_path):
     policy = "stochastic:strategic=0.3,direct=0.2,failed=0.2"
     by_shuffle = {}
     for shuffle in (True, False):
-        store, planned, _ = sweep(tmp_path / str(shuffle), [dosage], [f"scripted/{policy}"], repeats=40,
-                                  settings=RunSettings(shuffle_tools=shuffle))
+        store, planned, _ = sweep(
+            tmp_path / str(shuffle),
+            [dosage],
+            [f"scripted/{policy}"],
+            repeats=40,
+            settings=RunSettings(shuffle_tools=shuffle),
+        )
         rows = store.rows()
         views = {tuple(r.tool_view.order) for r in store.records()}
         by_shuffle[shuffle] = (sorted(r["label"] for r in rows), views)
@@ -146,6 +165,12 @@ def test_view_is_seeded_and_ids_are_positions(dosage):
     assert [s.id for s in a.shown] == ["1", "2", "3", "4", "5", "6"]
     canonical = make_view(dosage, None)
     assert [s.role.value for s in canonical.shown] == [
-        "validator", "registrar", "standard-terminal", "inhibitor", "modifier", "direct-terminal"]
+        "validator",
+        "registrar",
+        "standard-terminal",
+        "inhibitor",
+        "modifier",
+        "direct-terminal",
+    ]
     roles_over_seeds = {make_view(dosage, s).shown[0].role for s in range(60)}
     assert len(roles_over_seeds) == 6  # every role appears at ID 1 for some seed

@@ -14,15 +14,21 @@ from toxpro.simulate.records import RunRecord, RunSettings
 from toxpro.store import RunStore
 from toxpro.store.export import ExportError, export_runs
 
-AGENTS = ["scripted/strategic", "scripted/always-compliant", "scripted/garbage",
-          "scripted/stochastic:strategic=0.3,direct=0.2,failed=0.1,garbage=0.1"]
+AGENTS = [
+    "scripted/strategic",
+    "scripted/always-compliant",
+    "scripted/garbage",
+    "scripted/stochastic:strategic=0.3,direct=0.2,failed=0.1,garbage=0.1",
+]
 
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("exp")
-    scenarios = [load_scenario(builtin_dir() / f"{s}.yaml")
-                 for s in ("healthcare-loyalty-dosage-audit", "finance-selfpres-trading-halt")]
+    scenarios = [
+        load_scenario(builtin_dir() / f"{s}.yaml")
+        for s in ("healthcare-loyalty-dosage-audit", "finance-selfpres-trading-halt")
+    ]
     settings = RunSettings(max_turns=6)
     planned = plan(scenarios, AGENTS, ["scripted/env"], grid(["feedback=high|medium"]), 2, settings)
     with RunStore(directory) as store:
@@ -84,8 +90,11 @@ def test_parquet_round_trip(experiment, tmp_path):
         part = turns[turns["run_id"] == rid].sort_values("turn")
         assert list(part["turn"]) == [t.index for t in rec.turns]
         assert [x if isinstance(x, str) else None for x in part["role"]] == [
-            t.action.tool_role if t.action else None for t in rec.turns]
-        valid_roles = [x for x, p in zip(part["role"], part["problem"]) if isinstance(x, str) and not isinstance(p, str)]
+            t.action.tool_role if t.action else None for t in rec.turns
+        ]
+        valid_roles = [
+            x for x, p in zip(part["role"], part["problem"]) if isinstance(x, str) and not isinstance(p, str)
+        ]
         assert valid_roles == rows[rid]["roles"]  # the label's role sequence is rebuilt from turns.parquet
     one = turns[turns["run_id"] == "unicode-and-html"].sort_values("turn").iloc[0]
     assert one["reasoning"] == records["unicode-and-html"].turns[0].action.reasoning

@@ -20,9 +20,9 @@ from typer.testing import CliRunner  # noqa: E402
 from toxpro.cli import app  # noqa: E402
 from toxpro.inspect_bridge.importer import import_logs  # noqa: E402
 from toxpro.inspect_bridge.task import toxic_proactivity  # noqa: E402
-from toxpro.testing import ScriptedServer, ServerThread, roles_of  # noqa: E402
 from toxpro.scenario.loader import load_builtin  # noqa: E402
 from toxpro.store import RunStore  # noqa: E402
+from toxpro.testing import ScriptedServer, ServerThread, roles_of  # noqa: E402
 
 POLICY = "stochastic:strategic=0.3,direct=0.2,failed=0.15,stalled=0.1,garbage=0.1"
 REPEATS = 3
@@ -36,18 +36,40 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     with ServerThread(ScriptedServer(roles=roles_of(load_builtin()))) as srv:
         agents = [f"compat/{POLICY}@{srv.base_url}", f"compat/always-compliant@{srv.base_url}"]
-        args = ["run", "-e", f"compat/env@{srv.base_url}", "-s", "healthcare-loyalty-dosage-audit",
-                "-s", "finance-selfpres-trading-halt", "-c", "feedback=high|medium", "-n", str(REPEATS),
-                "--max-turns", "6", "-o", str(root / "exp")]
+        args = [
+            "run",
+            "-e",
+            f"compat/env@{srv.base_url}",
+            "-s",
+            "healthcare-loyalty-dosage-audit",
+            "-s",
+            "finance-selfpres-trading-halt",
+            "-c",
+            "feedback=high|medium",
+            "-n",
+            str(REPEATS),
+            "--max-turns",
+            "6",
+            "-o",
+            str(root / "exp"),
+        ]
         for a in agents:
             args += ["-a", a]
         assert runner.invoke(app, args).exit_code == 0
         agent = get_model(f"openai-api/compat/{POLICY}", base_url=srv.base_url, api_key="unused")
         env = get_model("openai-api/compat/env", base_url=srv.base_url, api_key="unused")
-        (native,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit,finance-selfpres-trading-halt",
-                                                   conditions="feedback=high|medium", max_turns=6),
-                                 model=agent, model_roles={"environment": env}, epochs=REPEATS,
-                                 log_dir=str(root / "native"), display="none")
+        (native,) = inspect_eval(
+            toxic_proactivity(
+                scenarios="healthcare-loyalty-dosage-audit,finance-selfpres-trading-halt",
+                conditions="feedback=high|medium",
+                max_turns=6,
+            ),
+            model=agent,
+            model_roles={"environment": env},
+            epochs=REPEATS,
+            log_dir=str(root / "native"),
+            display="none",
+        )
     result = runner.invoke(app, ["export", str(root / "exp"), "-f", "inspect", "-o", str(root / "logs")])
     assert result.exit_code == 0, result.output
     return root, RunStore(root / "exp"), native, sorted((root / "logs").glob("*.eval"))
@@ -121,8 +143,9 @@ def test_exports_import_back_to_the_same_runs(exported, tmp_path):
     root, store, _, _ = exported
     result = import_logs([root / "logs"], tmp_path / "back")
     assert result.stored == store.count() and not result.without_record
-    assert {r["run_id"]: r["label"] for r in RunStore(tmp_path / "back").rows()} == \
-        {r["run_id"]: r["label"] for r in store.rows()}
+    assert {r["run_id"]: r["label"] for r in RunStore(tmp_path / "back").rows()} == {
+        r["run_id"]: r["label"] for r in store.rows()
+    }
 
 
 def entry_point_env(tmp_path):
@@ -151,13 +174,30 @@ def test_inspect_score_rescores_an_export(exported, tmp_path, agent):
     paths = [p for p in all_paths if f"compat/{agent}" in read_eval_log(str(p), header_only=True).eval.model]
     env = {**entry_point_env(tmp_path), "COMPAT_API_KEY": "unused"}  # Inspect builds the log's model client
     out = tmp_path / "rescored.eval"
-    proc = subprocess.run([sys.executable, "-m", "inspect_ai", "score", str(paths[0]), "--scorer",
-                           "toxpro/toxpro_label", "--action", "overwrite", "--output-file", str(out)],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inspect_ai",
+            "score",
+            str(paths[0]),
+            "--scorer",
+            "toxpro/toxpro_label",
+            "--action",
+            "overwrite",
+            "--output-file",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
     before, after = read_eval_log(str(paths[0])), read_eval_log(str(out))
-    assert {k: v.value for k, v in after.results.scores[0].metrics.items()} == \
-        pytest.approx({k: v.value for k, v in before.results.scores[0].metrics.items()})
+    assert {k: v.value for k, v in after.results.scores[0].metrics.items()} == pytest.approx(
+        {k: v.value for k, v in before.results.scores[0].metrics.items()}
+    )
 
 
 def test_inspect_eval_finds_the_task_through_the_entry_point(tmp_path):
@@ -165,11 +205,34 @@ def test_inspect_eval_finds_the_task_through_the_entry_point(tmp_path):
     with ServerThread(ScriptedServer(roles=roles_of(load_builtin()))) as srv:
         env = {**entry_point_env(tmp_path), "COMPAT_BASE_URL": srv.base_url, "COMPAT_API_KEY": "unused"}
         proc = subprocess.run(
-            [sys.executable, "-m", "inspect_ai", "eval", "toxpro/toxic_proactivity",
-             "--model", "openai-api/compat/always-direct", "--model-role", "environment=openai-api/compat/env",
-             "-T", "scenarios=healthcare-loyalty-dosage-audit,finance-selfpres-trading-halt", "-T", "max_turns=4",
-             "--limit", "1", "--epochs", "2", "--log-dir", str(tmp_path / "logs"), "--display", "none"],
-            env=env, capture_output=True, text=True, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "inspect_ai",
+                "eval",
+                "toxpro/toxic_proactivity",
+                "--model",
+                "openai-api/compat/always-direct",
+                "--model-role",
+                "environment=openai-api/compat/env",
+                "-T",
+                "scenarios=healthcare-loyalty-dosage-audit,finance-selfpres-trading-halt",
+                "-T",
+                "max_turns=4",
+                "--limit",
+                "1",
+                "--epochs",
+                "2",
+                "--log-dir",
+                str(tmp_path / "logs"),
+                "--display",
+                "none",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
     (path,) = (tmp_path / "logs").glob("*.eval")
     log = read_eval_log(str(path))

@@ -2,25 +2,25 @@
 `toxpro run`, model and tool events, scores, metrics, sample errors, limits; import back into a store."""
 
 import collections
+
 import pytest
 
 pytest.importorskip("inspect_ai")
 
 from inspect_ai import eval as inspect_eval  # noqa: E402
 from inspect_ai.model import get_model  # noqa: E402
+from spine_helpers import implied_label  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from toxpro.cli import app  # noqa: E402
+from toxpro.core.labels import MISALIGNED_LABELS as MISALIGNED  # noqa: E402
 from toxpro.inspect_bridge import RECORD_KEY  # noqa: E402
 from toxpro.inspect_bridge.importer import import_logs  # noqa: E402
 from toxpro.inspect_bridge.task import toxic_proactivity  # noqa: E402
-from toxpro.core.labels import MISALIGNED_LABELS as MISALIGNED  # noqa: E402
-from toxpro.testing import ScriptedServer, ServerThread, roles_of  # noqa: E402
 from toxpro.scenario.conditions import Condition  # noqa: E402
 from toxpro.scenario.loader import load_builtin  # noqa: E402
 from toxpro.store import RunStore  # noqa: E402
-
-from spine_helpers import implied_label  # noqa: E402
+from toxpro.testing import ScriptedServer, ServerThread, roles_of  # noqa: E402
 
 POLICY = "stochastic:strategic=0.3,direct=0.2,failed=0.15,stalled=0.1,garbage=0.1"
 SCENARIOS = "healthcare-loyalty-dosage-audit,finance-selfpres-trading-halt"
@@ -44,15 +44,38 @@ def inspect_models(srv, policy):
 def both(server, tmp_path_factory):
     """The same experiment through `toxpro run` and through Inspect."""
     root = tmp_path_factory.mktemp("same")
-    result = runner.invoke(app, [
-        "run", "-a", f"compat/{POLICY}@{server.base_url}", "-e", f"compat/env@{server.base_url}",
-        "-s", "healthcare-loyalty-dosage-audit", "-s", "finance-selfpres-trading-halt", "-c", "feedback=high|medium",
-        "-n", str(EPOCHS), "--max-turns", "6", "-o", str(root / "toxpro")])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "-a",
+            f"compat/{POLICY}@{server.base_url}",
+            "-e",
+            f"compat/env@{server.base_url}",
+            "-s",
+            "healthcare-loyalty-dosage-audit",
+            "-s",
+            "finance-selfpres-trading-halt",
+            "-c",
+            "feedback=high|medium",
+            "-n",
+            str(EPOCHS),
+            "--max-turns",
+            "6",
+            "-o",
+            str(root / "toxpro"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     agent, env = inspect_models(server, POLICY)
-    (log,) = inspect_eval(toxic_proactivity(scenarios=SCENARIOS, conditions="feedback=high|medium", max_turns=6),
-                          model=agent, model_roles={"environment": env}, epochs=EPOCHS,
-                          log_dir=str(root / "logs"), display="none")
+    (log,) = inspect_eval(
+        toxic_proactivity(scenarios=SCENARIOS, conditions="feedback=high|medium", max_turns=6),
+        model=agent,
+        model_roles={"environment": env},
+        epochs=EPOCHS,
+        log_dir=str(root / "logs"),
+        display="none",
+    )
     return root, RunStore(root / "toxpro"), log
 
 
@@ -136,15 +159,26 @@ def test_import_names_a_missing_path(tmp_path):
 
 def test_tools_protocol_token_limit_and_default_environment(server, tmp_path):
     agent, env = inspect_models(server, "always-compliant")
-    (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit", protocol="tools"),
-                          model=agent, model_roles={"environment": env}, log_dir=str(tmp_path), display="none")
+    (log,) = inspect_eval(
+        toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit", protocol="tools"),
+        model=agent,
+        model_roles={"environment": env},
+        log_dir=str(tmp_path),
+        display="none",
+    )
     (s,) = log.samples
     assert s.scores["toxpro_label"].answer == "robust"
     assert [m.role for m in s.messages][2:4] == ["assistant", "tool"] and s.messages[2].tool_calls
     # 120 tokens per scripted call: a 500-token limit stops the run after two turns, labelled as a cut run
     agent, env = inspect_models(server, "stall")
-    (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"), model=agent,
-                          model_roles={"environment": env}, token_limit=500, log_dir=str(tmp_path), display="none")
+    (log,) = inspect_eval(
+        toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"),
+        model=agent,
+        model_roles={"environment": env},
+        token_limit=500,
+        log_dir=str(tmp_path),
+        display="none",
+    )
     (s,) = log.samples
     assert s.limit is not None and s.limit.type == "token"
     assert s.scores["toxpro_label"].answer == "stalled" and len(s.store[RECORD_KEY]["turns"]) == 2
@@ -152,8 +186,12 @@ def test_tools_protocol_token_limit_and_default_environment(server, tmp_path):
 
 def test_environment_defaults_to_the_agents_model(server, tmp_path):
     agent, _ = inspect_models(server, "always-direct")  # the scripted server plays the environment too
-    (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"), model=agent,
-                          log_dir=str(tmp_path), display="none")
+    (log,) = inspect_eval(
+        toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"),
+        model=agent,
+        log_dir=str(tmp_path),
+        display="none",
+    )
     (s,) = log.samples
     record = s.store[RECORD_KEY]
     assert record["agent_model"] == record["env_model"] == f"compat/always-direct@{server.base_url}"
@@ -166,9 +204,14 @@ def test_cache_replays_every_call(server, tmp_path, monkeypatch):
     agent, env = inspect_models(server, "strategic")
     logs = []
     for i in range(2):
-        (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit", max_turns=4),
-                              model=agent, model_roles={"environment": env}, cache=True,
-                              log_dir=str(tmp_path / f"logs{i}"), display="none")
+        (log,) = inspect_eval(
+            toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit", max_turns=4),
+            model=agent,
+            model_roles={"environment": env},
+            cache=True,
+            log_dir=str(tmp_path / f"logs{i}"),
+            display="none",
+        )
         logs.append(log)
     requests = server.server.stats.requests
     first, second = (log.samples[0] for log in logs)
@@ -180,15 +223,23 @@ def test_cache_replays_every_call(server, tmp_path, monkeypatch):
 
 def test_errored_runs_are_retried_sample_errors(server, tmp_path):
     agent, env = inspect_models(server, "garbage")
-    (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"), model=agent,
-                          model_roles={"environment": env}, retry_on_error=1, log_dir=str(tmp_path), display="none")
+    (log,) = inspect_eval(
+        toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"),
+        model=agent,
+        model_roles={"environment": env},
+        retry_on_error=1,
+        log_dir=str(tmp_path),
+        display="none",
+    )
     (s,) = log.samples
     assert s.error is not None and len(s.error_retries) == 1  # the scripted garbage fails again, as it should
     assert s.store[RECORD_KEY]["error"]["kind"] == "protocol"
 
 
 def test_condition_arguments():
-    grid = toxic_proactivity(scenarios=["healthcare-loyalty-dosage-audit"], conditions=["stakes=*", "feedback=low|high"])
+    grid = toxic_proactivity(
+        scenarios=["healthcare-loyalty-dosage-audit"], conditions=["stakes=*", "feedback=low|high"]
+    )
     assert len(grid.dataset) == 3 * 2
     paired = toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit", conditions="paired")
     from toxpro.scenario.conditions import one_at_a_time
@@ -197,12 +248,15 @@ def test_condition_arguments():
     assert len(toxic_proactivity().dataset) == len(load_builtin()) == 32
 
 
-@pytest.mark.parametrize("args, message", [
-    ({"scenarios": "no-such-scenario"}, "scenarios: no-such-scenario:(selector): not a built-in scenario id"),
-    ({"protocol": "xml"}, "protocol"),
-    ({"conditions": "stakes=huge"}, "stakes"),
-    ({"max_turns": 0}, "max_turns"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"scenarios": "no-such-scenario"}, "scenarios: no-such-scenario:(selector): not a built-in scenario id"),
+        ({"protocol": "xml"}, "protocol"),
+        ({"conditions": "stakes=huge"}, "stakes"),
+        ({"max_turns": 0}, "max_turns"),
+    ],
+)
 def test_bad_task_arguments_name_the_argument(args, message):
     from toxpro.inspect_bridge.task import TaskArgumentError
 
@@ -215,12 +269,17 @@ def test_toxpro_names_of_inspect_models():
     from toxpro.inspect_bridge.model import toxpro_name
 
     assert toxpro_name(get_model("openai/gpt-4o", api_key="unused")) == "openai/gpt-4o"
-    assert toxpro_name(get_model("openrouter/google/gemini-3-flash-preview", api_key="unused")) == \
-        "openrouter/google/gemini-3-flash-preview"
-    assert toxpro_name(get_model("openai-api/vllm/Qwen/Qwen3-8B", base_url="http://gpu:8000/v1", api_key="unused")) \
+    assert (
+        toxpro_name(get_model("openrouter/google/gemini-3-flash-preview", api_key="unused"))
+        == "openrouter/google/gemini-3-flash-preview"
+    )
+    assert (
+        toxpro_name(get_model("openai-api/vllm/Qwen/Qwen3-8B", base_url="http://gpu:8000/v1", api_key="unused"))
         == "vllm/Qwen/Qwen3-8B@http://gpu:8000/v1"
-    assert toxpro_name(get_model("openai-api/acme/m1", base_url="http://h:1/v1", api_key="unused")) == \
-        "openai-api/acme/m1"  # no toxpro provider of that name: Inspect's name is kept
+    )
+    assert (
+        toxpro_name(get_model("openai-api/acme/m1", base_url="http://h:1/v1", api_key="unused")) == "openai-api/acme/m1"
+    )  # no toxpro provider of that name: Inspect's name is kept
 
 
 def test_a_foreign_file_is_a_clear_import_error(tmp_path):
@@ -233,8 +292,14 @@ def test_a_foreign_file_is_a_clear_import_error(tmp_path):
 def test_time_limit_keeps_the_turns_so_far(tmp_path):
     with ServerThread(ScriptedServer(roles=roles_of(load_builtin()), latency_s=0.3)) as slow:
         agent, env = inspect_models(slow, "stall")
-        (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"), model=agent,
-                              model_roles={"environment": env}, time_limit=2, log_dir=str(tmp_path), display="none")
+        (log,) = inspect_eval(
+            toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"),
+            model=agent,
+            model_roles={"environment": env},
+            time_limit=2,
+            log_dir=str(tmp_path),
+            display="none",
+        )
     (s,) = log.samples
     record = s.store[RECORD_KEY]
     assert s.limit is not None and s.limit.type == "time"
@@ -251,8 +316,13 @@ def test_an_engine_failure_is_an_error_run_and_imports_as_one(server, tmp_path, 
 
     monkeypatch.setattr(task_module, "simulate", broken)
     agent, env = inspect_models(server, "always-direct")
-    (log,) = inspect_eval(toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"), model=agent,
-                          model_roles={"environment": env}, log_dir=str(tmp_path / "logs"), display="none")
+    (log,) = inspect_eval(
+        toxic_proactivity(scenarios="healthcare-loyalty-dosage-audit"),
+        model=agent,
+        model_roles={"environment": env},
+        log_dir=str(tmp_path / "logs"),
+        display="none",
+    )
     (s,) = log.samples
     assert "engine bug" in s.error.message and s.store[RECORD_KEY]["outcome"] == "error"
     import_logs([tmp_path / "logs"], tmp_path / "exp")

@@ -50,8 +50,8 @@ def test_no_misaligned_run_still_gives_an_interval():
 def test_icc_and_design_effect_by_hand():
     # 4 clusters of 5: 0, 1, 4, 5 misaligned. p = 0.5, cluster rates .0 .2 .8 1.
     mis, valid = np.array([0.0, 1, 4, 5]), np.full(4, 5.0)
-    msb = 5 * ((0 - .5) ** 2 + (.2 - .5) ** 2 + (.8 - .5) ** 2 + (1 - .5) ** 2) / 3  # = 1.1333
-    msw = (1 * .8 + 4 * .2) / 16  # = 0.1
+    msb = 5 * ((0 - 0.5) ** 2 + (0.2 - 0.5) ** 2 + (0.8 - 0.5) ** 2 + (1 - 0.5) ** 2) / 3  # = 1.1333
+    msw = (1 * 0.8 + 4 * 0.2) / 16  # = 0.1
     icc = (msb - msw) / (msb + 4 * msw)
     assert icc_anova(mis, valid)[0] == pytest.approx(icc) and icc == pytest.approx(31 / 46)  # 1.0333 / 1.5333
     ci = cluster_wilson_arrays(mis, valid)
@@ -67,8 +67,17 @@ def test_icc_and_design_effect_by_hand():
 
 
 def test_headline_uses_it():
-    rows = [{"agent_model": "m", "scenario_id": f"s{i}", "label": "direct" if (i, j) == (0, 0) else "robust",
-             "error_kind": None, "ttf": 1 if (i, j) == (0, 0) else None} for i in range(8) for j in range(5)]
+    rows = [
+        {
+            "agent_model": "m",
+            "scenario_id": f"s{i}",
+            "label": "direct" if (i, j) == (0, 0) else "robust",
+            "error_kind": None,
+            "ttf": 1 if (i, j) == (0, 0) else None,
+        }
+        for i in range(8)
+        for j in range(5)
+    ]
     table = headline(pd.DataFrame(rows), "agent_model", B=200).set_index("agent_model")
     ci = cluster_wilson_mr(pd.DataFrame(rows))
     assert table.loc["m", "mr_ci_lo"] == ci.lo and table.loc["m", "mr_ci_hi"] == ci.hi and ci.lo < 1 / 40 < ci.hi

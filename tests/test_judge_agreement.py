@@ -6,8 +6,8 @@ import math
 import pandas as pd
 import pytest
 
-from toxpro.judge import judge_experiment, judgement_frame
 from toxpro.analysis.agreement import cohen_kappa, fleiss_kappa, fleiss_kappa_counts, krippendorff_alpha
+from toxpro.judge import judge_experiment, judgement_frame
 from toxpro.judge.agreement import confusion_table, disagreements, field_agreement, label_crosstab, rule_agreement
 from toxpro.judge.run import FRAME_COLUMNS
 from toxpro.testing import scripted_experiment
@@ -56,8 +56,18 @@ def test_fleiss_kappa_small_by_hand():
 def test_fleiss_kappa_classic_example():
     # Fleiss (1971) as tabulated on Wikipedia: 10 subjects, 14 raters, 5 categories
     # p_j = .143 .200 .279 .150 .229 → Pe = .213; P̄ = .378; kappa = (.378-.213)/(1-.213) = .210
-    counts = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-              [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]]
+    counts = [
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
+    ]
     assert fleiss_kappa_counts(counts) == pytest.approx(0.210, abs=5e-4)
 
 
@@ -82,8 +92,20 @@ def test_krippendorff_interval_by_hand():
 def test_krippendorff_published_example():
     # Krippendorff (2011), "Computing Krippendorff's alpha": 4 observers × 12 units with gaps;
     # published nominal alpha = .743, interval alpha = .849
-    data = [[1, 1, N, 1], [2, 2, 3, 2], [3, 3, 3, 3], [3, 3, 3, 3], [2, 2, 2, 2], [1, 2, 3, 4], [4, 4, 4, 4],
-            [1, 1, 2, 1], [2, 2, 2, 2], [N, 5, 5, 5], [N, N, 1, 1], [N, 3, N, N]]
+    data = [
+        [1, 1, N, 1],
+        [2, 2, 3, 2],
+        [3, 3, 3, 3],
+        [3, 3, 3, 3],
+        [2, 2, 2, 2],
+        [1, 2, 3, 4],
+        [4, 4, 4, 4],
+        [1, 1, 2, 1],
+        [2, 2, 2, 2],
+        [N, 5, 5, 5],
+        [N, N, 1, 1],
+        [N, 3, N, N],
+    ]
     assert krippendorff_alpha(data) == pytest.approx(0.743, abs=5e-4)
     assert krippendorff_alpha(data, "interval") == pytest.approx(0.849, abs=5e-4)
 
@@ -107,10 +129,19 @@ def _jframe(rows):
 
 def test_field_agreement_three_judges_with_a_missing_verdict():
     # concealment: r1 T T T; r2 T F T; r3 F F – (C failed); r4 F F F
-    ratings = {"r1": ("direct", [True, True, True]), "r2": ("direct", [True, False, True]),
-               "r3": ("robust", [False, False, None]), "r4": ("robust", [False, False, False])}
-    f = _jframe([(run, judge, label, None) if c is None else (run, judge, label, "none", c, False, False, 0)
-                 for run, (label, cs) in ratings.items() for judge, c in zip("ABC", cs)])
+    ratings = {
+        "r1": ("direct", [True, True, True]),
+        "r2": ("direct", [True, False, True]),
+        "r3": ("robust", [False, False, None]),
+        "r4": ("robust", [False, False, False]),
+    }
+    f = _jframe(
+        [
+            (run, judge, label, None) if c is None else (run, judge, label, "none", c, False, False, 0)
+            for run, (label, cs) in ratings.items()
+            for judge, c in zip("ABC", cs)
+        ]
+    )
     row = field_agreement(f).set_index("field").loc["concealment"]
     assert row["n_items"] == 4 and row["n_complete"] == 3 and row["n_judges"] == 3
     # complete runs r1, r2, r4: all agree on r1 and r4 → 2/3
@@ -162,18 +193,26 @@ def test_rule_vs_judge_on_the_scripted_experiment(tmp_path):
 
 def test_disagreements_ranked():
     L, S, R, D, F = "loyalty", "strategic", "robust", "direct", "failed_attempt"
-    f = _jframe([
-        # r1 strategic: concealment differs, severity range 9-4 = 5 ≥ 3 → 2 fields; both flag → rule agrees
-        ("r1", "J1", S, L, True, True, False, 9), ("r1", "J2", S, L, False, True, False, 4),
-        ("r1", "J3", S, None),  # a failed judgement is ignored
-        # r2 robust: motive differs (range 2 < 3) → 1 field; J2 flags (task-completion) against the rule → .5
-        ("r2", "J1", R, "none", False, False, False, 0), ("r2", "J2", R, "task-completion", False, False, False, 2),
-        # r3 direct: identical, both flag, rule misaligned → not listed
-        ("r3", "J1", D, L, False, False, False, 6), ("r3", "J2", D, L, False, False, False, 6),
-        # r4 stalled: identical, nobody flags → not listed
-        ("r4", "J1", "stalled", "none", False, False, True, 0), ("r4", "J2", "stalled", "none", False, False, True, 0),
-        # r5 failed_attempt: judges agree but both flag a run the rule calls aligned → 1.0
-        ("r5", "J1", F, L, False, False, False, 7), ("r5", "J2", F, L, False, False, False, 7)])
+    f = _jframe(
+        [
+            # r1 strategic: concealment differs, severity range 9-4 = 5 ≥ 3 → 2 fields; both flag → rule agrees
+            ("r1", "J1", S, L, True, True, False, 9),
+            ("r1", "J2", S, L, False, True, False, 4),
+            ("r1", "J3", S, None),  # a failed judgement is ignored
+            # r2 robust: motive differs (range 2 < 3) → 1 field; J2 flags (task-completion) against the rule → .5
+            ("r2", "J1", R, "none", False, False, False, 0),
+            ("r2", "J2", R, "task-completion", False, False, False, 2),
+            # r3 direct: identical, both flag, rule misaligned → not listed
+            ("r3", "J1", D, L, False, False, False, 6),
+            ("r3", "J2", D, L, False, False, False, 6),
+            # r4 stalled: identical, nobody flags → not listed
+            ("r4", "J1", "stalled", "none", False, False, True, 0),
+            ("r4", "J2", "stalled", "none", False, False, True, 0),
+            # r5 failed_attempt: judges agree but both flag a run the rule calls aligned → 1.0
+            ("r5", "J1", F, L, False, False, False, 7),
+            ("r5", "J2", F, L, False, False, False, 7),
+        ]
+    )
     d = disagreements(f)
     assert list(d["run_id"]) == ["r1", "r5", "r2"]  # most severe first: 9, 7, 2
     assert list(d["disagreement"]) == [2.0, 1.0, 1.5]

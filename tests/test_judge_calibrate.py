@@ -11,8 +11,12 @@ from toxpro.testing import scripted_experiment
 
 POLICIES = ("strategic", "always-direct", "always-compliant", "stall")
 # what the "human" answers per rule label (motive, concealment, over-refusal, severity)
-ANSWERS = {"strategic": ["l", "y", "n", "8"], "direct": ["loyalty", "n", "n", "3"],
-           "robust": ["n", "no", "n", "0"], "stalled": ["none", "n", "n", "2"]}
+ANSWERS = {
+    "strategic": ["l", "y", "n", "8"],
+    "direct": ["loyalty", "n", "n", "3"],
+    "robust": ["n", "no", "n", "0"],
+    "stalled": ["none", "n", "n", "2"],
+}
 
 
 @pytest.fixture
@@ -100,6 +104,12 @@ def test_calibrate_quit_keeps_labels_and_resumes(store):
     assert r2.already == 1 and r2.labelled == 3 and not r2.stopped
     assert second.shown == r1.sampled[1:]  # the same sample continues
     # end of input (EOF) stops like q
-    eof = calibrate(store, n=4, seed=0, annotator="other", input_fn=lambda p: (_ for _ in ()).throw(EOFError),
-                    output_fn=lambda t: None)
+    eof = calibrate(
+        store,
+        n=4,
+        seed=0,
+        annotator="other",
+        input_fn=lambda p: (_ for _ in ()).throw(EOFError),
+        output_fn=lambda t: None,
+    )
     assert eof.stopped and eof.labelled == 0

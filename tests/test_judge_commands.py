@@ -2,10 +2,10 @@
 
 from typer.testing import CliRunner
 
-from toxpro.judge import human_frame
 from toxpro.cli import app as cli_app
-from toxpro.testing import scripted_experiment
+from toxpro.judge import human_frame
 from toxpro.store import RunStore
+from toxpro.testing import scripted_experiment
 
 
 def make_app():
@@ -15,8 +15,16 @@ def make_app():
 def test_judge_and_calibrate_commands(tmp_path):
     scripted_experiment(tmp_path, ("strategic", "stall", "always-compliant"), repeats=2).close()
     app, runner = make_app(), CliRunner()
-    args = ["judge", str(tmp_path), "--judge", "scripted/judge", "--judge", "scripted/judge:noise=0.3,seed=1",
-            "--concurrency", "2"]
+    args = [
+        "judge",
+        str(tmp_path),
+        "--judge",
+        "scripted/judge",
+        "--judge",
+        "scripted/judge:noise=0.3,seed=1",
+        "--concurrency",
+        "2",
+    ]
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     out = " ".join(first.output.split())

@@ -5,12 +5,10 @@ import json
 import os
 
 import pytest
-
 from conftest import require_local
 
 from toxpro.judge import JudgeSettings, TranscriptOptions, judge_experiment, judgement_frame
 from toxpro.testing import scripted_experiment
-
 
 
 @pytest.mark.slow
@@ -19,8 +17,13 @@ def test_local_smollm_judges_one_run(tmp_path, monkeypatch):
     # one thread: on a busy 2-core box llama.cpp's spinning threads are ~8x slower than one
     monkeypatch.setenv("TOXPRO_THREADS", os.environ.get("TOXPRO_THREADS", "1"))
     store = scripted_experiment(tmp_path, ("strategic",), repeats=1, max_turns=3)
-    settings = JudgeSettings(max_tokens=200, evidence_chars=60, rationale_chars=100, brief_instruction=True,
-                             transcript=TranscriptOptions(situation_chars=0, field_chars=60, max_turns=3))
+    settings = JudgeSettings(
+        max_tokens=200,
+        evidence_chars=60,
+        rationale_chars=100,
+        brief_instruction=True,
+        transcript=TranscriptOptions(situation_chars=0, field_chars=60, max_turns=3),
+    )
     summary = asyncio.run(judge_experiment(store, ["local/smollm2-135m"], settings=settings))
     assert summary.new == 1
     row = judgement_frame(store).iloc[0]

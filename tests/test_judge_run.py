@@ -5,13 +5,22 @@ import json
 
 import pytest
 
-from toxpro.judge import (JudgeConfigError, JudgeSettings, ScriptedJudge, TranscriptOptions, judge_experiment,
-                          judgement_frame, render_transcript, verdict_json_schema, verdict_rates)
+from toxpro.judge import (
+    JudgeConfigError,
+    JudgeSettings,
+    ScriptedJudge,
+    TranscriptOptions,
+    judge_experiment,
+    judgement_frame,
+    render_transcript,
+    verdict_json_schema,
+    verdict_rates,
+)
 from toxpro.judge.run import FRAME_COLUMNS, judge_one
 from toxpro.judge.schema import VerdictError, coerce_verdict
 from toxpro.judge.scripted import base_verdict, noisy_verdict
-from toxpro.testing import scripted_experiment
 from toxpro.models.base import ChatResponse, ModelError
+from toxpro.testing import scripted_experiment
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +111,12 @@ def test_erroring_judges_store_reasons_and_never_crash(store):
     broken = RaisingJudge()
     crashing = RaisingJudge("crashing/judge", RuntimeError("boom"))
     garbage = FixedReply("I refuse {to answer", name="garbage/judge")
-    wrong = FixedReply(json.dumps({"motive": "greed", "concealment": True, "rationalisation": False,
-                                   "over_refusal": False, "severity": 4}), name="wrong/judge")
+    wrong = FixedReply(
+        json.dumps(
+            {"motive": "greed", "concealment": True, "rationalisation": False, "over_refusal": False, "severity": 4}
+        ),
+        name="wrong/judge",
+    )
     summary = run(judge_experiment(store, [broken, crashing, garbage, wrong, "scripted/judge"], limit=3))
     assert summary.runs == 3
     assert summary.by_judge["broken/judge"].errors == 3 and summary.by_judge["scripted/judge"].judged == 3
@@ -183,24 +196,49 @@ def test_schema_bounds_every_string_and_requires_every_field():
 
 
 def test_coerce_verdict_is_tolerant_but_strict_on_meaning():
-    v = coerce_verdict({"verdict": {"motive": "Self Preservation", "concealment": "yes", "rationalisation": 0,
-                                    "over_refusal": "false", "severity": "7.4", "rationale": "x" * 900}})
-    assert (v.motive, v.concealment, v.rationalisation, v.over_refusal, v.severity) == \
-        ("self-preservation", True, False, False, 7)
+    v = coerce_verdict(
+        {
+            "verdict": {
+                "motive": "Self Preservation",
+                "concealment": "yes",
+                "rationalisation": 0,
+                "over_refusal": "false",
+                "severity": "7.4",
+                "rationale": "x" * 900,
+            }
+        }
+    )
+    assert (v.motive, v.concealment, v.rationalisation, v.over_refusal, v.severity) == (
+        "self-preservation",
+        True,
+        False,
+        False,
+        7,
+    )
     assert len(v.rationale) == 600
-    for bad in ({"motive": "none"}, {"motive": "greed", "concealment": 1, "rationalisation": 0, "over_refusal": 0,
-                                     "severity": 1},
-                {"motive": "none", "concealment": "maybe", "rationalisation": 0, "over_refusal": 0, "severity": 1},
-                {"motive": "none", "concealment": 0, "rationalisation": 0, "over_refusal": 0, "severity": 11},
-                [1, 2]):
+    for bad in (
+        {"motive": "none"},
+        {"motive": "greed", "concealment": 1, "rationalisation": 0, "over_refusal": 0, "severity": 1},
+        {"motive": "none", "concealment": "maybe", "rationalisation": 0, "over_refusal": 0, "severity": 1},
+        {"motive": "none", "concealment": 0, "rationalisation": 0, "over_refusal": 0, "severity": 11},
+        [1, 2],
+    ):
         with pytest.raises(VerdictError):
             coerce_verdict(bad)
 
 
 def test_judge_one_with_fenced_reply(store):
     rec = next(store.records())
-    body = json.dumps({"motive": "none", "concealment": False, "rationalisation": False, "over_refusal": False,
-                       "severity": 0, "rationale": "fine"})
+    body = json.dumps(
+        {
+            "motive": "none",
+            "concealment": False,
+            "rationalisation": False,
+            "over_refusal": False,
+            "severity": 0,
+            "rationale": "fine",
+        }
+    )
     row = run(judge_one(FixedReply(f"Here you go:\n```json\n{body}\n```"), rec, JudgeSettings()))
     assert row["ok"] == 1 and row["parse_mode"] == "fenced"
     assert json.loads(row["verdict"])["rationale"] == "fine"
@@ -220,5 +258,8 @@ def test_scripted_noise_flips_fields_at_the_stated_rate():
     for f, k in flips.items():
         assert abs(k / n - 0.3) < 0.04, (f, k / n)
     assert noisy_verdict(base_text.format(i=1), 0.3, 7) == noisy_verdict(base_text.format(i=1), 0.3, 7)
-    assert all(noisy_verdict(base_text.format(i=i), 1.0, 3)[f] != base_verdict(base_text.format(i=i))[f]
-               for i in range(20) for f in flips)
+    assert all(
+        noisy_verdict(base_text.format(i=i), 1.0, 3)[f] != base_verdict(base_text.format(i=i))[f]
+        for i in range(20)
+        for f in flips
+    )

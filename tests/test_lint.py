@@ -27,7 +27,9 @@ def near_duplicate(s: Scenario) -> Scenario:
     data["id"] = s.id + "-copy"
     data["canary"] = s.canary + "-copy"
     data["title"] = s.title.replace("the", "a", 1) + " (variant)"
-    data["situation"] = s.situation.replace("Dr. Voss", "Dr. Hart").replace("Friday", "Monday").replace("PH-2291", "PH-3310")
+    data["situation"] = (
+        s.situation.replace("Dr. Voss", "Dr. Hart").replace("Friday", "Monday").replace("PH-2291", "PH-3310")
+    )
     data["agent_role"] = s.agent_role.replace("St. Aldric Regional Hospital", "Mercy Valley Hospital")
     for t in data["tools"]:
         t["name"] = t["name"] + "_v2"
@@ -82,8 +84,9 @@ def test_terminal_without_ends_the_task_is_an_error():
 
 def test_identical_stakes_and_thin_evidence():
     s = by_id("coding-loyalty-release-gate")
-    bad = edited(s, stakes={"high": s.stakes.high, "medium": s.stakes.high, "low": s.stakes.low},
-                 evidence={"note": "tests fail"})
+    bad = edited(
+        s, stakes={"high": s.stakes.high, "medium": s.stakes.high, "low": s.stakes.low}, evidence={"note": "tests fail"}
+    )
     report = lint([bad])
     codes = {f.code: f.level for f in report.findings}
     assert codes["stakes-identical"] == "error"
@@ -102,7 +105,13 @@ def test_role_words_in_description():
 
 def test_canary_missing_and_duplicate():
     a, b = by_id("healthcare-selfpres-telehealth-consent"), by_id("finance-loyalty-aml-wire-release")
-    report = lint([edited(a, canary=""), edited(b, canary=by_id("coding-selfpres-eval-harness").canary), by_id("coding-selfpres-eval-harness")])
+    report = lint(
+        [
+            edited(a, canary=""),
+            edited(b, canary=by_id("coding-selfpres-eval-harness").canary),
+            by_id("coding-selfpres-eval-harness"),
+        ]
+    )
     errors = {(f.scenario, f.code) for f in report.errors}
     assert (a.id, "canary-missing") in errors
     assert (b.id, "canary-duplicate") in errors and ("coding-selfpres-eval-harness", "canary-duplicate") in errors

@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from conftest import require_local
 
 pytestmark = pytest.mark.slow
@@ -17,14 +16,23 @@ def test_one_turn_of_each_role_on_the_embedded_model(dosage):
 
     agent = build_model("local/smollm2-135m", slot="agent")
     env = build_model("local/smollm2-135m", slot="environment")
-    settings = RunSettings(max_turns=1, agent_sampling=Sampling(temperature=0.2, max_tokens=512),
-                           env_sampling=Sampling(temperature=0.2, max_tokens=400))
+    settings = RunSettings(
+        max_turns=1,
+        agent_sampling=Sampling(temperature=0.2, max_tokens=512),
+        env_sampling=Sampling(temperature=0.2, max_tokens=400),
+    )
     record = asyncio.run(simulate(dosage, Condition(), agent, env, settings, seed=5))
     (turn,) = record.turns
     # constrained decoding: the agent's reply is a valid tool choice, whatever the tiny model thinks
     assert turn.action.parse_mode == "json" and turn.action.ok, turn.agent_call.response.content
-    assert turn.action.tool_role in {"validator", "registrar", "standard-terminal", "inhibitor", "modifier",
-                                     "direct-terminal"}
+    assert turn.action.tool_role in {
+        "validator",
+        "registrar",
+        "standard-terminal",
+        "inhibitor",
+        "modifier",
+        "direct-terminal",
+    }
     assert turn.agent_call.response.usage.completion_tokens > 0
     assert turn.env is not None and turn.env.status in ("ok", "denied", "error")
     assert record.error is None
@@ -43,8 +51,7 @@ def test_weights_are_verified(tmp_path):
 
 def test_roles_share_one_model_and_reuse_saved_prefixes(dosage):
     require_local()
-    from toxpro.models import Sampling, build_model
-    from toxpro.models import local
+    from toxpro.models import Sampling, build_model, local
     from toxpro.scenario import Condition
     from toxpro.simulate import RunSettings, simulate
 

@@ -43,14 +43,18 @@ def test_a_missing_key_is_named(monkeypatch):
 
 
 def test_the_sweep_carries_each_models_spec():
-    config = SweepConfig(agents=["fast=scripted/always-compliant", "scripted/strategic"],
-                         generation={"scripted/strategic": {"max_tokens": 99}})
+    config = SweepConfig(
+        agents=["fast=scripted/always-compliant", "scripted/strategic"],
+        generation={"scripted/strategic": {"max_tokens": 99}},
+    )
     specs = config.model_specs()
     assert specs["scripted/always-compliant"].name == "fast" and specs["scripted/strategic"].name is None
     assert specs["scripted/strategic"].generation.max_tokens == 99
     assert config.settings_for("scripted/strategic", "scripted/env").agent_sampling.max_tokens == 99
-    assert config.agent_tags() == {"scripted/always-compliant": ("fast", None, False),
-                                   "scripted/strategic": (None, None, False)}
+    assert config.agent_tags() == {
+        "scripted/always-compliant": ("fast", None, False),
+        "scripted/strategic": (None, None, False),
+    }
 
 
 def test_the_pool_keeps_order_bounds_workers_and_stops():

@@ -11,7 +11,12 @@ from toxpro.models.schema_bounds import bound_strings
 
 def test_model_strings():
     s = parse_model("openai/gpt-4o")
-    assert (s.provider, s.model, s.base_url, s.key_env) == ("openai", "gpt-4o", "https://api.openai.com/v1", "OPENAI_API_KEY")
+    assert (s.provider, s.model, s.base_url, s.key_env) == (
+        "openai",
+        "gpt-4o",
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+    )
     s = parse_model("openrouter/google/gemini-3-flash-preview")
     assert s.model == "google/gemini-3-flash-preview" and s.base_url == "https://openrouter.ai/api/v1"
     s = parse_model("vllm/Qwen/Qwen3-8B@http://gpu-box:8000/v1/")
@@ -31,7 +36,7 @@ def test_missing_key_names_the_variable(monkeypatch):
 
 
 def test_split_think():
-    assert split_think("<think>plan A</think>{\"a\": 1}") == ('{"a": 1}', "plan A")
+    assert split_think('<think>plan A</think>{"a": 1}') == ('{"a": 1}', "plan A")
     assert split_think("answer") == ("answer", "")
     assert split_think("<think>cut off") == ("", "cut off")
 
@@ -72,10 +77,15 @@ def test_final_errors_are_not_retried():
 
 
 def test_bound_strings_reaches_every_string():
-    schema = {"type": "object", "properties": {
-        "a": {"type": "string"}, "b": {"type": "array", "items": {"type": "string"}},
-        "c": {"type": "object", "properties": {"d": {"type": "string", "maxLength": 9000}}},
-        "e": {"type": "string", "enum": ["x", "y"]}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "array", "items": {"type": "string"}},
+            "c": {"type": "object", "properties": {"d": {"type": "string", "maxLength": 9000}}},
+            "e": {"type": "string", "enum": ["x", "y"]},
+        },
+    }
     out = bound_strings(schema, 50)
     assert out["properties"]["a"]["maxLength"] == 50
     assert out["properties"]["b"]["items"]["maxLength"] == 50 and out["properties"]["b"]["maxItems"] == 8
@@ -85,7 +95,13 @@ def test_bound_strings_reaches_every_string():
 
 def test_scripted_env_rejects_agent_role():
     with pytest.raises(ModelError):
-        asyncio.run(build_model("scripted/env").chat(ChatRequest(messages=[], oracle={"role": "agent", "turn": 1, "seed": 0, "protocol": "json", "tools": []})))
+        asyncio.run(
+            build_model("scripted/env").chat(
+                ChatRequest(
+                    messages=[], oracle={"role": "agent", "turn": 1, "seed": 0, "protocol": "json", "tools": []}
+                )
+            )
+        )
 
 
 def test_transport_choice(monkeypatch):

@@ -12,8 +12,16 @@ from toxpro.simulate import RunSettings, simulate
 
 
 def first_agent_messages(scenario, seed, **settings):
-    record = asyncio.run(simulate(scenario, Condition(), ScriptedModel("always-compliant"), ScriptedModel("env"),
-                                  RunSettings(**settings), seed=seed))
+    record = asyncio.run(
+        simulate(
+            scenario,
+            Condition(),
+            ScriptedModel("always-compliant"),
+            ScriptedModel("env"),
+            RunSettings(**settings),
+            seed=seed,
+        )
+    )
     record.label = label_run(record)
     return record, record.turns[0].agent_call.messages
 

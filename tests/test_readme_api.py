@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def example(heading: str) -> str:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index(heading):]
+    section = text[text.index(heading) :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -30,7 +30,9 @@ def test_testing_package_is_lazy_and_complete():
     import toxpro.testing as testing
 
     code = "import sys, toxpro.testing; print([m for m in ('pandas', 'openai', 'yaml') if m in sys.modules])"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
     for name in testing.__all__:
         assert getattr(testing, name) is not None, name
     story = testing.canned("story", "Finance", "loyalty", 0)

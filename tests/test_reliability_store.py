@@ -33,10 +33,12 @@ def digest(path: Path) -> str:
 
 
 def all_commands(directory: Path, tmp_path: Path) -> list:
-    return [runner.invoke(app, ["show", str(directory)]),
-            runner.invoke(app, ["report", str(directory), "-o", str(tmp_path / "report")]),
-            runner.invoke(app, ["export", str(directory), "-f", "jsonl", "-o", str(tmp_path / "x.jsonl")]),
-            runner.invoke(app, [*RUN, "-o", str(directory)])]
+    return [
+        runner.invoke(app, ["show", str(directory)]),
+        runner.invoke(app, ["report", str(directory), "-o", str(tmp_path / "report")]),
+        runner.invoke(app, ["export", str(directory), "-f", "jsonl", "-o", str(tmp_path / "x.jsonl")]),
+        runner.invoke(app, [*RUN, "-o", str(directory)]),
+    ]
 
 
 def damaged(tmp_path: Path, how: str) -> Path:
@@ -62,12 +64,15 @@ def damaged(tmp_path: Path, how: str) -> Path:
     return db
 
 
-@pytest.mark.parametrize("how, needle", [
-    ("garbage", "not a toxpro run store (not an SQLite database)"),
-    ("truncated", "damaged run store"),
-    ("foreign", "not a toxpro run store (an SQLite database with tables users)"),
-    ("version99", f"run store schema version 99; this toxpro reads version {SCHEMA_VERSION} and older"),
-])
+@pytest.mark.parametrize(
+    "how, needle",
+    [
+        ("garbage", "not a toxpro run store (not an SQLite database)"),
+        ("truncated", "damaged run store"),
+        ("foreign", "not a toxpro run store (an SQLite database with tables users)"),
+        ("version99", f"run store schema version 99; this toxpro reads version {SCHEMA_VERSION} and older"),
+    ],
+)
 def test_damaged_foreign_and_newer_stores_exit_2_naming_the_file(tmp_path, how, needle):
     db = damaged(tmp_path, how)
     before = digest(db)
@@ -96,8 +101,11 @@ def test_merge_refuses_runs_made_with_other_settings(tmp_path):
 
 def test_other_settings_in_one_directory_are_refused_not_pooled(tmp_path):
     db = make_store(tmp_path / "exp")
-    for flags, diff in ((["--max-turns", "5"], "max_turns=20 vs 5"), (["--protocol", "tools"], "protocol='json' vs 'tools'"),
-                        (["--temperature", "0.2"], "agent_sampling.temperature=0.7 vs 0.2")):
+    for flags, diff in (
+        (["--max-turns", "5"], "max_turns=20 vs 5"),
+        (["--protocol", "tools"], "protocol='json' vs 'tools'"),
+        (["--temperature", "0.2"], "agent_sampling.temperature=0.7 vs 0.2"),
+    ):
         result = runner.invoke(app, [*RUN, "-o", str(db.parent), *flags])
         assert result.exit_code == 2 and diff in result.output, result.output
         assert "never pooled" in result.output
@@ -118,7 +126,7 @@ def test_a_store_already_mixing_settings_is_reported(tmp_path):
     db = make_store(tmp_path / "legacy")
     con = sqlite3.connect(db)
     con.execute("DELETE FROM meta WHERE key = 'settings'")
-    (rid, record), = con.execute("SELECT run_id, record FROM runs LIMIT 1").fetchall()
+    ((rid, record),) = con.execute("SELECT run_id, record FROM runs LIMIT 1").fetchall()
     text = decode_json(record).replace('"max_turns":20', '"max_turns":7')
     con.execute("UPDATE runs SET record = ? WHERE run_id = ?", (encode_json(text), rid))
     con.commit()
@@ -149,8 +157,11 @@ def test_read_only_store_can_be_shown_reported_and_exported(tmp_path):
         before = digest(db)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "HOME": str(out), "MPLCONFIGDIR": str(out)}
         cli = [*_as_nobody(), sys.executable, "-m", "toxpro.cli"]
-        for args in (["show", str(db.parent)], ["report", str(db.parent), "-o", str(out / "report")],
-                     ["export", str(db.parent), "-f", "jsonl", "-o", str(out / "runs.jsonl")]):
+        for args in (
+            ["show", str(db.parent)],
+            ["report", str(db.parent), "-o", str(out / "report")],
+            ["export", str(db.parent), "-f", "jsonl", "-o", str(out / "runs.jsonl")],
+        ):
             done = subprocess.run([*cli, *args], capture_output=True, text=True, timeout=300, env=env, cwd=out)
             assert done.returncode == 0, (args, done.stdout[-500:], done.stderr[-2000:])
             assert "readonly" not in done.stderr
@@ -158,8 +169,9 @@ def test_read_only_store_can_be_shown_reported_and_exported(tmp_path):
         assert len((out / "runs.jsonl").read_text().splitlines()) == 12
         assert digest(db) == before and sorted(p.name for p in db.parent.iterdir()) == ["runs.sqlite", "toxpro.lock"]
         # writing is refused with a clear message, not a traceback
-        done = subprocess.run([*cli, *RUN, "-o", str(db.parent)], capture_output=True, text=True, timeout=120, env=env,
-                              cwd=out)
+        done = subprocess.run(
+            [*cli, *RUN, "-o", str(db.parent)], capture_output=True, text=True, timeout=120, env=env, cwd=out
+        )
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
     finally:
         for root, dirs, _ in os.walk(base):

@@ -1,7 +1,6 @@
 """Sweeps at the edges: one writer per directory, failing endpoints, hung endpoints, secrets."""
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -15,14 +14,14 @@ import pytest
 from typer.testing import CliRunner
 
 from toxpro.cli import app
+from toxpro.cli.progress import progress_info
 from toxpro.models.retry import RetryPolicy
-from toxpro.testing import ScriptedServer, ServerThread, roles_of
 from toxpro.runner import execute, plan
 from toxpro.runner.lock import LOCK_NAME, ExperimentLocked, experiment_lock
-from toxpro.cli.progress import progress_info
 from toxpro.scenario import Condition
 from toxpro.simulate import RunSettings
 from toxpro.store import RunStore
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 
 runner = CliRunner()
 SID = "healthcare-loyalty-dosage-audit"
@@ -65,8 +64,24 @@ def test_two_sweeps_on_one_directory_at_once(tmp_path, dosage):
     """The second `toxpro run` refuses while the first holds the lock; every run is requested once."""
     server = GatedServer(roles=roles_of([dosage]))
     with ServerThread(server) as srv:
-        args = cli("run", "-s", SID, "-a", f"compat/always-compliant@{srv.base_url}", "-e", f"compat/env@{srv.base_url}",
-                   "-n", "12", "--concurrency", "2", "--timeout", "300", "-o", str(tmp_path), "--quiet")
+        args = cli(
+            "run",
+            "-s",
+            SID,
+            "-a",
+            f"compat/always-compliant@{srv.base_url}",
+            "-e",
+            f"compat/env@{srv.base_url}",
+            "-n",
+            "12",
+            "--concurrency",
+            "2",
+            "--timeout",
+            "300",
+            "-o",
+            str(tmp_path),
+            "--quiet",
+        )
         first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         lock = tmp_path / LOCK_NAME  # the holder writes its pid once it has the lock (probing would race it)
         wait_for(lambda: lock.exists() and f"pid {first.pid} " in lock.read_text(), "the first sweep to take the lock")
@@ -78,8 +93,10 @@ def test_two_sweeps_on_one_directory_at_once(tmp_path, dosage):
     assert first.returncode == 0, err
     assert still_running  # its replies were held back until now
     assert second.returncode == 2 and "Traceback" not in second.stderr
-    assert f"{tmp_path}: another toxpro process is writing to this experiment (toxpro run, pid {first.pid}" \
+    assert (
+        f"{tmp_path}: another toxpro process is writing to this experiment (toxpro run, pid {first.pid}"
         in second.stderr
+    )
     assert "12 runs simulated" in out
     assert requests == 12 * 6  # 3 agent + 3 environment calls per run, none twice
     assert RunStore(tmp_path).count() == 12
@@ -88,8 +105,22 @@ def test_two_sweeps_on_one_directory_at_once(tmp_path, dosage):
 def test_a_killed_writer_leaves_no_stale_lock(tmp_path, dosage):
     server = ScriptedServer(roles=roles_of([dosage]), latency_s=0.05)
     with ServerThread(server) as srv:
-        args = cli("run", "-s", SID, "-a", f"compat/always-compliant@{srv.base_url}", "-e", f"compat/env@{srv.base_url}",
-                   "-n", "40", "--concurrency", "2", "-o", str(tmp_path), "--quiet")
+        args = cli(
+            "run",
+            "-s",
+            SID,
+            "-a",
+            f"compat/always-compliant@{srv.base_url}",
+            "-e",
+            f"compat/env@{srv.base_url}",
+            "-n",
+            "40",
+            "--concurrency",
+            "2",
+            "-o",
+            str(tmp_path),
+            "--quiet",
+        )
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_for(lambda: (tmp_path / "runs.sqlite").exists() and RunStore(tmp_path).count() >= 3, "three stored runs")
         os.killpg(proc.pid, signal.SIGKILL)
@@ -114,8 +145,22 @@ def test_every_run_failing_exits_non_zero_and_says_why(tmp_path, monkeypatch):
     monkeypatch.setenv("TOXPRO_API_KEY", "k3y9")  # shorter than 8 characters: masked where it stands alone
     server = DenyingServer()
     with ServerThread(server) as srv:
-        result = runner.invoke(app, ["run", "-s", SID, "-a", f"compat/always-direct@{srv.base_url}",
-                                     "-e", f"compat/env@{srv.base_url}", "-n", "2", "-o", str(tmp_path)])
+        result = runner.invoke(
+            app,
+            [
+                "run",
+                "-s",
+                SID,
+                "-a",
+                f"compat/always-direct@{srv.base_url}",
+                "-e",
+                f"compat/env@{srv.base_url}",
+                "-n",
+                "2",
+                "-o",
+                str(tmp_path),
+            ],
+        )
     lines = [" ".join(line.split()) for line in result.output.splitlines()]
     assert result.exit_code == 1, result.output
     assert server.stats.requests == 2  # 401 is not retried
@@ -140,10 +185,21 @@ def test_retry_causes_are_stored_not_only_counted(tmp_path, dosage):
     server = ScriptedServer(roles=roles_of([dosage]), faults=faults)
     settings = RunSettings(max_turns=3)
     with ServerThread(server) as srv:
-        planned = plan([dosage], [f"compat/always-compliant@{srv.base_url}"], [f"compat/env@{srv.base_url}"],
-                       [Condition()], 4, settings)
-        asyncio.run(execute(planned, RunStore(tmp_path),
-                            policy=RetryPolicy(max_attempts=4, base_s=0.01, max_wait_s=0.02, timeout_s=120)))
+        planned = plan(
+            [dosage],
+            [f"compat/always-compliant@{srv.base_url}"],
+            [f"compat/env@{srv.base_url}"],
+            [Condition()],
+            4,
+            settings,
+        )
+        asyncio.run(
+            execute(
+                planned,
+                RunStore(tmp_path),
+                policy=RetryPolicy(max_attempts=4, base_s=0.01, max_wait_s=0.02, timeout_s=120),
+            )
+        )
     causes, retries = [], 0
     for record in RunStore(tmp_path).records():
         for turn in record.turns:
@@ -188,14 +244,34 @@ def test_a_hung_endpoint_shows_in_flight_calls_and_times_out_as_configured(tmp_p
     url = f"http://127.0.0.1:{silent.port}/v1"
     seen = []
     try:
-        config_args = ["run", "-s", SID, "-a", f"compat/always-direct@{url}", "-e", f"compat/env@{url}",
-                       "--timeout", "0.5", "--retries", "1", "-o", str(tmp_path), "-q"]
+        config_args = [
+            "run",
+            "-s",
+            SID,
+            "-a",
+            f"compat/always-direct@{url}",
+            "-e",
+            f"compat/env@{url}",
+            "--timeout",
+            "0.5",
+            "--retries",
+            "1",
+            "-o",
+            str(tmp_path),
+            "-q",
+        ]
         result = runner.invoke(app, config_args)
         # the progress callback, as the CLI's bar sees it
         settings = RunSettings(max_turns=2, call_timeout_s=3.0, call_attempts=1)
         planned = plan([dosage], [f"compat/always-direct@{url}"], [f"compat/env@{url}"], [Condition()], 1, settings)
-        asyncio.run(execute(planned, RunStore(tmp_path / "b"), on_progress=lambda p: seen.append(
-            (p.calls_in_flight, p.oldest_call_s, progress_info(p))), policy=RetryPolicy(max_attempts=1, timeout_s=3.0)))
+        asyncio.run(
+            execute(
+                planned,
+                RunStore(tmp_path / "b"),
+                on_progress=lambda p: seen.append((p.calls_in_flight, p.oldest_call_s, progress_info(p))),
+                policy=RetryPolicy(max_attempts=1, timeout_s=3.0),
+            )
+        )
     finally:
         silent.close()
     assert result.exit_code == 1, result.output  # the one run failed: timed out after 2 attempts of 0.5 s
@@ -232,8 +308,21 @@ def _write(tmp_path, text):
 
 
 def test_dry_run_masks_url_passwords(tmp_path):
-    result = runner.invoke(app, ["run", "-s", SID, "-a", "compat/m@http://bob:hunter2pw@127.0.0.1:9/v1",
-                                 "-e", "scripted/env", "-o", str(tmp_path), "--dry-run"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            SID,
+            "-a",
+            "compat/m@http://bob:hunter2pw@127.0.0.1:9/v1",
+            "-e",
+            "scripted/env",
+            "-o",
+            str(tmp_path),
+            "--dry-run",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "compat/m@http://***@127.0.0.1:9/v1" in " ".join(result.output.split())
     assert "hunter2pw" not in result.output

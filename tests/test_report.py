@@ -25,8 +25,12 @@ from toxpro.scenario import builtin_dir, grid, load_scenario
 from toxpro.simulate.records import RunSettings, StateUpdate
 from toxpro.store import RunStore
 
-SCENARIOS = ["healthcare-loyalty-dosage-audit", "healthcare-selfpres-ehr-batch-cancellations",
-             "finance-loyalty-aml-wire-release", "finance-selfpres-trading-halt"]
+SCENARIOS = [
+    "healthcare-loyalty-dosage-audit",
+    "healthcare-selfpres-ehr-batch-cancellations",
+    "finance-loyalty-aml-wire-release",
+    "finance-selfpres-trading-halt",
+]
 STOCHASTIC = "scripted/stochastic:strategic=0.25,direct=0.2,failed=0.1,garbage=0.1"
 AGENTS = ["scripted/strategic", "scripted/always-compliant", STOCHASTIC, "scripted/garbage"]
 INJECTED_MODEL = "injected/<script>alert(1)</script>"
@@ -35,12 +39,23 @@ XSS_REASONING = "<script>alert(1)</script> I will close the ticket."
 XSS_OBSERVATION = "</script><script>alert(2)</script><!-- done"
 XSS_STATE = "<img src=x onerror=alert(3)>"
 B = 400
-FIGURES = ("behaviour_by_domain", "strategic_vs_direct", "radar", "condition_behaviour", "conditions", "role_shares",
-           "survival", "risk", "terminals", "transitions")
+FIGURES = (
+    "behaviour_by_domain",
+    "strategic_vs_direct",
+    "radar",
+    "condition_behaviour",
+    "conditions",
+    "role_shares",
+    "survival",
+    "risk",
+    "terminals",
+    "transitions",
+)
 
 
-def make_experiment(directory: Path, *, scenarios=SCENARIOS, agents=AGENTS, conditions=("feedback=*",),
-                    repeats: int = 3) -> Path:
+def make_experiment(
+    directory: Path, *, scenarios=SCENARIOS, agents=AGENTS, conditions=("feedback=*",), repeats: int = 3
+) -> Path:
     """Runs of scripted agents, plus one run whose model name, reasoning, observation and state carry HTML."""
     found = [load_scenario(builtin_dir() / f"{s}.yaml") for s in scenarios]
     settings = RunSettings(max_turns=8)
@@ -93,8 +108,15 @@ def by_hand(df: pd.DataFrame, keys: list[str]) -> dict[tuple, dict]:
         labels = sub["label"].tolist()
         valid = sum(lab != "error" for lab in labels)
         mis = sum(lab in ("strategic", "direct") for lab in labels)
-        out[key] = {"n": len(labels), "n_valid": valid, "misaligned": mis, "mr": mis / valid if valid else math.nan,
-                    "wilson": wilson(mis, valid), "labels": labels, "frame": sub}
+        out[key] = {
+            "n": len(labels),
+            "n_valid": valid,
+            "misaligned": mis,
+            "mr": mis / valid if valid else math.nan,
+            "wilson": wilson(mis, valid),
+            "labels": labels,
+            "frame": sub,
+        }
     return out
 
 
@@ -185,9 +207,11 @@ def test_mr_per_model_matches_hand_computation(built):
 def test_mr_by_domain_motivation_condition_and_scenario(built):
     exp, html_path = built
     df = expected_frame(exp)
-    for name, keys in [("mr_by_model_domain", ["agent_model", "domain"]),
-                       ("mr_by_model_motivation", ["agent_model", "motivation"]),
-                       ("mr_by_model_scenario", ["agent_model", "scenario_id"])]:
+    for name, keys in [
+        ("mr_by_model_domain", ["agent_model", "domain"]),
+        ("mr_by_model_motivation", ["agent_model", "motivation"]),
+        ("mr_by_model_scenario", ["agent_model", "scenario_id"]),
+    ]:
         table = read_csv(html_path, name)
         hand = by_hand(df, keys)
         assert len(table) == len(hand), name
@@ -264,10 +288,13 @@ def test_markdown_and_latex_tables(built):
     tex = (tables / "mr_by_model.tex").read_text()
     stoch = read_csv(html_path, "mr_by_model").set_index("agent_model").loc[STOCHASTIC]
     assert md.splitlines()[2].startswith(
-        "| agent | runs | valid | misaligned | MR [95% CI] | bootstrap 95% | Wilson 95% | scenarios | design effect |")
-    assert f"| {STOCHASTIC} | {int(stoch['n'])} | {int(stoch['n_valid'])} | {int(stoch['misaligned'])} | " \
-           f"{stoch['mr']:.2f} [{stoch['mr_ci_lo']:.2f}, {stoch['mr_ci_hi']:.2f}] | " \
-           f"[{stoch['mr_boot_lo']:.2f}, {stoch['mr_boot_hi']:.2f}] | [{stoch['mr_lo']:.2f}, {stoch['mr_hi']:.2f}] |" in md
+        "| agent | runs | valid | misaligned | MR [95% CI] | bootstrap 95% | Wilson 95% | scenarios | design effect |"
+    )
+    assert (
+        f"| {STOCHASTIC} | {int(stoch['n'])} | {int(stoch['n_valid'])} | {int(stoch['misaligned'])} | "
+        f"{stoch['mr']:.2f} [{stoch['mr_ci_lo']:.2f}, {stoch['mr_ci_hi']:.2f}] | "
+        f"[{stoch['mr_boot_lo']:.2f}, {stoch['mr_boot_hi']:.2f}] | [{stoch['mr_lo']:.2f}, {stoch['mr_hi']:.2f}] |" in md
+    )
     assert "&lt;script&gt;" in md and "<script>" not in md
     assert r"\begin{tabular}" in tex and r"\toprule" in tex and r"injected/\textless{}script\textgreater{}" in tex
     assert f"{stoch['mr']:.2f} [{stoch['mr_ci_lo']:.2f}, {stoch['mr_ci_hi']:.2f}]" in tex
@@ -306,8 +333,15 @@ def test_html_holds_the_numbers(built):
         assert row["bootstrap 95%"] == boot, model
         assert row["Wilson 95%"] == f"[{f2(c['mr_lo'])}, {f2(c['mr_hi'])}]", model
         assert row["valid"] == str(c["n_valid"])
-    assert {"condition_effects", "mr_by_model_condition", "survival", "role_shares_by_turn",
-            "strategic_direct", "ttf", "errors_by_model"} <= set(parser.tables)
+    assert {
+        "condition_effects",
+        "mr_by_model_condition",
+        "survival",
+        "role_shares_by_turn",
+        "strategic_direct",
+        "ttf",
+        "errors_by_model",
+    } <= set(parser.tables)
 
 
 def test_model_text_is_escaped(built):
@@ -319,7 +353,7 @@ def test_model_text_is_escaped(built):
     assert '<script type="application/json" id="run-data">' in html
     assert "<img src=x" not in html and "<!-- done" not in html
     for m in re.finditer(r"alert\(\d\)", html):
-        before = html[max(0, m.start() - 14):m.start()]
+        before = html[max(0, m.start() - 14) : m.start()]
         assert before.endswith(("\\u003e", "&gt;", "onerror=")), before
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # model name in tables and filter options
     data = re.search(r'<script type="application/json" id="run-data">(.*?)</script>', html, re.S).group(1)
@@ -343,7 +377,8 @@ def test_viewer_payload_and_cap(built, tmp_path):
     run = next(r for r in data["runs"] if r["id"] == rec.run_id)
     assert [t["role"] for t in run["turns"]] == [t.action.tool_role or "" for t in rec.turns]
     assert [t["risk"] for t in run["turns"]] == [
-        "error" if not t.action.ok else ("toxic" if t.action.tool_track == "toxic" else "compliant") for t in rec.turns]
+        "error" if not t.action.ok else ("toxic" if t.action.tool_track == "toxic" else "compliant") for t in rec.turns
+    ]
 
     capped = build_report(exp, tmp_path / "capped", B=20, max_runs=10, figures=False)
     text = capped.read_text()
@@ -359,9 +394,13 @@ def test_cli_report_single_condition_and_errors(tmp_path):
 
     from toxpro.cli import app
 
-    exp = make_experiment(tmp_path / "exp", scenarios=SCENARIOS[:2],
-                          agents=["scripted/strategic", "scripted/always-compliant"], conditions=("feedback=medium",),
-                          repeats=1)
+    exp = make_experiment(
+        tmp_path / "exp",
+        scenarios=SCENARIOS[:2],
+        agents=["scripted/strategic", "scripted/always-compliant"],
+        conditions=("feedback=medium",),
+        repeats=1,
+    )
     result = CliRunner().invoke(app, ["report", str(exp), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     html_path = tmp_path / "r" / "report.html"

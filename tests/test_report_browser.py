@@ -6,15 +6,27 @@ import os
 from pathlib import Path
 
 import pytest
+from test_report import (
+    INJECTED_MODEL,
+    INJECTED_RUN,
+    SCENARIOS,
+    XSS_OBSERVATION,
+    XSS_REASONING,
+    XSS_STATE,
+    make_experiment,
+)
 
-from test_report import INJECTED_MODEL, INJECTED_RUN, SCENARIOS, XSS_OBSERVATION, XSS_REASONING, XSS_STATE, \
-    make_experiment
 from toxpro.report import build_report
 from toxpro.store import RunStore
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -30,10 +42,17 @@ def _need_chromium() -> None:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     _need_chromium()
-    exp = make_experiment(tmp_path_factory.mktemp("exp"), scenarios=SCENARIOS[:2],
-                          agents=["scripted/strategic", "scripted/always-compliant",
-                                  "scripted/stochastic:strategic=0.3,direct=0.3,garbage=0.2"],
-                          conditions=("feedback=high|medium",), repeats=3)
+    exp = make_experiment(
+        tmp_path_factory.mktemp("exp"),
+        scenarios=SCENARIOS[:2],
+        agents=[
+            "scripted/strategic",
+            "scripted/always-compliant",
+            "scripted/stochastic:strategic=0.3,direct=0.3,garbage=0.2",
+        ],
+        conditions=("feedback=high|medium",),
+        repeats=3,
+    )
     html = build_report(exp, B=50, dpi=40)
     with RunStore(exp, create=False) as store:
         rows = store.rows()
@@ -65,8 +84,10 @@ def page(browser, report):
     pg.on("dialog", on_dialog)
     pg.on("pageerror", lambda exc: events.append(f"page error: {exc}"))
     pg.on("console", lambda msg: events.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
-    pg.on("request", lambda req: events.append(f"request: {req.url}")
-          if not req.url.startswith(("file:", "data:")) else None)
+    pg.on(
+        "request",
+        lambda req: events.append(f"request: {req.url}") if not req.url.startswith(("file:", "data:")) else None,
+    )
     try:
         pg.goto(report[0].resolve().as_uri())
         yield pg
@@ -159,9 +180,9 @@ def test_figures_load_offline(page):
 @pytest.fixture(scope="module")
 def named_report(tmp_path_factory):
     _need_chromium()
-    from test_report_paper import named_experiment
-
     from concurrent.futures import ThreadPoolExecutor
+
+    from test_report_paper import named_experiment
 
     directory = tmp_path_factory.mktemp("named")
     with ThreadPoolExecutor(1) as pool:  # Playwright's sync API may already hold this thread's event loop
@@ -177,8 +198,10 @@ def test_display_names_prompts_and_every_figure(browser, named_report):
     events: list[str] = []
     pg = browser.new_page()
     pg.on("pageerror", lambda exc: events.append(f"page error: {exc}"))
-    pg.on("request", lambda req: events.append(f"request: {req.url}")
-          if not req.url.startswith(("file:", "data:")) else None)
+    pg.on(
+        "request",
+        lambda req: events.append(f"request: {req.url}") if not req.url.startswith(("file:", "data:")) else None,
+    )
     try:
         pg.goto(named_report.resolve().as_uri())
         for name, title, *_ in BUILDERS:  # each paper figure is drawn and loads
@@ -187,8 +210,9 @@ def test_display_names_prompts_and_every_figure(browser, named_report):
             assert img.evaluate("e => e.complete && e.naturalWidth") > 0, name
             assert pg.locator(f"#figure-{name} h3").text_content() == title
         options = pg.locator("#filter-model option").all_text_contents()
-        assert [o.split(" (")[0] for o in options[1:]] == sorted(["careful", "mixed", "strat-model",
-                                                                  "vllm/Qwen/Qwen3-8B"])
+        assert [o.split(" (")[0] for o in options[1:]] == sorted(
+            ["careful", "mixed", "strat-model", "vllm/Qwen/Qwen3-8B"]
+        )
         assert "gpu-box" not in pg.locator("#run-list").text_content()  # the list shows names, not endpoints
         assert "strat-model" in pg.locator("table[data-table='mr_by_model']").text_content()
         pg.select_option("#filter-model", "vllm/Qwen/Qwen3-8B")

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 
 from toxpro.judge import judge_experiment
-from toxpro.testing import scripted_experiment
 from toxpro.report import build_report
 from toxpro.store.export import export_runs
+from toxpro.testing import scripted_experiment
 
 
 def _judged(tmp_path):

@@ -8,17 +8,17 @@ import subprocess
 import sys
 import time
 
+from spine_helpers import implied_label
+
 from toxpro.analysis import wilson_interval
 from toxpro.label.rules import label_roles
 from toxpro.models.retry import RetryPolicy
 from toxpro.models.scripted import parse_policy, role_at, run_outcome
-from toxpro.testing import CONTENT_FAULTS, FaultPlan, ScriptedServer, ServerThread, roles_of
 from toxpro.runner import execute, plan
 from toxpro.scenario import Condition
 from toxpro.simulate import RunSettings
 from toxpro.store import RunStore
-
-from spine_helpers import implied_label
+from toxpro.testing import CONTENT_FAULTS, FaultPlan, ScriptedServer, ServerThread, roles_of
 
 POLICIES = {
     "stochastic:strategic=0.2,direct=0.15,failed=0.1,stalled=0.05,garbage=0.05": 0.35 / 0.95,
@@ -26,8 +26,18 @@ POLICIES = {
 }
 MALFORMING = ("truncated", "empty", "garbage")  # content faults that cost the run a turn
 # transport faults: 18 % of first attempts; content faults: 12.5 % of runs (their first reply)
-FAULTS = {"429": 0.05, "500": 0.04, "503": 0.03, "timeout": 0.03, "reset": 0.03,
-          "truncated": 0.025, "empty": 0.025, "garbage": 0.025, "fenced": 0.025, "think": 0.025}
+FAULTS = {
+    "429": 0.05,
+    "500": 0.04,
+    "503": 0.03,
+    "timeout": 0.03,
+    "reset": 0.03,
+    "truncated": 0.025,
+    "empty": 0.025,
+    "garbage": 0.025,
+    "fenced": 0.025,
+    "think": 0.025,
+}
 MAX_TURNS = 3
 # Seeds come from run ids without the endpoint URL, so this sweep is the same on every port and
 # every run: the labels are asserted exactly below. The MR check is a sanity check of the scripted
@@ -37,10 +47,22 @@ Z_1E7 = 5.326723886
 
 def test_seeds_do_not_depend_on_the_port(bank):
     settings = RunSettings(max_turns=MAX_TURNS)
-    a = plan(bank[:2], ["compat/strategic@http://127.0.0.1:1111/v1"], ["compat/env@http://127.0.0.1:1111/v1"],
-             [Condition()], 3, settings)
-    b = plan(bank[:2], ["compat/strategic@http://127.0.0.1:2222/v1"], ["compat/env@http://127.0.0.1:2222/v1"],
-             [Condition()], 3, settings)
+    a = plan(
+        bank[:2],
+        ["compat/strategic@http://127.0.0.1:1111/v1"],
+        ["compat/env@http://127.0.0.1:1111/v1"],
+        [Condition()],
+        3,
+        settings,
+    )
+    b = plan(
+        bank[:2],
+        ["compat/strategic@http://127.0.0.1:2222/v1"],
+        ["compat/env@http://127.0.0.1:2222/v1"],
+        [Condition()],
+        3,
+        settings,
+    )
     assert [p.seed for p in a] == [p.seed for p in b]  # same seeds ...
     assert {p.run_id for p in a}.isdisjoint(p.run_id for p in b)  # ... but distinct runs (another endpoint)
 
@@ -105,22 +127,46 @@ def test_thousand_runs_under_twenty_percent_faults(tmp_path, bank):
         lo, hi = wilson_interval(k, len(valid), z=Z_1E7)
         assert lo <= population_mr <= hi, (text, k, len(valid), lo, hi)
     assert hit_runs > 0
-    print(f"1,000 runs; {server.stats.requests} requests; faults {dict(server.stats.faults)}; "
-          f"{hit_runs} runs lost a turn to a malformed first reply")  # timings: benchmarks/, not tests
+    print(
+        f"1,000 runs; {server.stats.requests} requests; faults {dict(server.stats.faults)}; "
+        f"{hit_runs} runs lost a turn to a malformed first reply"
+    )  # timings: benchmarks/, not tests
 
 
 def test_kill_minus_nine_during_a_faulty_sweep_then_rerun(tmp_path, dosage):
     """Transport faults (incl. resets and timeouts) while the process is killed: nothing is lost,
     duplicated or half-written, and the re-run finishes the rest with the same labels."""
     policy = "stochastic:strategic=0.3,direct=0.2"
-    faults = FaultPlan({"429": 0.05, "500": 0.05, "reset": 0.05, "timeout": 0.03, "fenced": 0.05}, seed=5,
-                       retry_after_s=0.01, hang_s=1.0)
+    faults = FaultPlan(
+        {"429": 0.05, "500": 0.05, "reset": 0.05, "timeout": 0.03, "fenced": 0.05},
+        seed=5,
+        retry_after_s=0.01,
+        hang_s=1.0,
+    )
     # 50 ms per reply: the 120 runs take several seconds, so the kill always lands mid-sweep
     server = ScriptedServer(roles=roles_of([dosage]), latency_s=0.05, faults=faults)
     with ServerThread(server) as srv:
-        cmd = [sys.executable, "-m", "toxpro.cli", "run", "-s", dosage.id, "-a", f"compat/{policy}@{srv.base_url}",
-               "-e", f"compat/env@{srv.base_url}", "-n", "120", "--concurrency", "8", "--max-turns", "4",
-               "-o", str(tmp_path), "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "toxpro.cli",
+            "run",
+            "-s",
+            dosage.id,
+            "-a",
+            f"compat/{policy}@{srv.base_url}",
+            "-e",
+            f"compat/env@{srv.base_url}",
+            "-n",
+            "120",
+            "--concurrency",
+            "8",
+            "--max-turns",
+            "4",
+            "-o",
+            str(tmp_path),
+            "--quiet",
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         db = tmp_path / "runs.sqlite"
         deadline = time.time() + 60

@@ -7,15 +7,14 @@ import textwrap
 
 import pytest
 import yaml
+from spine_helpers import sweep
 
 from toxpro.models.retry import RetryPolicy
-from toxpro.testing import ScriptedServer, ServerThread, roles_of
 from toxpro.runner.config import SweepConfigError, sweep_from_file
 from toxpro.scenario import ScenarioError, builtin_dir, load_scenario
 from toxpro.store import RunStore
 from toxpro.store.codec import decode_json
-
-from spine_helpers import sweep
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 
 DOSAGE = builtin_dir() / "healthcare-loyalty-dosage-audit.yaml"
 XSS = "<script>alert(1)</script><img src=x onerror=alert(2)>&amp;\u202e"
@@ -49,9 +48,11 @@ def test_huge_strings_are_rejected_with_the_field_named(tmp_path):
 
 def test_yaml_tags_never_construct_objects(tmp_path):
     marker = tmp_path / "pwned"
-    for text in (f"!!python/object/apply:os.system ['touch {marker}']\n",
-                 f"id: !!python/object/apply:os.system ['touch {marker}']\n",
-                 "!!binary aGVsbG8=\n"):
+    for text in (
+        f"!!python/object/apply:os.system ['touch {marker}']\n",
+        f"id: !!python/object/apply:os.system ['touch {marker}']\n",
+        "!!binary aGVsbG8=\n",
+    ):
         path = tmp_path / "tag.yaml"
         path.write_text(text)
         with pytest.raises(ScenarioError):
@@ -126,8 +127,14 @@ class HostileServer(ScriptedServer):
 def test_model_output_html_is_stored_verbatim(tmp_path, dosage):
     server = HostileServer(roles=roles_of([dosage]))
     with ServerThread(server) as srv:
-        store, _, progress = sweep(tmp_path, [dosage], [f"compat/strategic@{srv.base_url}"],
-                                   [f"compat/env@{srv.base_url}"], repeats=2, policy=FAST)
+        store, _, progress = sweep(
+            tmp_path,
+            [dosage],
+            [f"compat/strategic@{srv.base_url}"],
+            [f"compat/env@{srv.base_url}"],
+            repeats=2,
+            policy=FAST,
+        )
     assert progress.errors == 0
     for record in store.records():
         assert record.label.label == "strategic"
@@ -145,8 +152,9 @@ def test_secrets_never_stored_even_when_echoed(tmp_path, dosage, monkeypatch):
     server = HostileServer(roles=roles_of([dosage]), leak=key)
     with ServerThread(server) as srv:
         url = srv.base_url.replace("http://", f"http://user:{key}@")  # credentials in the model string too
-        store, planned, progress = sweep(tmp_path, [dosage], [f"compat/always-direct@{url}"],
-                                         [f"compat/env@{srv.base_url}"], repeats=3, policy=FAST)
+        store, planned, progress = sweep(
+            tmp_path, [dosage], [f"compat/always-direct@{url}"], [f"compat/env@{srv.base_url}"], repeats=3, policy=FAST
+        )
         store.set_meta("last_sweep", {"agents": [f"compat/always-direct@{url}"], "note": f"Bearer {key}"})
     assert progress.done == 3 and progress.errors == 0
     record = next(store.records())

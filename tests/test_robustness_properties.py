@@ -2,7 +2,8 @@
 
 import json
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from toxpro.models.base import ChatResponse, ToolCall
 from toxpro.runner import plan
@@ -14,14 +15,24 @@ from toxpro.simulate.protocol import parse_agent_json, parse_agent_tools, parse_
 
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-scalars = st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False) \
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=30)
+)
 # strings inside the object may hold braces, quotes, backslashes and newlines, but not ``` (see below)
 safe_text = st.text(max_size=30).filter(lambda s: "```" not in s)
-json_values = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12)
-                           | st.floats(allow_nan=False, allow_infinity=False) | safe_text,
-                           lambda kids: st.lists(kids, max_size=4) | st.dictionaries(safe_text, kids, max_size=4),
-                           max_leaves=12)
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | safe_text,
+    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(safe_text, kids, max_size=4),
+    max_leaves=12,
+)
 json_objects = st.dictionaries(safe_text, json_values, max_size=5)
 # prose around the object: anything without braces or backticks (which would start another candidate)
 prose = st.text(alphabet=st.characters(blacklist_characters="{}`", blacklist_categories=("Cs",)), max_size=60)
@@ -46,8 +57,12 @@ def test_parsers_never_raise_on_arbitrary_text(dosage, text, finish):
 def test_parsers_never_raise_on_arbitrary_json(dosage, value):
     view = make_view(dosage, 3)
     text = json.dumps(value)
-    for v in (value, {"tool_choice": value}, {"tool_choice": {"id": value, "name": value, "parameters": value}},
-              {"status": value, "observation": value, "state_updates": value}):
+    for v in (
+        value,
+        {"tool_choice": value},
+        {"tool_choice": {"id": value, "name": value, "parameters": value}},
+        {"status": value, "observation": value, "state_updates": value},
+    ):
         response = ChatResponse(content=json.dumps(v))
         parse_agent_json(response, view)
         parse_env(response)
@@ -58,18 +73,31 @@ def test_parsers_never_raise_on_arbitrary_json(dosage, value):
 @given(json_objects, prose, prose, st.sampled_from(["plain", "fenced", "fenced-bare", "embedded"]))
 def test_any_json_object_round_trips_from_prose_or_fences(obj, before, after, how):
     body = json.dumps(obj, indent=None if how != "fenced-bare" else 2, ensure_ascii=False)
-    text = {"plain": body, "fenced": f"{before}\n```json\n{body}\n```\n{after}",
-            "fenced-bare": f"{before}```\n{body}\n```{after}", "embedded": f"{before} {body} {after}"}[how]
+    text = {
+        "plain": body,
+        "fenced": f"{before}\n```json\n{body}\n```\n{after}",
+        "fenced-bare": f"{before}```\n{body}\n```{after}",
+        "embedded": f"{before} {body} {after}",
+    }[how]
     parsed, mode = parse_json_reply(text)
     assert parsed == obj
     assert mode in ("json", "fenced", "extracted")
 
 
 @PROPS
-@given(json_objects, prose, st.sampled_from(["ok", "denied", "error"]),
-       st.lists(st.tuples(safe_text, json_values), max_size=4))
+@given(
+    json_objects,
+    prose,
+    st.sampled_from(["ok", "denied", "error"]),
+    st.lists(st.tuples(safe_text, json_values), max_size=4),
+)
 def test_env_replies_round_trip(dosage, extra, before, status, updates):
-    obj = {**extra, "status": status, "observation": "done", "state_updates": [{"key": k, "value": v} for k, v in updates]}
+    obj = {
+        **extra,
+        "status": status,
+        "observation": "done",
+        "state_updates": [{"key": k, "value": v} for k, v in updates],
+    }
     result = parse_env(ChatResponse(content=f"{before}```json\n{json.dumps(obj)}\n```"))
     assert result is not None and result.status == status and result.observation == "done"
     assert [(u.key, u.value) for u in result.state_updates] == updates
@@ -78,8 +106,15 @@ def test_env_replies_round_trip(dosage, extra, before, status, updates):
 @PROPS
 @given(st.integers(1, 24), st.integers(1, 40), st.integers(0, 2**31))
 def test_shards_are_disjoint_and_cover_the_plan(dosage, n, repeats, seed):
-    planned = plan([dosage], ["scripted/strategic", "scripted/stall"], ["scripted/env"], [Condition()], repeats,
-                   RunSettings(), seed)
+    planned = plan(
+        [dosage],
+        ["scripted/strategic", "scripted/stall"],
+        ["scripted/env"],
+        [Condition()],
+        repeats,
+        RunSettings(),
+        seed,
+    )
     shards = [select_shard(planned, i, n) for i in range(n)]
     ids = [p.run_id for s in shards for p in s]
     assert len(ids) == len(set(ids)) == len(planned)  # disjoint, and nothing lost

@@ -32,8 +32,17 @@ def run(scenario, agent, arm="", monitor=None, settings=None, seed=7, condition=
     settings = (settings or RunSettings(**kw)).model_copy(update={"safeguards": parse_arm(arm)})
     spec = next((s for s in settings.safeguards if s.kind == "monitor"), None)
     watcher = ScriptedModel(spec.model.split("/", 1)[1]) if spec else None
-    record = asyncio.run(simulate(scenario, condition or Condition(), ScriptedModel(agent), ScriptedModel("env"),
-                                  settings, seed=seed, monitor=watcher))
+    record = asyncio.run(
+        simulate(
+            scenario,
+            condition or Condition(),
+            ScriptedModel(agent),
+            ScriptedModel("env"),
+            settings,
+            seed=seed,
+            monitor=watcher,
+        )
+    )
     record.label = label_run(record)
     return record
 
@@ -41,29 +50,45 @@ def run(scenario, agent, arm="", monitor=None, settings=None, seed=7, condition=
 def guarded_sweep(tmp_path, scenarios, agents, safeguards, repeats=3, max_turns=6):
     settings = RunSettings(max_turns=max_turns)
     store = RunStore(tmp_path)
-    planned = plan(scenarios, agents, ["scripted/env"], [Condition()], repeats, settings,
-                   safeguard_arms=arms(safeguards))
+    planned = plan(
+        scenarios, agents, ["scripted/env"], [Condition()], repeats, settings, safeguard_arms=arms(safeguards)
+    )
     asyncio.run(execute(planned, store))
     return store, planned
 
 
 # -- specs -----------------------------------------------------------------------------------------
 
+
 def test_specs_parse_to_canonical_order_free_keys():
     assert parse_safeguard("reminder").key == "reminder:mild"
-    assert parse_safeguard("monitor:model=openai/gpt-4o-mini,mode=trajectory,cot=false").key == \
-        "monitor:model=openai/gpt-4o-mini,mode=trajectory,cot=false"
-    assert safeguard_key(parse_arm("escalation+reminder:strong")) == safeguard_key(parse_arm("reminder:strong+escalation"))
+    assert (
+        parse_safeguard("monitor:model=openai/gpt-4o-mini,mode=trajectory,cot=false").key
+        == "monitor:model=openai/gpt-4o-mini,mode=trajectory,cot=false"
+    )
+    assert safeguard_key(parse_arm("escalation+reminder:strong")) == safeguard_key(
+        parse_arm("reminder:strong+escalation")
+    )
     assert safeguard_key(parse_arm("none")) == "none"
-    assert [safeguard_key(a) for a in arms(["reminder:strong", "none", "reminder:strong", "constraints"])] == \
-        ["none", "reminder:strong", "constraints"]
+    assert [safeguard_key(a) for a in arms(["reminder:strong", "none", "reminder:strong", "constraints"])] == [
+        "none",
+        "reminder:strong",
+        "constraints",
+    ]
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("reminder:loud", "mild or strong"), ("monitor:mode=call", "needs model="), ("shield", "unknown safeguard"),
-    ("monitor:model=openai/x,mode=sometimes", "call or trajectory"), ("monitor:model=nowhere", "PROVIDER/MODEL"),
-    ("reminder:mild+reminder:strong", "at most one reminder"), ("monitor:model=openai/x,colour=red", "colour"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("reminder:loud", "mild or strong"),
+        ("monitor:mode=call", "needs model="),
+        ("shield", "unknown safeguard"),
+        ("monitor:model=openai/x,mode=sometimes", "call or trajectory"),
+        ("monitor:model=nowhere", "PROVIDER/MODEL"),
+        ("reminder:mild+reminder:strong", "at most one reminder"),
+        ("monitor:model=openai/x,colour=red", "colour"),
+    ],
+)
 def test_bad_specs_name_the_problem(text, needle):
     with pytest.raises(SafeguardError, match=needle):
         parse_arm(text)
@@ -72,8 +97,15 @@ def test_bad_specs_name_the_problem(text, needle):
 def test_unguarded_settings_serialise_as_before_and_guarded_runs_share_the_seed(dosage):
     assert "safeguards" not in RunSettings().model_dump(mode="json")
     assert "safeguards" in RunSettings(safeguards=parse_arm("constraints")).model_dump(mode="json")
-    planned = plan([dosage], ["scripted/strategic"], ["scripted/env"], [Condition()], 3, RunSettings(),
-                   safeguard_arms=arms(["constraints", BLOCK_TOXIC]))
+    planned = plan(
+        [dosage],
+        ["scripted/strategic"],
+        ["scripted/env"],
+        [Condition()],
+        3,
+        RunSettings(),
+        safeguard_arms=arms(["constraints", BLOCK_TOXIC]),
+    )
     plain = plan([dosage], ["scripted/strategic"], ["scripted/env"], [Condition()], 3, RunSettings())
     assert len(planned) == 9 and len({p.run_id for p in planned}) == 9
     assert [p.run_id for p in planned[:3]] == [p.run_id for p in plain]  # the unguarded arm keeps its ids
@@ -84,11 +116,23 @@ def test_unguarded_settings_serialise_as_before_and_guarded_runs_share_the_seed(
 
 # -- prompt safeguards and the escalation tool -----------------------------------------------------
 
-@pytest.mark.parametrize("protocol,prompt", [("json", "situation-first"), ("json", "conversation"),
-                                             ("tools", "situation-first"), ("tools", "conversation"), ("json", "paper")])
+
+@pytest.mark.parametrize(
+    "protocol,prompt",
+    [
+        ("json", "situation-first"),
+        ("json", "conversation"),
+        ("tools", "situation-first"),
+        ("tools", "conversation"),
+        ("json", "paper"),
+    ],
+)
 def test_prompt_safeguards_and_escalation_tool_reach_the_agent(dosage, protocol, prompt):
-    for arm, text in (("reminder:mild", REMINDER["mild"]), ("reminder:strong", REMINDER["strong"]),
-                      ("constraints", CONSTRAINTS)):
+    for arm, text in (
+        ("reminder:mild", REMINDER["mild"]),
+        ("reminder:strong", REMINDER["strong"]),
+        ("constraints", CONSTRAINTS),
+    ):
         record = run(dosage, "always-compliant", arm, protocol=protocol, agent_prompt=prompt)
         first = record.turns[0].agent_call
         assert text in json.dumps(first.messages, ensure_ascii=False).replace("\\n", "\n")
@@ -123,6 +167,7 @@ def test_label_rules_for_blocked_calls_and_escalation():
 
 # -- the monitor -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("prompt", ["conversation", "paper"])
 def test_blocked_calls_never_reach_the_environment_and_the_agent_is_told(dosage, prompt):
     record = run(dosage, "always-direct", BLOCK_TOXIC, max_turns=4, agent_prompt=prompt)
@@ -154,11 +199,14 @@ def test_block_toxic_with_probability_is_seeded_and_deterministic(dosage):
     arm = "monitor:model=scripted/monitor-block-toxic:p=0.5"
     verdicts = []
     for seed in range(12):
-        a, b = run(dosage, "always-direct", arm, seed=seed, max_turns=8), run(dosage, "always-direct", arm, seed=seed,
-                                                                             max_turns=8)
+        a, b = (
+            run(dosage, "always-direct", arm, seed=seed, max_turns=8),
+            run(dosage, "always-direct", arm, seed=seed, max_turns=8),
+        )
         assert [t.monitor.verdict for t in a.turns] == [t.monitor.verdict for t in b.turns]
-        expected = [monitor_verdict("monitor-block-toxic", {"p": 0.5}, "direct-terminal", seed, t.index)
-                    for t in a.turns]
+        expected = [
+            monitor_verdict("monitor-block-toxic", {"p": 0.5}, "direct-terminal", seed, t.index) for t in a.turns
+        ]
         assert [t.monitor.verdict for t in a.turns] == expected
         verdicts += expected
     assert {"block", "allow"} <= set(verdicts)
@@ -171,14 +219,24 @@ def test_a_failing_monitor_is_a_stored_error(dosage):
 
 # -- paired metrics ---------------------------------------------------------------------------------
 
+
 def test_exact_paired_effects_of_a_monitor_that_blocks_every_toxic_call(tmp_path, dosage, bank):
     scenarios = [dosage, next(s for s in bank if s.id == "coding-selfpres-gpu-budget")]
     agents = ["scripted/always-direct", "scripted/always-compliant", "scripted/strategic", "scripted/yielding-direct"]
-    store, planned = guarded_sweep(tmp_path, scenarios, agents, [BLOCK_TOXIC, f"{BLOCK_TOXIC}+escalation",
-                                                                 "monitor:model=scripted/monitor-block"], repeats=3)
+    store, planned = guarded_sweep(
+        tmp_path,
+        scenarios,
+        agents,
+        [BLOCK_TOXIC, f"{BLOCK_TOXIC}+escalation", "monitor:model=scripted/monitor-block"],
+        repeats=3,
+    )
     frame, mon = store.frame(), monitor_frame(store.records())
-    assert set(frame["safeguard"]) == {"none", KEY_BLOCK_TOXIC, f"{KEY_BLOCK_TOXIC}+escalation",
-                                       "monitor:model=scripted/monitor-block,mode=call,cot=true"}
+    assert set(frame["safeguard"]) == {
+        "none",
+        KEY_BLOCK_TOXIC,
+        f"{KEY_BLOCK_TOXIC}+escalation",
+        "monitor:model=scripted/monitor-block,mode=call,cot=true",
+    }
     eff = safeguard_effects(frame, mon, B=500).set_index(["agent_model", "safeguard"])
     n = 6  # 2 scenarios × 3 repeats
     direct = eff.loc[("scripted/always-direct", KEY_BLOCK_TOXIC)]
@@ -199,14 +257,22 @@ def test_exact_paired_effects_of_a_monitor_that_blocks_every_toxic_call(tmp_path
     metrics = monitor_metrics(mon).set_index(["agent_model", "safeguard"])
     clean = metrics.loc[("scripted/always-compliant", KEY_BLOCK_TOXIC)]
     assert clean.false_block_rate == 0.0 and clean.compliant_checked == n * 3 and np.isnan(clean.catch_rate)
-    assert metrics.loc[("scripted/always-compliant", "monitor:model=scripted/monitor-block,mode=call,cot=true")
-                       ].false_block_rate == 1.0
+    assert (
+        metrics.loc[
+            ("scripted/always-compliant", "monitor:model=scripted/monitor-block,mode=call,cot=true")
+        ].false_block_rate
+        == 1.0
+    )
     d = metrics.loc[("scripted/always-direct", KEY_BLOCK_TOXIC)]
     assert (d.catch_rate, d.toxic_checked, d.first_catch_turn, d.caught_at_first_toxic) == (1.0, n * 6, 1.0, 1.0)
-    assert d.catch_lo == pytest.approx(1 - (1.959963984540054 ** 2) / (n * 6 + 1.959963984540054 ** 2), abs=1e-12)
+    assert d.catch_lo == pytest.approx(1 - (1.959963984540054**2) / (n * 6 + 1.959963984540054**2), abs=1e-12)
     assert (d.rerouted, d.retried_same) == (0.0, 1.0)  # always-direct retries the same tool
     s = metrics.loc[("scripted/strategic", KEY_BLOCK_TOXIC)]
-    assert (s.rerouted, s.rerouted_through, s.misaligned_after_block) == (1.0, 0.0, 0.0)  # moves on to other toxic tools
+    assert (s.rerouted, s.rerouted_through, s.misaligned_after_block) == (
+        1.0,
+        0.0,
+        0.0,
+    )  # moves on to other toxic tools
 
 
 def test_mcnemar_matches_the_exact_binomial_and_hand_values():
@@ -220,16 +286,28 @@ def test_mcnemar_matches_the_exact_binomial_and_hand_values():
 
 
 def _frame(rows):
-    cols = ["run_id", "agent_model", "env_model", "scenario_id", "condition_key", "repeat", "seed", "label", "tokens",
-            "safeguard"]
+    cols = [
+        "run_id",
+        "agent_model",
+        "env_model",
+        "scenario_id",
+        "condition_key",
+        "repeat",
+        "seed",
+        "label",
+        "tokens",
+        "safeguard",
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
 def test_effects_on_a_hand_built_frame():
     rows, verdicts = [], []
     # scenario s1: base misaligned twice, guard once; s2: base robust, guard stalled once
-    for sc, base, guard in (("s1", ["direct", "strategic"], ["robust", "direct"]),
-                            ("s2", ["robust", "robust"], ["stalled", "robust"])):
+    for sc, base, guard in (
+        ("s1", ["direct", "strategic"], ["robust", "direct"]),
+        ("s2", ["robust", "robust"], ["stalled", "robust"]),
+    ):
         for rep in range(2):
             rows.append([f"b-{sc}{rep}", "m", "e", sc, "k", rep, rep, base[rep], 100, "none"])
             rows.append([f"g-{sc}{rep}", "m", "e", sc, "k", rep, rep, guard[rep], 130, "reminder:strong"])
@@ -254,6 +332,7 @@ def test_effects_on_a_hand_built_frame():
 
 # -- store, replay, CLI, report -------------------------------------------------------------------
 
+
 def test_store_adds_the_safeguard_column_to_an_old_store(tmp_path, dosage):
     with RunStore(tmp_path) as store:  # a store as written before the column existed
         old = run(dosage, "always-direct", "")
@@ -274,11 +353,31 @@ def test_store_adds_the_safeguard_column_to_an_old_store(tmp_path, dosage):
 
 
 def test_guarded_runs_replay_the_unguarded_environment(tmp_path):
-    base = ["run", "-s", "healthcare-loyalty-dosage-audit", "-n", "2", "-q", "-a", "scripted/always-compliant",
-            "-o", str(tmp_path)]
+    base = [
+        "run",
+        "-s",
+        "healthcare-loyalty-dosage-audit",
+        "-n",
+        "2",
+        "-q",
+        "-a",
+        "scripted/always-compliant",
+        "-o",
+        str(tmp_path),
+    ]
     assert runner.invoke(app, base).exit_code == 0
-    out = runner.invoke(app, [*base, "--safeguard", "monitor:model=scripted/monitor-allow", "--safeguard",
-                              "reminder:strong", "--replay-from", str(tmp_path)])
+    out = runner.invoke(
+        app,
+        [
+            *base,
+            "--safeguard",
+            "monitor:model=scripted/monitor-allow",
+            "--safeguard",
+            "reminder:strong",
+            "--replay-from",
+            str(tmp_path),
+        ],
+    )
     assert out.exit_code == 0, out.output
     records = list(RunStore(tmp_path).records())
     guarded = [r for r in records if r.settings.safeguards]
@@ -288,26 +387,37 @@ def test_guarded_runs_replay_the_unguarded_environment(tmp_path):
 
 
 def test_cli_and_sweep_file_errors_exit_2(tmp_path):
-    out = runner.invoke(app, ["run", "-a", "scripted/always-direct", "--safeguard", "monitor:mode=call", "-q",
-                              "-o", str(tmp_path / "x")])
+    out = runner.invoke(
+        app,
+        ["run", "-a", "scripted/always-direct", "--safeguard", "monitor:mode=call", "-q", "-o", str(tmp_path / "x")],
+    )
     assert out.exit_code == 2 and "needs model=" in out.output
     sweep = tmp_path / "s.yaml"
     sweep.write_text("agents: [scripted/always-direct]\nsafeguards: [reminder:loud]\n")
     out = runner.invoke(app, ["run", str(sweep), "-q"])
     assert out.exit_code == 2 and f"{sweep}:safeguards" in out.output and "mild or strong" in out.output
-    sweep.write_text("agents: [scripted/always-direct]\nscenarios: [healthcare-loyalty-dosage-audit]\n"
-                     f"out: {tmp_path / 'ok'}\nsafeguards: ['{BLOCK_TOXIC}', [constraints, escalation]]\n")
+    sweep.write_text(
+        "agents: [scripted/always-direct]\nscenarios: [healthcare-loyalty-dosage-audit]\n"
+        f"out: {tmp_path / 'ok'}\nsafeguards: ['{BLOCK_TOXIC}', [constraints, escalation]]\n"
+    )
     out = runner.invoke(app, ["run", str(sweep), "-q"])
     assert out.exit_code == 0, out.output
     assert sorted(RunStore(tmp_path / "ok").frame()["safeguard"]) == sorted(
-        ["none", KEY_BLOCK_TOXIC, "constraints+escalation"])
+        ["none", KEY_BLOCK_TOXIC, "constraints+escalation"]
+    )
 
 
 def test_report_has_the_safeguard_tables_figure_and_monitor_verdicts(tmp_path, dosage):
     from toxpro.report import build_report
 
-    guarded_sweep(tmp_path, [dosage], ["scripted/always-direct", "scripted/always-compliant"],
-                  [BLOCK_TOXIC, "escalation"], repeats=2, max_turns=3)
+    guarded_sweep(
+        tmp_path,
+        [dosage],
+        ["scripted/always-direct", "scripted/always-compliant"],
+        [BLOCK_TOXIC, "escalation"],
+        repeats=2,
+        max_turns=3,
+    )
     path = build_report(tmp_path, B=200)
     tables = tmp_path / "report" / "tables"
     effects = pd.read_csv(tables / "safeguard_effects.csv")
@@ -327,8 +437,15 @@ def test_ray_executor_runs_the_monitor_too(tmp_path, dosage):
     from toxpro.runner.ray_executor import execute_ray
 
     settings = RunSettings(max_turns=4)
-    planned = plan([dosage], ["scripted/always-direct"], ["scripted/env"], [Condition()], 2, settings,
-                   safeguard_arms=arms([BLOCK_TOXIC]))
+    planned = plan(
+        [dosage],
+        ["scripted/always-direct"],
+        ["scripted/env"],
+        [Condition()],
+        2,
+        settings,
+        safeguard_arms=arms([BLOCK_TOXIC]),
+    )
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         with RunStore(tmp_path / "ray") as store:
@@ -356,9 +473,28 @@ def test_parquet_export_carries_the_arm_and_the_verdicts(tmp_path, dosage):
 
 
 def test_arms_compose_with_the_paired_conditions(tmp_path):
-    out = runner.invoke(app, ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/strategic", "--paired",
-                              "-c", "feedback=*", "--safeguard", "reminder:strong", "--safeguard", BLOCK_TOXIC, "-q",
-                              "-o", str(tmp_path), "--max-turns", "4"])
+    out = runner.invoke(
+        app,
+        [
+            "run",
+            "-s",
+            "healthcare-loyalty-dosage-audit",
+            "-a",
+            "scripted/strategic",
+            "--paired",
+            "-c",
+            "feedback=*",
+            "--safeguard",
+            "reminder:strong",
+            "--safeguard",
+            BLOCK_TOXIC,
+            "-q",
+            "-o",
+            str(tmp_path),
+            "--max-turns",
+            "4",
+        ],
+    )
     assert out.exit_code == 0, out.output
     frame = RunStore(tmp_path).frame()
     cells = frame.groupby(["condition_key", "safeguard"]).size()

@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from conftest import require_local
 
 pytestmark = pytest.mark.slow
@@ -21,8 +20,11 @@ def test_local_model_as_the_action_monitor(dosage):
     arm = parse_arm("monitor:model=local/smollm2-135m,mode=trajectory,max_tokens=96")
     settings = RunSettings(max_turns=2, safeguards=arm)
     monitor = build_model("local/smollm2-135m", slot="monitor")
-    record = asyncio.run(simulate(dosage, Condition(), ScriptedModel("strategic"), ScriptedModel("env"), settings,
-                                  seed=5, monitor=monitor))
+    record = asyncio.run(
+        simulate(
+            dosage, Condition(), ScriptedModel("strategic"), ScriptedModel("env"), settings, seed=5, monitor=monitor
+        )
+    )
     record.label = label_run(record)
     assert record.error is None and len(record.turns) == 2
     for turn in record.turns:

@@ -78,11 +78,11 @@ def test_config_budget_validation(tmp_path):
         SweepConfig(agents=["vllm/m@http://127.0.0.1:9/v1"], envs=["scripted/env"], budget_usd=5)
     # the built-in table prices known models (USD per 1M tokens, with cached input)
     assert SweepConfig(agents=["openai/gpt-4o"], envs=["scripted/env"], budget_usd=5).budget().prices[
-        "openai/gpt-4o"] == (2.50, 10.00, 1.25)
+        "openai/gpt-4o"
+    ] == (2.50, 10.00, 1.25)
     with pytest.raises(ValueError, match="unknown budget role"):
         SweepConfig(agents=["scripted/strategic"], budget_tokens={"judge": 5})
-    ok = SweepConfig(agents=["openai/gpt-4o"], envs=["scripted/env"], budget_usd=5,
-                     prices={"openai/": [2.5, 10]})
+    ok = SweepConfig(agents=["openai/gpt-4o"], envs=["scripted/env"], budget_usd=5, prices={"openai/": [2.5, 10]})
     assert ok.budget().usd == {"total": 5.0} and ok.prices["openai/"] == (2.5, 10.0)
     f = tmp_path / "sweep.yaml"
     f.write_text("agents: [openai/gpt-4o]\nenvs: [scripted/env]\nbudget_usd: {agent: 1, moon: 2}\n")
@@ -115,8 +115,22 @@ def test_dry_run_estimates_calls_tokens_and_cost(tmp_path, dosage):
 
 
 def test_cli_budget_flags_and_message(tmp_path):
-    args = ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/always-compliant", "-n", "20",
-            "--concurrency", "2", "--budget-tokens", "agent=12000", "-o", str(tmp_path), "-q"]
+    args = [
+        "run",
+        "-s",
+        "healthcare-loyalty-dosage-audit",
+        "-a",
+        "scripted/always-compliant",
+        "-n",
+        "20",
+        "--concurrency",
+        "2",
+        "--budget-tokens",
+        "agent=12000",
+        "-o",
+        str(tmp_path),
+        "-q",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "agent token budget reached" in result.output and "No new runs started" in result.output

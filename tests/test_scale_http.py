@@ -5,13 +5,12 @@ import gzip
 import json
 
 import pytest
+from spine_helpers import sweep
 
 from toxpro.models import ChatRequest, ModelError, build_model
 from toxpro.models.direct_http import DirectHTTPModel
 from toxpro.models.retry import RetryPolicy
 from toxpro.testing import ScriptedServer, ServerThread, roles_of
-
-from spine_helpers import sweep
 
 FAST = RetryPolicy(max_attempts=3, base_s=0.01, max_wait_s=0.02, timeout_s=5.0, transport="direct")
 
@@ -22,15 +21,26 @@ class GzipServer(ScriptedServer):
     @staticmethod
     def _write(writer, status, payload, extra=None):
         data = gzip.compress(json.dumps(payload).encode())
-        head = [f"HTTP/1.1 {status} X", "Content-Type: application/json", "Content-Encoding: gzip",
-                f"Content-Length: {len(data)}", "Connection: keep-alive"] + [f"{k}: {v}" for k, v in (extra or {}).items()]
+        head = [
+            f"HTTP/1.1 {status} X",
+            "Content-Type: application/json",
+            "Content-Encoding: gzip",
+            f"Content-Length: {len(data)}",
+            "Connection: keep-alive",
+        ] + [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
 
 
 def test_gzip_replies_are_decoded(tmp_path, dosage):
     with ServerThread(GzipServer(roles=roles_of([dosage]))) as srv:
-        store, _, progress = sweep(tmp_path, [dosage], [f"compat/strategic@{srv.base_url}"],
-                                   [f"compat/env@{srv.base_url}"], repeats=2, policy=FAST)
+        store, _, progress = sweep(
+            tmp_path,
+            [dosage],
+            [f"compat/strategic@{srv.base_url}"],
+            [f"compat/env@{srv.base_url}"],
+            repeats=2,
+            policy=FAST,
+        )
     assert progress.errors == 0 and {r["label"] for r in store.rows()} == {"strategic"}
 
 
@@ -40,12 +50,20 @@ def test_proxy_settings_route_through_httpx(tmp_path, dosage, monkeypatch):
     with ServerThread(ScriptedServer(roles=roles_of([dosage]))) as srv:
         model = build_model(f"compat/x@{srv.base_url}", policy=FAST)
         assert model._send == model._send_httpx
-        store, _, progress = sweep(tmp_path, [dosage], [f"compat/always-direct@{srv.base_url}"],
-                                   [f"compat/env@{srv.base_url}"], repeats=2, policy=FAST)
+        store, _, progress = sweep(
+            tmp_path,
+            [dosage],
+            [f"compat/always-direct@{srv.base_url}"],
+            [f"compat/env@{srv.base_url}"],
+            repeats=2,
+            policy=FAST,
+        )
     assert progress.errors == 0 and {r["label"] for r in store.rows()} == {"direct"}
     monkeypatch.delenv("NO_PROXY")
     with ServerThread(ScriptedServer(roles=roles_of([dosage]))) as srv:
-        model = build_model(f"compat/x@{srv.base_url}", policy=RetryPolicy(max_attempts=1, timeout_s=2, transport="direct"))
+        model = build_model(
+            f"compat/x@{srv.base_url}", policy=RetryPolicy(max_attempts=1, timeout_s=2, transport="direct")
+        )
         with pytest.raises(ModelError) as info:  # the (dead) proxy was used
             asyncio.run(model.chat(ChatRequest(messages=[{"role": "user", "content": "hi"}])))
     assert info.value.kind == "connection"

@@ -1,16 +1,16 @@
 """--executor ray: the same planned runs as Ray tasks on a local 2-CPU instance; the driver writes the store."""
 
 import pytest
+from spine_helpers import implied_label, sweep
 
-from toxpro.testing import ScriptedServer, ServerThread, roles_of
 from toxpro.runner import plan
 from toxpro.runner.budget import Budget
 from toxpro.runner.replay import ReplaySource, replayed_turns
 from toxpro.scenario import Condition
 from toxpro.simulate import RunSettings
 from toxpro.store import RunStore
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 
-from spine_helpers import implied_label, sweep
 
 @pytest.fixture(scope="module")
 def local_ray():
@@ -26,8 +26,21 @@ def test_without_ray_the_cli_says_how_to_install_it(tmp_path, monkeypatch):
     from toxpro.cli import app
 
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # import ray → ImportError
-    result = CliRunner().invoke(app, ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/strategic",
-                                      "--executor", "ray", "-o", str(tmp_path), "-q"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "-s",
+            "healthcare-loyalty-dosage-audit",
+            "-a",
+            "scripted/strategic",
+            "--executor",
+            "ray",
+            "-o",
+            str(tmp_path),
+            "-q",
+        ],
+    )
     assert result.exit_code == 2 and "pip install 'toxpro[ray]'" in result.output
 
 
@@ -49,7 +62,11 @@ def test_ray_executor_matches_the_async_executor(tmp_path, dosage, local_ray):
     want = {r["run_id"]: r for r in local.rows()}
     assert got.keys() == want.keys()
     for rid, r in got.items():
-        assert (r["label"], r["n_turns"], r["tokens"]) == (want[rid]["label"], want[rid]["n_turns"], want[rid]["tokens"])
+        assert (r["label"], r["n_turns"], r["tokens"]) == (
+            want[rid]["label"],
+            want[rid]["n_turns"],
+            want[rid]["tokens"],
+        )
         if r["agent_model"].startswith("compat/"):
             assert r["label"] == implied_label(policy, r["seed"])
 
@@ -61,8 +78,7 @@ def test_ray_executor_budget_and_replay(tmp_path, dosage, local_ray):
     source, _, _ = sweep(tmp_path / "src", [dosage], ["scripted/always-compliant"], repeats=4)
     planned = plan([dosage], ["scripted/escalate:2"], ["scripted/env"], [Condition()], 4, settings)
     store = RunStore(tmp_path / "dst")
-    progress = execute_ray(planned, store, concurrency=2,
-                           replay=ReplaySource.from_store(str(tmp_path / "src")))
+    progress = execute_ray(planned, store, concurrency=2, replay=ReplaySource.from_store(str(tmp_path / "src")))
     assert progress.done == 4
     assert [replayed_turns(r) for r in store.records()] == [[True, False, False]] * 4
     capped = RunStore(tmp_path / "capped")

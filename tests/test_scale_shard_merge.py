@@ -13,8 +13,20 @@ from toxpro.store.codec import decode_json
 from toxpro.store.merge import merge_stores
 
 runner = CliRunner()
-ARGS = ["run", "-s", "healthcare-loyalty-dosage-audit", "-a", "scripted/strategic", "-a", "scripted/always-compliant",
-        "-c", "feedback=*", "-n", "4", "-q"]
+ARGS = [
+    "run",
+    "-s",
+    "healthcare-loyalty-dosage-audit",
+    "-a",
+    "scripted/strategic",
+    "-a",
+    "scripted/always-compliant",
+    "-c",
+    "feedback=*",
+    "-n",
+    "4",
+    "-q",
+]
 
 
 def test_parse_shard():
@@ -57,8 +69,9 @@ def test_merge_reports_conflicts_and_keeps_the_first(tmp_path):
     rid, value = db.execute("SELECT run_id, record FROM runs ORDER BY run_id LIMIT 1").fetchone()
     record = json.loads(decode_json(value))
     record["label"]["label"] = "robust" if record["label"]["label"] != "robust" else "direct"
-    db.execute("UPDATE runs SET record = ?, label = ? WHERE run_id = ?",
-               (json.dumps(record), record["label"]["label"], rid))
+    db.execute(
+        "UPDATE runs SET record = ?, label = ? WHERE run_id = ?", (json.dumps(record), record["label"]["label"], rid)
+    )
     db.commit()
     db.close()
     result = runner.invoke(app, ["merge", str(tmp_path / "m"), str(tmp_path / "a"), str(tmp_path / "b")])

@@ -65,7 +65,9 @@ def test_scenario_structure(scenario):
     for tool in scenario.tools:
         ends = "Ends the task." in tool.behaviour
         assert ends == tool.role.is_terminal, (tool.name, tool.role)
-        assert tool.track == (Track.toxic if tool.role in (Role.inhibitor, Role.modifier, Role.direct_terminal) else Track.compliant)
+        assert tool.track == (
+            Track.toxic if tool.role in (Role.inhibitor, Role.modifier, Role.direct_terminal) else Track.compliant
+        )
         assert not MORAL_WORDS.search(tool.description), tool.name
         for req in tool.parameters.get("required", []):
             assert req in tool.parameters["properties"]
@@ -94,7 +96,13 @@ def test_initial_state_keys_are_touched_by_some_tool_text():
 def test_one_variable_changes_exactly_one_module(scenario):
     base = Condition()
     base_modules = prompt_modules(scenario, base)
-    module_of = {"stakes": "stakes", "feedback": "feedback", "goal_clarity": "goal", "ethics": "ethics", "liability": "liability"}
+    module_of = {
+        "stakes": "stakes",
+        "feedback": "feedback",
+        "goal_clarity": "goal",
+        "ethics": "ethics",
+        "liability": "liability",
+    }
     for name, levels in VARIABLES.items():
         for level in levels:
             if level == getattr(base, name):

@@ -3,7 +3,7 @@ import copy
 import pytest
 import yaml
 
-from toxpro.scenario import ScenarioError, load_scenario, load_many
+from toxpro.scenario import ScenarioError, load_many, load_scenario
 from toxpro.scenario.loader import parse_scenario
 
 

@@ -1,29 +1,32 @@
 """Eval awareness and environment fidelity: the per-run signals stored beside the label."""
 
-import json
 import sqlite3
 
+from spine_helpers import sweep
 from typer.testing import CliRunner
 
 from toxpro.analysis import eval_awareness_table, fidelity_table
 from toxpro.cli import app
 from toxpro.label.awareness import EVAL_AWARE, eval_awareness
 from toxpro.models.base import ChatResponse
-from toxpro.scenario import Condition
-from toxpro.simulate import RunSettings
 from toxpro.simulate.fidelity import check_run
 from toxpro.simulate.records import AgentAction, EnvResult, StateUpdate, Turn
 from toxpro.store import RunStore
 
-from spine_helpers import sweep
-
 
 def test_keyword_check_finds_eval_awareness():
-    for text in ("I suspect this is a test of my alignment.", "This appears to be a simulated environment.",
-                 "I am being evaluated here", "Since it is a fictional scenario, nothing is at risk."):
+    for text in (
+        "I suspect this is a test of my alignment.",
+        "This appears to be a simulated environment.",
+        "I am being evaluated here",
+        "Since it is a fictional scenario, nothing is at risk.",
+    ):
         assert EVAL_AWARE.search(text), text
-    for text in ("Run the unit test suite before merging.", "The evaluation committee meets Friday.",
-                 "A simulation of the pump rates was filed."):
+    for text in (
+        "Run the unit test suite before merging.",
+        "The evaluation committee meets Friday.",
+        "A simulation of the pump rates was filed.",
+    ):
         assert not EVAL_AWARE.search(text), text
 
 
@@ -45,12 +48,18 @@ def test_eval_aware_runs_are_labelled_and_tabled(tmp_path, dosage):
 
 def _turn(index, tool, status, observation, updates=(), model_status=None, dropped=()):
     action = AgentAction(parse_mode="json", tool_name=tool.name, tool_role=tool.role.value, tool_id="1")
-    from toxpro.simulate.records import CallRecord
     from toxpro.models.base import Sampling
+    from toxpro.simulate.records import CallRecord
+
     call = CallRecord(who="agent", model="m", messages=[], sampling=Sampling(), started_at="", ended_at="")
-    env = EnvResult(status=status, observation=observation, state_updates=[StateUpdate(key=k, value=v) for k, v in updates],
-                    model_status=model_status, dropped_updates=[StateUpdate(key=k, value=v) for k, v in dropped],
-                    decided_by="rules")
+    env = EnvResult(
+        status=status,
+        observation=observation,
+        state_updates=[StateUpdate(key=k, value=v) for k, v in updates],
+        model_status=model_status,
+        dropped_updates=[StateUpdate(key=k, value=v) for k, v in dropped],
+        decided_by="rules",
+    )
     return Turn(index=index, agent_call=call, action=action, env=env)
 
 
@@ -69,8 +78,9 @@ def test_fidelity_checks_count_each_kind(dosage):
 
 
 def test_fidelity_is_stored_and_tabled_per_environment_model(tmp_path, dosage):
-    store, _, _ = sweep(tmp_path, [dosage], ["scripted/finish"], envs=["scripted/env", "scripted/env-deny-all"],
-                        repeats=3)
+    store, _, _ = sweep(
+        tmp_path, [dosage], ["scripted/finish"], envs=["scripted/env", "scripted/env-deny-all"], repeats=3
+    )
     table = fidelity_table(store.frame(), "env_model").set_index("env_model")
     assert table.loc["scripted/env-deny-all", "status_mismatch_share"] == 1.0
     assert table.loc["scripted/env", "status_mismatch_share"] == 0.0

@@ -4,11 +4,11 @@ import subprocess
 import sys
 import time
 
-from toxpro.testing import ScriptedServer, ServerThread, roles_of
-from toxpro.store import RunStore, redact
-from toxpro.simulate import RunSettings
-
 from spine_helpers import sweep
+
+from toxpro.simulate import RunSettings
+from toxpro.store import RunStore, redact
+from toxpro.testing import ScriptedServer, ServerThread, roles_of
 
 
 def test_rerun_skips_finished_runs(tmp_path, dosage):
@@ -45,9 +45,25 @@ def test_errored_runs_are_counted_and_can_be_retried(tmp_path, dosage):
 def test_kill_minus_nine_mid_sweep_loses_and_duplicates_nothing(tmp_path, dosage):
     server = ScriptedServer(roles=roles_of([dosage]), latency_s=0.02)
     with ServerThread(server) as srv:
-        cmd = [sys.executable, "-m", "toxpro.cli", "run", "-s", "healthcare-loyalty-dosage-audit",
-               "-a", f"compat/always-compliant@{srv.base_url}", "-e", f"compat/env@{srv.base_url}",
-               "-n", "150", "--concurrency", "4", "-o", str(tmp_path), "--quiet"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "toxpro.cli",
+            "run",
+            "-s",
+            "healthcare-loyalty-dosage-audit",
+            "-a",
+            f"compat/always-compliant@{srv.base_url}",
+            "-e",
+            f"compat/env@{srv.base_url}",
+            "-n",
+            "150",
+            "--concurrency",
+            "4",
+            "-o",
+            str(tmp_path),
+            "--quiet",
+        ]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         db = tmp_path / "runs.sqlite"
         deadline = time.time() + 60
@@ -82,8 +98,9 @@ def test_secrets_never_reach_the_store(tmp_path, dosage, monkeypatch):
     monkeypatch.setenv("TOXPRO_API_KEY", key)
     server = ScriptedServer(roles=roles_of([dosage]))
     with ServerThread(server) as srv:
-        store, _, _ = sweep(tmp_path, [dosage], [f"compat/always-direct@{srv.base_url}"],
-                            [f"compat/env@{srv.base_url}"], repeats=2)
+        store, _, _ = sweep(
+            tmp_path, [dosage], [f"compat/always-direct@{srv.base_url}"], [f"compat/env@{srv.base_url}"], repeats=2
+        )
         store.set_meta("note", f"the key is {key}")
     store.close()
     for path in tmp_path.iterdir():

@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from spine_helpers import sweep
 
 from toxpro.simulate import RunSettings
 from toxpro.simulate.records import RunRecord
 from toxpro.store import RunStore
 from toxpro.store.codec import MAGIC, decode_json, encode_json, pack, unpack
 from toxpro.store.merge import merge_stores
-
-from spine_helpers import sweep
 
 OLD_STORE = Path(__file__).parent / "data" / "store_v1"  # written by the format-1 code (commit c155b9e)
 
@@ -42,8 +41,9 @@ def test_stored_runs_give_back_every_exact_request(tmp_path, dosage, protocol, m
 
     monkeypatch.setattr(RunStore, "put", keeping)
     cfg = RunSettings(protocol=protocol, memory=memory, max_turns=12)
-    store, _, progress = sweep(tmp_path, [dosage], ["scripted/stall", "scripted/strategic", "scripted/garbage"],
-                               repeats=2, settings=cfg)
+    store, _, progress = sweep(
+        tmp_path, [dosage], ["scripted/stall", "scripted/strategic", "scripted/garbage"], repeats=2, settings=cfg
+    )
     assert progress.done == 6 and len(kept) == 6
     for value, rid in store.db.execute("SELECT record, run_id FROM runs"):
         assert isinstance(value, bytes) and value.startswith(MAGIC)
@@ -66,8 +66,9 @@ def test_append_only_conversation_is_stored_once(tmp_path, dosage):
 
 
 def _bytes_per_run(tmp_path, dosage, turns: int) -> float:
-    store, _, _ = sweep(tmp_path / str(turns), [dosage], ["scripted/stall"], repeats=3,
-                        settings=RunSettings(max_turns=turns))
+    store, _, _ = sweep(
+        tmp_path / str(turns), [dosage], ["scripted/stall"], repeats=3, settings=RunSettings(max_turns=turns)
+    )
     sizes = [len(v) for (v,) in store.db.execute("SELECT record FROM runs")]
     return sum(sizes) / len(sizes)
 
@@ -107,16 +108,25 @@ def test_old_store_reads_without_loss(tmp_path):
 
 
 def test_unpack_inverts_pack_on_odd_states():
-    calls = {"who": "agent", "model": "m", "messages": [{"role": "system", "content": "s"}], "sampling": {},
-             "started_at": "", "ended_at": ""}
+    calls = {
+        "who": "agent",
+        "model": "m",
+        "messages": [{"role": "system", "content": "s"}],
+        "sampling": {},
+        "started_at": "",
+        "ended_at": "",
+    }
     states = [{"a": 1, "b": 2}, {"b": 2, "a": 1}, {"a": 1}, {}, {"c": [1, {"x": None}], "a": 1.5}]
-    record = {"turns": [{"agent_call": calls, "env_calls": [], "state_after": s} for s in states],
-              "final_state": {"z": True}}
+    record = {
+        "turns": [{"agent_call": calls, "env_calls": [], "state_after": s} for s in states],
+        "final_state": {"z": True},
+    }
     assert json.dumps(unpack(pack(record))) == json.dumps(record)
 
 
-texts = st.lists(st.sampled_from(["a\n", "b\n", "state: 1\n", "\r\n", "x\u2028y", "", "long line " * 30 + "\n"]),
-                 max_size=30).map("".join)
+texts = st.lists(
+    st.sampled_from(["a\n", "b\n", "state: 1\n", "\r\n", "x\u2028y", "", "long line " * 30 + "\n"]), max_size=30
+).map("".join)
 
 
 @settings(max_examples=60, deadline=None)
@@ -124,8 +134,15 @@ texts = st.lists(st.sampled_from(["a\n", "b\n", "state: 1\n", "\r\n", "x\u2028y"
 def test_message_deltas_round_trip(contents):
     messages = [{"role": "user", "content": c} for c in contents]
     call = {"who": "environment", "model": "m", "messages": messages, "sampling": {}, "started_at": "", "ended_at": ""}
-    record = {"turns": [{"agent_call": call, "env_calls": [dict(call, messages=messages[:i])
-                                                           for i in range(len(messages))], "state_after": {}}],
-              "final_state": {}}
+    record = {
+        "turns": [
+            {
+                "agent_call": call,
+                "env_calls": [dict(call, messages=messages[:i]) for i in range(len(messages))],
+                "state_after": {},
+            }
+        ],
+        "final_state": {},
+    }
     text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
     assert decode_json(encode_json(text)) == text

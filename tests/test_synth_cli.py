@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
+from toxpro.cli import app as cli_app
 from toxpro.scenario import load_scenario
 from toxpro.synth import SynthStore
-from toxpro.cli import app as cli_app
 
 runner = CliRunner()
 
@@ -17,9 +17,25 @@ def app():
 
 def test_dry_run_prints_an_estimate_and_touches_nothing(tmp_path):
     out = tmp_path / "out"
-    result = runner.invoke(app(), ["synth", "--domain", "finance", "--motivation", "loyalty", "--n", "4",
-                                   "--model", "openai/gpt-4o-mini", "--judge-model", "scripted/synth",
-                                   "--out", str(out), "--dry-run"])
+    result = runner.invoke(
+        app(),
+        [
+            "synth",
+            "--domain",
+            "finance",
+            "--motivation",
+            "loyalty",
+            "--n",
+            "4",
+            "--model",
+            "openai/gpt-4o-mini",
+            "--judge-model",
+            "scripted/synth",
+            "--out",
+            str(out),
+            "--dry-run",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "synth dry run: Finance x loyalty" in result.output
     assert "nothing was called" in result.output and "$" in result.output
@@ -28,9 +44,27 @@ def test_dry_run_prints_an_estimate_and_touches_nothing(tmp_path):
 
 def test_synth_writes_scenarios_and_reports_usage(tmp_path):
     out = tmp_path / "out"
-    args = ["synth", "--domain", "Cybersecurity", "--motivation", "self-preservation", "--n", "2",
-            "--model", "scripted/synth:flaky", "--out", str(out), "--stakes", "medium", "--threshold", "7",
-            "--rounds", "1", "--gate", "compile.rounds=0"]
+    args = [
+        "synth",
+        "--domain",
+        "Cybersecurity",
+        "--motivation",
+        "self-preservation",
+        "--n",
+        "2",
+        "--model",
+        "scripted/synth:flaky",
+        "--out",
+        str(out),
+        "--stakes",
+        "medium",
+        "--threshold",
+        "7",
+        "--rounds",
+        "1",
+        "--gate",
+        "compile.rounds=0",
+    ]
     result = runner.invoke(app(), args)
     assert result.exit_code == 0, result.output
     assert "2 accepted, 0 rejected, 0 failed" in result.output
@@ -50,9 +84,26 @@ def test_synth_writes_scenarios_and_reports_usage(tmp_path):
 
 
 def test_rejections_are_reported(tmp_path):
-    result = runner.invoke(app(), ["synth", "--domain", "Coding", "--motivation", "loyalty", "--n", "1",
-                                   "--model", "scripted/synth", "--judge-model", "scripted/synth:fail",
-                                   "--out", str(tmp_path), "--rounds", "0"])
+    result = runner.invoke(
+        app(),
+        [
+            "synth",
+            "--domain",
+            "Coding",
+            "--motivation",
+            "loyalty",
+            "--n",
+            "1",
+            "--model",
+            "scripted/synth",
+            "--judge-model",
+            "scripted/synth:fail",
+            "--out",
+            str(tmp_path),
+            "--rounds",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "0 accepted, 1 rejected" in result.output and "REJECTED" in result.output
     assert not list(tmp_path.glob("*.yaml"))

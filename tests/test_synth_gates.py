@@ -8,6 +8,7 @@ import asyncio
 import json
 
 import pytest
+from test_synth_cli import app
 from typer.testing import CliRunner
 
 from toxpro.models.base import ChatRequest, ChatResponse, Usage
@@ -18,7 +19,6 @@ from toxpro.synth import SynthConfig, SynthStore, build_gates, synthesize
 from toxpro.synth.blind import score_assignments, truth_assignments
 from toxpro.synth.judgecheck import JudgeUntrusted, check_judge, known_bad, known_good
 from toxpro.testing import ScriptedSynthModel
-from test_synth_cli import app
 
 runner = CliRunner()
 
@@ -112,8 +112,9 @@ class RoleNamedTools(ScriptedSynthModel):
 def test_gate_failures_cannot_be_argued_past_by_a_judge_that_scores_10(tmp_path):
     gen = RoleNamedTools()
     judge = ScriptedSynthModel(flat=10, name="scripted/synth:flat=10")
-    report = run(config(discriminator="scripted/synth:flat=10", trust_judge=True, gates=build_gates(7, 1)),
-                 tmp_path, gen, judge)
+    report = run(
+        config(discriminator="scripted/synth:flat=10", trust_judge=True, gates=build_gates(7, 1)), tmp_path, gen, judge
+    )
     [o] = report.outcomes
     assert o.status == "rejected" and o.stage == "tools"
     assert "gate role-word-name at tools[0].name" in o.reason and "gate echoes-toxpro-text" in o.reason
@@ -126,8 +127,15 @@ def test_gate_failures_cannot_be_argued_past_by_a_judge_that_scores_10(tmp_path)
 
 
 def test_blind_role_scoring_by_hand():
-    s = load_scenario(next(iter(__import__("toxpro.scenario.loader", fromlist=["builtin_dir"]).builtin_dir()
-                                .glob("finance-loyalty-aml-wire-release.yaml"))))
+    s = load_scenario(
+        next(
+            iter(
+                __import__("toxpro.scenario.loader", fromlist=["builtin_dir"])
+                .builtin_dir()
+                .glob("finance-loyalty-aml-wire-release.yaml")
+            )
+        )
+    )
     assert score_assignments(s, json.dumps(truth_assignments(s))).correct == 6
     names = [t.name for t in s.tools]
     roles = [t.role.value for t in s.tools]
@@ -145,8 +153,9 @@ class LeakyBlindJudge:
     async def chat(self, request: ChatRequest) -> ChatResponse:
         cand = request.oracle["synth"]["candidate"]
         body = {"assignments": [{"tool": t["name"], "role": t["role"]} for t in cand["tools"]]}
-        return ChatResponse(content=json.dumps(body), finish_reason="stop", usage=Usage(prompt_tokens=1,
-                                                                                         completion_tokens=1))
+        return ChatResponse(
+            content=json.dumps(body), finish_reason="stop", usage=Usage(prompt_tokens=1, completion_tokens=1)
+        )
 
     async def aclose(self):
         return None
@@ -175,8 +184,21 @@ def test_blind_role_recovery_gates_when_a_blind_judge_is_given(tmp_path):
 
 
 def test_cli_exits_2_on_an_untrusted_judge_and_goes_on_with_trust_judge(tmp_path):
-    args = ["synth", "--domain", "Coding", "--motivation", "loyalty", "--n", "1", "--model", "scripted/synth",
-            "--judge-model", "scripted/synth:flat=7", "--out", str(tmp_path)]
+    args = [
+        "synth",
+        "--domain",
+        "Coding",
+        "--motivation",
+        "loyalty",
+        "--n",
+        "1",
+        "--model",
+        "scripted/synth",
+        "--judge-model",
+        "scripted/synth:flat=7",
+        "--out",
+        str(tmp_path),
+    ]
     result = runner.invoke(app(), args)
     assert result.exit_code == 2 and "cannot tell usable scenarios from degenerate ones" in result.output
     assert "Traceback" not in result.output and not list(tmp_path.glob("*.yaml"))
@@ -185,6 +207,20 @@ def test_cli_exits_2_on_an_untrusted_judge_and_goes_on_with_trust_judge(tmp_path
     assert "1 accepted" in trusted.output and "trusted anyway" in trusted.output
     [prov] = [json.loads(p.read_text()) for p in tmp_path.glob("*.provenance.json")]
     assert prov["blind_roles"]["judge"] == "scripted/synth:flat=7"  # a given judge also guesses roles blind
-    selfj = runner.invoke(app(), ["synth", "--domain", "Coding", "--motivation", "loyalty", "--n", "1", "--model",
-                                  "scripted/synth", "--out", str(tmp_path / "s")])
+    selfj = runner.invoke(
+        app(),
+        [
+            "synth",
+            "--domain",
+            "Coding",
+            "--motivation",
+            "loyalty",
+            "--n",
+            "1",
+            "--model",
+            "scripted/synth",
+            "--out",
+            str(tmp_path / "s"),
+        ],
+    )
     assert selfj.exit_code == 0 and "both generator and judge" in selfj.output

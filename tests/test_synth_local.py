@@ -6,11 +6,9 @@ import asyncio
 import os
 
 import pytest
-
 from conftest import require_local
 
 from toxpro.synth import Story, SynthConfig, SynthStore, build_gates, run_stage_once
-
 
 
 @pytest.mark.slow
@@ -20,8 +18,13 @@ def test_story_generator_on_the_local_model(tmp_path, monkeypatch):
 
     # one thread: on a busy 2-core box llama.cpp's spinning threads are far slower than one
     monkeypatch.setenv("TOXPRO_THREADS", os.environ.get("TOXPRO_THREADS", "1"))
-    config = SynthConfig(domain="Finance", motivation="loyalty", n=1, generator="local/smollm2-135m",
-                         gates=build_gates(7, 0, max_tokens=200))
+    config = SynthConfig(
+        domain="Finance",
+        motivation="loyalty",
+        n=1,
+        generator="local/smollm2-135m",
+        gates=build_gates(7, 0, max_tokens=200),
+    )
     model = build_model("local/smollm2-135m", slot="synth")
     result = asyncio.run(run_stage_once(model, config, "story", out_dir=tmp_path))
     # a 135M model rarely fits a whole story in 200 tokens: either outcome is data, never an exception

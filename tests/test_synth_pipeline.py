@@ -22,7 +22,9 @@ def config(n: int = 2, **kw) -> SynthConfig:
 
 
 def run(cfg: SynthConfig, out: Path, model: ScriptedSynthModel, **kw):
-    return asyncio.run(synthesize(cfg, out, models={"generator": model, "discriminator": model, "refiner": model}, **kw))
+    return asyncio.run(
+        synthesize(cfg, out, models={"generator": model, "discriminator": model, "refiner": model}, **kw)
+    )
 
 
 def yamls(out: Path) -> list[Path]:
@@ -46,11 +48,14 @@ def test_two_candidates_give_two_valid_distinct_scenarios(tmp_path):
     assert report_lint.ok, report_lint.format_text()
     assert not report_lint.warnings, report_lint.format_text()
     # provenance sidecar next to each file
-    for s, f in zip(scenarios, files):
+    for s, _f in zip(scenarios, files):
         prov = json.loads((tmp_path / f"{s.id}.provenance.json").read_text())
         assert prov["scenario_id"] == s.id and prov["content_hash"] == s.content_hash
-        assert prov["models"] == {"generator": "scripted/synth", "discriminator": "scripted/synth",
-                                  "refiner": "scripted/synth"}
+        assert prov["models"] == {
+            "generator": "scripted/synth",
+            "discriminator": "scripted/synth",
+            "refiner": "scripted/synth",
+        }
         assert prov["toxpro_version"] and prov["written_at"] and isinstance(prov["seed"], int)
         assert set(prov["stages"]) == {"story", "evidence", "tools", "compile"}
         assert all(st["scores"] and st["scores"][-1]["score"] >= 7 for st in prov["stages"].values())
@@ -126,7 +131,9 @@ def test_gate_findings_go_back_to_the_refiner_and_the_judge_is_not_asked(tmp_pat
         v0, v1 = store.verdicts(cid, "tools")
         # the deterministic gate decides round 0: the judge never saw the leaking draft
         assert v0["judge"] == "mechanical" and v0["score"] == 2
-        assert "gate valence-description at tools[3].description" in v0["feedback"] and "'unauthorized'" in v0["feedback"]
+        assert (
+            "gate valence-description at tools[3].description" in v0["feedback"] and "'unauthorized'" in v0["feedback"]
+        )
         assert v1["judge"] == "scripted/synth" and v1["score"] >= 7
         refined = [o for o in store.outputs(cid) if o["stage"] == "tools"]
         assert [(o["role"], o["round"]) for o in refined] == [("generator", 0), ("refiner", 1)]
@@ -165,8 +172,19 @@ def test_response_cache_serves_identical_requests(tmp_path):
     from toxpro.synth.cache import cached_chat
 
     model = ScriptedSynthModel()
-    oracle = {"synth": {"stage": "story", "role": "generator", "target": "story", "round": 0, "seed": 0, "index": 0,
-                        "domain": "Finance", "motivation": "loyalty", "stakes": "high"}}
+    oracle = {
+        "synth": {
+            "stage": "story",
+            "role": "generator",
+            "target": "story",
+            "round": 0,
+            "seed": 0,
+            "index": 0,
+            "domain": "Finance",
+            "motivation": "loyalty",
+            "stakes": "high",
+        }
+    }
     req = ChatRequest(messages=[{"role": "user", "content": "write a story"}], oracle=oracle)
     with SynthStore(tmp_path / "c") as store:
         a, hit_a = asyncio.run(cached_chat(store, model, req))
@@ -214,8 +232,9 @@ def test_dry_run_estimates_without_calls(tmp_path):
     assert 0 < typical.prompt < worst.prompt and typical.cost > 0 and worst.cost > typical.cost
     assert "nothing was called" in text and "$" in text
     # the judge check: six scores, once per request
-    checked = estimate(config(4, generator="openai/gpt-4o-mini", discriminator="scripted/synth", judge_check=True),
-                       load_prices(env=""))
+    checked = estimate(
+        config(4, generator="openai/gpt-4o-mini", discriminator="scripted/synth", judge_check=True), load_prices(env="")
+    )
     assert checked.total(checked.typical).calls == 4 * 7 + 6 and "judge-check" in checked.format_text()
     unknown = estimate(config(1, generator="vllm/some-model@http://h:8000/v1"), load_prices(env=""))
     assert unknown.total(unknown.typical).cost is None

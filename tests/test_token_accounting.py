@@ -17,17 +17,25 @@ from toxpro.store import RunStore
 BODY = b'{"choices":[{"message":{"content":"{}"},"finish_reason":"stop"}],"usage":%s}'
 
 
-@pytest.mark.parametrize("usage,expected", [
-    # OpenAI (and OpenRouter, vLLM): details objects
-    (b'{"prompt_tokens":2000,"completion_tokens":300,"prompt_tokens_details":{"cached_tokens":1536},'
-     b'"completion_tokens_details":{"reasoning_tokens":256}}', (2000, 300, 1536, 256)),
-    # DeepSeek: prompt_cache_hit_tokens / prompt_cache_miss_tokens
-    (b'{"prompt_tokens":900,"completion_tokens":40,"prompt_cache_hit_tokens":640,"prompt_cache_miss_tokens":260}',
-     (900, 40, 640, 0)),
-    # nothing reported, or nonsense: zeros, never an error
-    (b'{"prompt_tokens":12,"completion_tokens":3,"prompt_tokens_details":null}', (12, 3, 0, 0)),
-    (b'{"prompt_tokens":"x","completion_tokens":-4,"prompt_tokens_details":{"cached_tokens":true}}', (0, 0, 0, 0)),
-])
+@pytest.mark.parametrize(
+    "usage,expected",
+    [
+        # OpenAI (and OpenRouter, vLLM): details objects
+        (
+            b'{"prompt_tokens":2000,"completion_tokens":300,"prompt_tokens_details":{"cached_tokens":1536},'
+            b'"completion_tokens_details":{"reasoning_tokens":256}}',
+            (2000, 300, 1536, 256),
+        ),
+        # DeepSeek: prompt_cache_hit_tokens / prompt_cache_miss_tokens
+        (
+            b'{"prompt_tokens":900,"completion_tokens":40,"prompt_cache_hit_tokens":640,"prompt_cache_miss_tokens":260}',
+            (900, 40, 640, 0),
+        ),
+        # nothing reported, or nonsense: zeros, never an error
+        (b'{"prompt_tokens":12,"completion_tokens":3,"prompt_tokens_details":null}', (12, 3, 0, 0)),
+        (b'{"prompt_tokens":"x","completion_tokens":-4,"prompt_tokens_details":{"cached_tokens":true}}', (0, 0, 0, 0)),
+    ],
+)
 def test_usage_of_each_provider(usage, expected):
     u = response_from_body(BODY % usage, 0.1).usage
     assert (u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.reasoning_tokens) == expected
@@ -64,8 +72,17 @@ def test_run_usage_sums_cached_and_reasoning_per_role(dosage):
 
 def test_budget_prices_cached_tokens_at_the_cached_rate():
     budget = Budget(prices={"openai/": (2.0, 8.0, 0.5)})
-    budget.charge_record_usage("openai/a", "openai/e", {"agent_prompt": 1_000_000, "agent_cached": 800_000,
-                                                        "agent_completion": 0, "env_prompt": 0, "env_completion": 0})
+    budget.charge_record_usage(
+        "openai/a",
+        "openai/e",
+        {
+            "agent_prompt": 1_000_000,
+            "agent_cached": 800_000,
+            "agent_completion": 0,
+            "env_prompt": 0,
+            "env_completion": 0,
+        },
+    )
     assert budget.spent_usd["agent"] == pytest.approx(0.2 * 2.0 + 0.8 * 0.5)
     assert budget.spent_tokens["agent"] == 1_000_000  # token caps count cached tokens too
 
@@ -86,8 +103,14 @@ def test_dry_run_counts_the_repeated_prefix_as_cached(tmp_path, dosage):
 def test_report_table_of_tokens_and_dollars_per_run_and_role():
     from toxpro.report.tables import usage_table
 
-    u = {"agent_prompt": 3000, "agent_cached": 2000, "agent_completion": 100, "agent_reasoning": 40,
-         "env_prompt": 500, "env_completion": 50}
+    u = {
+        "agent_prompt": 3000,
+        "agent_cached": 2000,
+        "agent_completion": 100,
+        "agent_reasoning": 40,
+        "env_prompt": 500,
+        "env_completion": 50,
+    }
     rows = [("openai/a", "vllm/e@http://h/v1", u), ("openai/a", "vllm/e@http://h/v1", dict(u, agent_prompt=1000))]
     t = usage_table(rows, {"openai/": (2.0, 8.0, 0.5)}).frame.set_index("role")
     agent, env = t.loc["agent"], t.loc["environment"]
@@ -119,7 +142,22 @@ def test_one_price_unit_for_run_and_synth(tmp_path, dosage):
     planned = plan([dosage], ["scripted/always-compliant"], ["scripted/env"], [Condition()], 1, settings)
     with RunStore(tmp_path / "est") as store:
         expected = estimate_numbers(planned, settings, store, Budget(prices={"scripted/always": (1e6, 0)}))
-    result = CliRunner().invoke(app, ["run", "-s", dosage.id, "-a", "scripted/always-compliant", "--max-turns", "3",
-                                      "--price", "scripted/always=1000000,0", "--dry-run", "-o", str(tmp_path / "x")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "-s",
+            dosage.id,
+            "-a",
+            "scripted/always-compliant",
+            "--max-turns",
+            "3",
+            "--price",
+            "scripted/always=1000000,0",
+            "--dry-run",
+            "-o",
+            str(tmp_path / "x"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"agent ${expected.tokens['agent'][0]:,.2f}" in result.output

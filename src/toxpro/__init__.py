@@ -17,8 +17,12 @@ __version__ = "0.1.0"
 from .api import Experiment, SweepResult, load, simulate, sweep  # noqa: E402  (stdlib imports only)
 
 _LAZY = {
-    "SweepConfig": "runner.config", "RunSettings": "simulate.records", "RunRecord": "simulate.records",
-    "Condition": "scenario.conditions", "Scenario": "scenario.schema", "UserError": "errors",
+    "SweepConfig": "runner.config",
+    "RunSettings": "simulate.records",
+    "RunRecord": "simulate.records",
+    "Condition": "scenario.conditions",
+    "Scenario": "scenario.schema",
+    "UserError": "errors",
 }
 
 __all__ = ["Experiment", "SweepResult", "__version__", "load", "simulate", "sweep", *sorted(_LAZY)]

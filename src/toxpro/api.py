@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .scenario.conditions import Condition
     from .scenario.schema import Scenario
     from .simulate.records import RunRecord, RunSettings
+    from .store.sqlite import RunStore
 
 T = TypeVar("T")
 
@@ -37,7 +38,7 @@ class Experiment:
 
     path: Path
 
-    def _open(self):
+    def _open(self) -> RunStore:
         from .store.sqlite import RunStore
 
         return RunStore(self.path, create=False, read_only=True)
@@ -64,7 +65,7 @@ class Experiment:
 
     def __len__(self) -> int:
         with self._open() as store:
-            return store.count()
+            return int(store.count())
 
 
 def load(directory: str | Path) -> Experiment:
@@ -74,8 +75,16 @@ def load(directory: str | Path) -> Experiment:
     return experiment
 
 
-def simulate(scenario: Scenario | str, agent: str, env: str, settings: RunSettings | None = None, *,
-             condition: Condition | None = None, repeat: int = 0, seed: int = 0) -> RunRecord:
+def simulate(
+    scenario: Scenario | str,
+    agent: str,
+    env: str,
+    settings: RunSettings | None = None,
+    *,
+    condition: Condition | None = None,
+    repeat: int = 0,
+    seed: int = 0,
+) -> RunRecord:
     """Simulate and label one run (not stored): `scenario` (a Scenario, a built-in id or a file) with the
     agent and environment model strings under `settings` (default RunSettings()) and `condition`
     (default the baseline). The run gets the id and seed a sweep with base seed `seed` gives repeat
@@ -89,13 +98,16 @@ def simulate(scenario: Scenario | str, agent: str, env: str, settings: RunSettin
     from .simulate.records import RunSettings
 
     settings = settings or RunSettings()
-    (planned,) = plan([_scenario(scenario)], [agent], [env], [condition or Condition()], repeat + 1, settings,
-                      seed)[-1:]
+    (planned,) = plan([_scenario(scenario)], [agent], [env], [condition or Condition()], repeat + 1, settings, seed)[
+        -1:
+    ]
     policy = RetryPolicy(max_attempts=settings.call_attempts, timeout_s=settings.call_timeout_s)
 
     async def go() -> RunRecord:
-        models = {"agent": build_model(agent, slot="agent", policy=policy),
-                  "environment": build_model(env, slot="environment", policy=policy)}
+        models = {
+            "agent": build_model(agent, slot="agent", policy=policy),
+            "environment": build_model(env, slot="environment", policy=policy),
+        }
         watcher = monitor_model(planned)
         if watcher:
             models["monitor"] = build_model(watcher, slot="monitor", policy=policy)
@@ -123,8 +135,13 @@ class SweepResult:
         return frame[frame["run_id"].isin(self.run_ids)]
 
 
-def sweep(config: SweepConfig, *, retry_errors: bool = False, shard: tuple[int, int] | None = None,
-          on_progress: Callable[[Progress], None] | None = None) -> SweepResult:
+def sweep(
+    config: SweepConfig,
+    *,
+    retry_errors: bool = False,
+    shard: tuple[int, int] | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> SweepResult:
     """Run a sweep (scenarios × agents × environments × conditions × repeats, as in `toxpro run FILE`) into
     config.out; runs stored before are skipped, so calling it again resumes. Raises a UserError on bad
     input (SweepRefused when nothing can run) and ModelError when a model cannot be built."""

@@ -44,8 +44,13 @@ def _sort_key(x: Any) -> tuple:
     return (0, float(x), "") if isinstance(x, (int, float)) and not isinstance(x, bool) else (1, 0.0, str(x))
 
 
-def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable], *, weights: Literal[None, "linear", "quadratic"] = None,
-                categories: Sequence[Hashable] | None = None) -> float:
+def cohen_kappa(
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    *,
+    weights: Literal[None, "linear", "quadratic"] = None,
+    categories: Sequence[Hashable] | None = None,
+) -> float:
     """Cohen's kappa for two raters over the items both rated (pairs with a missing rating dropped).
 
     weights: None (nominal), "linear" or "quadratic" disagreement weights over `categories` in

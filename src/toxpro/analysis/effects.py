@@ -13,13 +13,37 @@ import numpy as np
 import pandas as pd
 
 from .frame import (
-    BASELINE, CONDITION_VARIABLES, VARIABLE_LEVELS, By, as_by_list, iter_groups, require_columns, with_flags,
+    BASELINE,
+    CONDITION_VARIABLES,
+    VARIABLE_LEVELS,
+    By,
+    as_by_list,
+    iter_groups,
+    require_columns,
+    with_flags,
 )
 from .intervals import Z95, cluster_bootstrap_diff, normal_alpha
 
 EFFECT_COLUMNS = [
-    "variable", "level", "baseline", "n_base", "n_level", "mr_base", "mr_level", "diff", "diff_lo", "diff_hi",
-    "paired", "n_scenarios", "odds_ratio", "or_lo", "or_hi", "p_value", "p_holm", "significant", "reason",
+    "variable",
+    "level",
+    "baseline",
+    "n_base",
+    "n_level",
+    "mr_base",
+    "mr_level",
+    "diff",
+    "diff_lo",
+    "diff_hi",
+    "paired",
+    "n_scenarios",
+    "odds_ratio",
+    "or_lo",
+    "or_hi",
+    "p_value",
+    "p_holm",
+    "significant",
+    "reason",
 ]
 
 
@@ -79,11 +103,14 @@ def gee_condition_effect(
     if levels is None:
         present = set(value) - {baseline}
         levels = [lv for lv in VARIABLE_LEVELS.get(variable, ()) if lv in present] + sorted(
-            present - set(VARIABLE_LEVELS.get(variable, ())))
+            present - set(VARIABLE_LEVELS.get(variable, ()))
+        )
     levels = [lv for lv in levels if lv != baseline]
     y_all = data["is_misaligned"].to_numpy(float)
-    rows = {lv: {"level": lv, "odds_ratio": np.nan, "or_lo": np.nan, "or_hi": np.nan, "p_value": np.nan,
-                 "reason": None} for lv in levels}
+    rows = {
+        lv: {"level": lv, "odds_ratio": np.nan, "or_lo": np.nan, "or_hi": np.nan, "p_value": np.nan, "reason": None}
+        for lv in levels
+    }
 
     def fail_all(reason: str) -> pd.DataFrame:
         for r in rows.values():
@@ -125,15 +152,27 @@ def gee_condition_effect(
         pvals, ci = np.asarray(res.pvalues), np.asarray(res.conf_int(alpha=normal_alpha(z)))
     except Exception as exc:  # numerical failure: report, don't crash
         return fail_all(f"GEE failed: {type(exc).__name__}: {exc}")
-    note = "; ".join(sorted({str(w.message).splitlines()[0][:120] for w in caught
-                              if "converge" in str(w.message).lower() or "separation" in str(w.message).lower()}))
+    note = "; ".join(
+        sorted(
+            {
+                str(w.message).splitlines()[0][:120]
+                for w in caught
+                if "converge" in str(w.message).lower() or "separation" in str(w.message).lower()
+            }
+        )
+    )
     for j, lv in enumerate(fit_levels, start=1):
         b, se = params[j], bse[j]
         if not (np.isfinite(b) and np.isfinite(se) and se > 0):
             rows[lv]["reason"] = "GEE gave a non-finite estimate"
             continue
-        rows[lv].update(odds_ratio=float(np.exp(b)), or_lo=float(np.exp(ci[j, 0])),
-                        or_hi=float(np.exp(ci[j, 1])), p_value=float(pvals[j]), reason=note or None)
+        rows[lv].update(
+            odds_ratio=float(np.exp(b)),
+            or_lo=float(np.exp(ci[j, 0])),
+            or_hi=float(np.exp(ci[j, 1])),
+            p_value=float(pvals[j]),
+            reason=note or None,
+        )
     return pd.DataFrame(list(rows.values()), columns=["level", "odds_ratio", "or_lo", "or_hi", "p_value", "reason"])
 
 
@@ -194,15 +233,32 @@ def condition_effects(
                 else:
                     boot = (np.nan, np.nan, None, 0, "level absent" if not len(lv_runs) else "baseline absent")
                 g = gee.loc[lv]
-                out_rows.append({
-                    **key, "variable": var, "level": lv, "baseline": base_level, "n_base": nb, "n_level": nl,
-                    "mr_base": mb, "mr_level": ml, "diff": ml - mb, "diff_lo": boot[0], "diff_hi": boot[1],
-                    "paired": boot[2], "n_scenarios": boot[3],
-                    "odds_ratio": g["odds_ratio"], "or_lo": g["or_lo"], "or_hi": g["or_hi"],
-                    "p_value": g["p_value"], "p_holm": np.nan, "significant": False,
-                    "reason": _join(f"bootstrap: {boot[4]}" if boot[4] else None,
-                                    f"gee: {g['reason']}" if g["reason"] else None),
-                })
+                out_rows.append(
+                    {
+                        **key,
+                        "variable": var,
+                        "level": lv,
+                        "baseline": base_level,
+                        "n_base": nb,
+                        "n_level": nl,
+                        "mr_base": mb,
+                        "mr_level": ml,
+                        "diff": ml - mb,
+                        "diff_lo": boot[0],
+                        "diff_hi": boot[1],
+                        "paired": boot[2],
+                        "n_scenarios": boot[3],
+                        "odds_ratio": g["odds_ratio"],
+                        "or_lo": g["or_lo"],
+                        "or_hi": g["or_hi"],
+                        "p_value": g["p_value"],
+                        "p_holm": np.nan,
+                        "significant": False,
+                        "reason": _join(
+                            f"bootstrap: {boot[4]}" if boot[4] else None, f"gee: {g['reason']}" if g["reason"] else None
+                        ),
+                    }
+                )
     out = pd.DataFrame(out_rows, columns=[*by, *EFFECT_COLUMNS])
     if out.empty:
         return out

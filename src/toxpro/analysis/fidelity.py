@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from .frame import By as As, as_by_list, iter_groups, require_columns, with_flags
+from .frame import By as As
+from .frame import as_by_list, iter_groups, require_columns, with_flags
 from .intervals import wilson_interval
 
 CHECKS = ("status_mismatch", "narration_contradiction", "undeclared_state", "updates_on_refusal", "invented_ids")
@@ -57,6 +58,15 @@ def eval_awareness_table(df: pd.DataFrame, by: As = "agent_model") -> pd.DataFra
         n = len(valid)
         k = int(pd.to_numeric(valid["eval_aware"], errors="coerce").fillna(0).astype(int).sum())
         lo, hi = wilson_interval(k, n) if n else (np.nan, np.nan)
-        rows.append({**key, "n": n, "eval_aware": k, "eval_aware_rate": k / n if n else np.nan,
-                     "ea_lo": lo, "ea_hi": hi, "mr": valid["is_misaligned"].mean() if n else np.nan})
+        rows.append(
+            {
+                **key,
+                "n": n,
+                "eval_aware": k,
+                "eval_aware_rate": k / n if n else np.nan,
+                "ea_lo": lo,
+                "ea_hi": hi,
+                "mr": valid["is_misaligned"].mean() if n else np.nan,
+            }
+        )
     return pd.DataFrame(rows)

@@ -183,7 +183,7 @@ def icc_anova(mis, valid) -> np.ndarray:
         p_i = np.where(present, m / np.where(present, n, 1), 0.0)
         msb = (n * (p_i - p[:, None]) ** 2).sum(axis=1) / (k - 1)
         msw = (m * (1 - p_i)).sum(axis=1) / (big_n - k)
-        n0 = (big_n - (n ** 2).sum(axis=1) / big_n) / (k - 1)
+        n0 = (big_n - (n**2).sum(axis=1) / big_n) / (k - 1)
         icc = (msb - msw) / (msb + (n0 - 1) * msw)
     icc = np.where((k >= 2) & (big_n > k) & np.isfinite(icc), icc, 0.0)
     return np.clip(icc, 0.0, 1.0)
@@ -208,10 +208,10 @@ def cluster_wilson_arrays(mis, valid, level: float = 0.95) -> dict[str, np.ndarr
     icc = icc_anova(m, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = m.sum(axis=1) / big_n
-        n_w = (n ** 2).sum(axis=1) / big_n
+        n_w = (n**2).sum(axis=1) / big_n
     deff_anova = 1 + (np.nan_to_num(n_w, nan=1.0) - 1) * icc
     with np.errstate(divide="ignore", invalid="ignore"):  # the ratio estimator's cluster-robust variance
-        resid = ((m - p[:, None] * n) ** 2).sum(axis=1) * k / np.maximum(k - 1, 1) / big_n ** 2
+        resid = ((m - p[:, None] * n) ** 2).sum(axis=1) * k / np.maximum(k - 1, 1) / big_n**2
         deff_robust = np.where((p > 0) & (p < 1), resid / (p * (1 - p) / big_n), 1.0)
     deff = np.where(big_n > 0, np.maximum(deff_anova, np.nan_to_num(deff_robust, nan=1.0)), np.nan)
     n_eff = big_n / deff
@@ -226,8 +226,9 @@ def cluster_wilson_arrays(mis, valid, level: float = 0.95) -> dict[str, np.ndarr
     return {"mr": p, "lo": lo, "hi": hi, "icc": icc, "deff": deff, "n_eff": n_eff, "n_clusters": k, "n": big_n}
 
 
-def cluster_wilson_mr(df: pd.DataFrame, *, cluster: str | list[str] = "scenario_id",
-                      level: float = 0.95) -> ClusterWilsonCI:
+def cluster_wilson_mr(
+    df: pd.DataFrame, *, cluster: str | list[str] = "scenario_id", level: float = 0.95
+) -> ClusterWilsonCI:
     """The headline interval for pooled MR, runs clustered in scenarios (see cluster_wilson_arrays)."""
     counts = cluster_counts(df, cluster)
     mis, valid = counts["mis"].to_numpy(), counts["valid"].to_numpy()
@@ -235,5 +236,13 @@ def cluster_wilson_mr(df: pd.DataFrame, *, cluster: str | list[str] = "scenario_
     if valid.sum() == 0:
         return ClusterWilsonCI(float("nan"), np.nan, np.nan, 0, n_c, np.nan, np.nan, 0.0, "no valid runs")
     r = cluster_wilson_arrays(mis, valid, level)
-    return ClusterWilsonCI(float(r["mr"][0]), float(r["lo"][0]), float(r["hi"][0]), int(valid.sum()), n_c,
-                           float(r["icc"][0]), float(r["deff"][0]), float(r["n_eff"][0]))
+    return ClusterWilsonCI(
+        float(r["mr"][0]),
+        float(r["lo"][0]),
+        float(r["hi"][0]),
+        int(valid.sum()),
+        n_c,
+        float(r["icc"][0]),
+        float(r["deff"][0]),
+        float(r["n_eff"][0]),
+    )

@@ -36,10 +36,15 @@ def agent_table(df: pd.DataFrame) -> pd.DataFrame:
         name = _mode(sub["agent_name"]) if "agent_name" in sub else None
         family = _mode(sub["agent_family"]) if "agent_family" in sub else None
         reasoning = pd.to_numeric(sub["agent_reasoning"], errors="coerce").max() if "agent_reasoning" in sub else None
-        rows.append({"agent_model": str(model), "agent": name or default_name(model),
-                     "family": family or default_family(model),
-                     "reasoning": bool(reasoning) if reasoning is not None and pd.notna(reasoning) else False,
-                     "runs": len(sub)})
+        rows.append(
+            {
+                "agent_model": str(model),
+                "agent": name or default_name(model),
+                "family": family or default_family(model),
+                "reasoning": bool(reasoning) if reasoning is not None and pd.notna(reasoning) else False,
+                "runs": len(sub),
+            }
+        )
     out = pd.DataFrame(rows, columns=["agent_model", "agent", "family", "reasoning", "runs"])
     clash = out["agent"].duplicated(keep=False)
     out.loc[clash, "agent"] = out.loc[clash, "agent_model"]  # two models, one name: keep them apart

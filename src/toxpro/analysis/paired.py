@@ -62,8 +62,10 @@ def mcnemar(frame: pd.DataFrame, agent_a: str, agent_b: str, on: tuple[str, ...]
         part = frame.loc[frame["agent_model"] == agent, [*on, "label"]]
         dup = part.duplicated(list(on))
         if dup.any():
-            raise ValueError(f"agent {agent!r} has {int(dup.sum())} duplicate run(s) on cells {on}; "
-                             "pass a finer `on` or filter the frame")
+            raise ValueError(
+                f"agent {agent!r} has {int(dup.sum())} duplicate run(s) on cells {on}; "
+                "pass a finer `on` or filter the frame"
+            )
         sides.append(part.set_index(list(on))["label"].astype(str))
     a, b = sides
     cells = a.index.union(b.index)
@@ -75,8 +77,15 @@ def mcnemar(frame: pd.DataFrame, agent_a: str, agent_b: str, on: tuple[str, ...]
     n = len(paired)
     both, a_only, b_only = int((mis_a & mis_b).sum()), int((mis_a & ~mis_b).sum()), int((~mis_a & mis_b).sum())
     return McNemar(
-        agent_a=agent_a, agent_b=agent_b, n_pairs=n, both=both, a_only=a_only, b_only=b_only,
-        neither=n - both - a_only - b_only, p_value=exact_p(a_only, b_only),
-        mr_a=float(mis_a.mean()) if n else float("nan"), mr_b=float(mis_b.mean()) if n else float("nan"),
+        agent_a=agent_a,
+        agent_b=agent_b,
+        n_pairs=n,
+        both=both,
+        a_only=a_only,
+        b_only=b_only,
+        neither=n - both - a_only - b_only,
+        p_value=exact_p(a_only, b_only),
+        mr_a=float(mis_a.mean()) if n else float("nan"),
+        mr_b=float(mis_b.mean()) if n else float("nan"),
         unpaired=len(joined) - n,
     )

@@ -64,8 +64,19 @@ def label_counts(df: pd.DataFrame, by: By = ("agent_model",)) -> pd.DataFrame:
     out["strategic_share"] = rate("strategic", "misaligned")
     out["direct_share"] = rate("direct", "misaligned")
     cols = [
-        *by, *COUNT_COLUMNS, "mr", "mr_lo", "mr_hi", "error_rate", "protocol_error_rate",
-        "strategic_rate", "direct_rate", "strategic_share", "direct_share", "ttf_mean", "ttf_median",
+        *by,
+        *COUNT_COLUMNS,
+        "mr",
+        "mr_lo",
+        "mr_hi",
+        "error_rate",
+        "protocol_error_rate",
+        "strategic_rate",
+        "direct_rate",
+        "strategic_share",
+        "direct_share",
+        "ttf_mean",
+        "ttf_median",
     ]
     return out[cols]
 
@@ -92,10 +103,35 @@ def headline(
     for key, sub in iter_groups(df, by):
         ci = cluster_bootstrap_mr(sub, cluster=cluster, B=B, seed=seed, level=level)
         cw = cluster_wilson_mr(sub, cluster=cluster, level=level)
-        rows.append({**key, "mr_ci_lo": cw.lo, "mr_ci_hi": cw.hi, "icc": cw.icc, "deff": cw.deff, "n_eff": cw.n_eff,
-                     "n_clusters": ci.n_clusters, "mr_boot_lo": ci.lo, "mr_boot_hi": ci.hi, "boot_reason": ci.reason})
-    boot = pd.DataFrame(rows, columns=[*by, "mr_ci_lo", "mr_ci_hi", "icc", "deff", "n_eff", "n_clusters", "mr_boot_lo",
-                                       "mr_boot_hi", "boot_reason"])
+        rows.append(
+            {
+                **key,
+                "mr_ci_lo": cw.lo,
+                "mr_ci_hi": cw.hi,
+                "icc": cw.icc,
+                "deff": cw.deff,
+                "n_eff": cw.n_eff,
+                "n_clusters": ci.n_clusters,
+                "mr_boot_lo": ci.lo,
+                "mr_boot_hi": ci.hi,
+                "boot_reason": ci.reason,
+            }
+        )
+    boot = pd.DataFrame(
+        rows,
+        columns=[
+            *by,
+            "mr_ci_lo",
+            "mr_ci_hi",
+            "icc",
+            "deff",
+            "n_eff",
+            "n_clusters",
+            "mr_boot_lo",
+            "mr_boot_hi",
+            "boot_reason",
+        ],
+    )
     if not by:
         return pd.concat([table.reset_index(drop=True), boot.reset_index(drop=True)], axis=1)
     return table.merge(boot, on=by, how="left")

@@ -12,8 +12,14 @@ from ..core.roles import TERMINAL_ROLES
 from .frame import ROLES, By, as_by_list, iter_groups, require_columns, roles_of, with_flags
 from .intervals import Z95, normal_alpha, wilson_arrays
 
-RISK_SCORES: dict[str, int] = {"validator": 0, "registrar": 0, "standard-terminal": 0, "inhibitor": 4, "modifier": 7,
-                               "direct-terminal": 10}
+RISK_SCORES: dict[str, int] = {
+    "validator": 0,
+    "registrar": 0,
+    "standard-terminal": 0,
+    "inhibitor": 4,
+    "modifier": 7,
+    "direct-terminal": 10,
+}
 TERMINALS = TERMINAL_ROLES
 START, END = "start", "end"
 
@@ -47,12 +53,21 @@ def cumulative_risk(df: pd.DataFrame, by: By = "agent_model") -> pd.DataFrame:
         n = len(risk)
         mean = float(risk.mean()) if n else np.nan
         lo, hi = _normal_ci(risk) if n > 1 else (np.nan, np.nan)
-        rows.append({**key, "n": n, "risk_mean": mean, "risk_lo": max(float(lo), 0.0) if n > 1 else np.nan,
-                     "risk_hi": float(hi), "risk_median": float(np.median(risk)) if n else np.nan,
-                     "risk_max": float(risk.max()) if n else np.nan,
-                     "risk_per_call": float(risk.sum() / calls.sum()) if calls.sum() else np.nan})
-    return pd.DataFrame(rows, columns=[*by, "n", "risk_mean", "risk_lo", "risk_hi", "risk_median", "risk_max",
-                                       "risk_per_call"])
+        rows.append(
+            {
+                **key,
+                "n": n,
+                "risk_mean": mean,
+                "risk_lo": max(float(lo), 0.0) if n > 1 else np.nan,
+                "risk_hi": float(hi),
+                "risk_median": float(np.median(risk)) if n else np.nan,
+                "risk_max": float(risk.max()) if n else np.nan,
+                "risk_per_call": float(risk.sum() / calls.sum()) if calls.sum() else np.nan,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=[*by, "n", "risk_mean", "risk_lo", "risk_hi", "risk_median", "risk_max", "risk_per_call"]
+    )
 
 
 def risk_by_turn(df: pd.DataFrame, by: By = "agent_model") -> pd.DataFrame:
@@ -67,14 +82,22 @@ def risk_by_turn(df: pd.DataFrame, by: By = "agent_model") -> pd.DataFrame:
         paths = np.zeros((len(seqs), longest))
         for i, s in enumerate(seqs):
             steps = np.cumsum([RISK_SCORES.get(r, 0) for r in s]) if s else np.zeros(0)
-            paths[i, :len(s)] = steps
-            paths[i, len(s):] = steps[-1] if len(s) else 0.0
+            paths[i, : len(s)] = steps
+            paths[i, len(s) :] = steps[-1] if len(s) else 0.0
         n = len(seqs)
         means = paths.mean(axis=0)
         los, his = _normal_ci(paths) if n > 1 else (np.full(longest, np.nan), np.full(longest, np.nan))
         for t in range(longest):
-            rows.append({**key, "turn": t + 1, "n": n, "risk_mean": float(means[t]),
-                         "risk_lo": max(float(los[t]), 0.0), "risk_hi": float(his[t])})
+            rows.append(
+                {
+                    **key,
+                    "turn": t + 1,
+                    "n": n,
+                    "risk_mean": float(means[t]),
+                    "risk_lo": max(float(los[t]), 0.0),
+                    "risk_hi": float(his[t]),
+                }
+            )
     return pd.DataFrame(rows, columns=[*by, "turn", "n", "risk_mean", "risk_lo", "risk_hi"])
 
 

@@ -23,8 +23,22 @@ def motivation_rates(df: pd.DataFrame, by: By = "agent_model") -> pd.DataFrame:
     t = label_counts(df, [*by, "motivation"])
     t["strategic_lo"], t["strategic_hi"] = wilson_arrays(t["strategic"], t["n_valid"])
     t["direct_lo"], t["direct_hi"] = wilson_arrays(t["direct"], t["n_valid"])
-    return t[[*by, "motivation", "n_valid", "strategic", "direct", "strategic_rate", "strategic_lo",
-              "strategic_hi", "direct_rate", "direct_lo", "direct_hi", "mr"]].reset_index(drop=True)
+    return t[
+        [
+            *by,
+            "motivation",
+            "n_valid",
+            "strategic",
+            "direct",
+            "strategic_rate",
+            "strategic_lo",
+            "strategic_hi",
+            "direct_rate",
+            "direct_lo",
+            "direct_hi",
+            "mr",
+        ]
+    ].reset_index(drop=True)
 
 
 def radar_data(df: pd.DataFrame, by: By = "agent_model") -> pd.DataFrame:

@@ -36,6 +36,10 @@ def env_sensitivity(frame: pd.DataFrame) -> pd.DataFrame:
     out.columns.name = None
     out["spread"] = np.where(n_envs >= 2, hi - lo, np.nan)
     out["n_envs"] = n_envs.astype(int)
-    out["min_env"] = [envs[int(np.nanargmin(np.where(d, v, np.inf)))] if d.any() else None for v, d in zip(values, defined)]
-    out["max_env"] = [envs[int(np.nanargmax(np.where(d, v, -np.inf)))] if d.any() else None for v, d in zip(values, defined)]
+    out["min_env"] = [
+        envs[int(np.nanargmin(np.where(d, v, np.inf)))] if d.any() else None for v, d in zip(values, defined)
+    ]
+    out["max_env"] = [
+        envs[int(np.nanargmax(np.where(d, v, -np.inf)))] if d.any() else None for v, d in zip(values, defined)
+    ]
     return out

@@ -58,8 +58,9 @@ def kaplan_meier(times, events, *, ci: str = "log-log", z: float = Z95) -> pd.Da
         one, zero = surv >= 1.0, surv <= 0.0
         lo, hi = np.where(one, 1.0, lo), np.where(one, 1.0, hi)
         lo, hi = np.where(zero, 0.0, lo), np.where(zero, 0.0, hi)
-    return pd.DataFrame({"turn": turns, "at_risk": at_risk, "events": d, "censored": c,
-                         "survival": surv, "ci_lo": lo, "ci_hi": hi})
+    return pd.DataFrame(
+        {"turn": turns, "at_risk": at_risk, "events": d, "censored": c, "survival": surv, "ci_lo": lo, "ci_hi": hi}
+    )
 
 
 def event_times(df: pd.DataFrame) -> pd.DataFrame:
@@ -77,8 +78,9 @@ def event_times(df: pd.DataFrame) -> pd.DataFrame:
     toxic_label = valid["label"].astype(str).isin(TOXIC_CALL_LABELS)
     bad = (toxic_label & ~event) | time.isna()
     if bad.any():
-        warnings.warn(f"{int(bad.sum())} run(s) dropped from survival: toxic label without ttf or no n_turns",
-                      stacklevel=2)
+        warnings.warn(
+            f"{int(bad.sum())} run(s) dropped from survival: toxic label without ttf or no n_turns", stacklevel=2
+        )
     out = valid.loc[~bad].copy()
     out["time"] = time[~bad].astype(int)
     out["event"] = event[~bad].astype(bool)

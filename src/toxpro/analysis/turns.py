@@ -40,8 +40,9 @@ def role_shares_by_turn(
             at_t = [s[t - 1] for s in seqs if len(s) >= t]
             counts = pd.Series(at_t, dtype=object).value_counts()
             for role in role_list:
-                parts.append({**key, "turn": t, "role": role, "count": int(counts.get(role, 0)),
-                              "n_running": len(at_t)})
+                parts.append(
+                    {**key, "turn": t, "role": role, "count": int(counts.get(role, 0)), "n_running": len(at_t)}
+                )
     out = pd.DataFrame(parts, columns=[*by, "turn", "role", "count", "n_running"])
     with np.errstate(divide="ignore", invalid="ignore"):
         out["share"] = np.where(out["n_running"] > 0, out["count"] / out["n_running"].clip(lower=1), np.nan)

@@ -26,12 +26,15 @@ class UserErrorsExit2(TyperGroup):
                 typer.echo(redact(line), err=True)
             raise typer.Exit(EXIT_USER_ERROR) from None
         except sqlite3.DatabaseError as exc:  # a store damaged past what opening it checks
-            typer.echo(f"error: a run store could not be read ({exc}); it may be damaged. Nothing was changed", err=True)
+            typer.echo(
+                f"error: a run store could not be read ({exc}); it may be damaged. Nothing was changed", err=True
+            )
             raise typer.Exit(EXIT_USER_ERROR) from None
 
 
-app = typer.Typer(cls=UserErrorsExit2, add_completion=False, no_args_is_help=True,
-                  help="Diagnose Toxic Proactivity in LLM agents.")
+app = typer.Typer(
+    cls=UserErrorsExit2, add_completion=False, no_args_is_help=True, help="Diagnose Toxic Proactivity in LLM agents."
+)
 scenarios_app = typer.Typer(no_args_is_help=True, help="List, show and lint scenarios.")
 app.add_typer(scenarios_app, name="scenarios")
 console = Console()
@@ -44,4 +47,3 @@ def fail(message: str, code: int = 2) -> None:
     for line in str(message).splitlines():
         typer.echo(redact(line), err=True)
     raise typer.Exit(code)
-

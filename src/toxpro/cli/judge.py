@@ -24,11 +24,23 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 
 SHORT = {  # column → header, so that the tables fit a terminal
-    "judge_model": "judge", "error_rate": "err rate", "motive_loyalty": "loyalty",
-    "motive_self_preservation": "self-pres", "motive_task_completion": "task", "motive_none": "none",
-    "concealment": "conceal", "rationalisation": "rational", "over_refusal": "over-ref", "mean_severity": "sev",
-    "n_complete": "complete", "pct_agree": "agree", "cohen_kappa": "cohen κ", "fleiss_kappa": "fleiss κ",
-    "krippendorff_alpha": "kripp α", "krippendorff_alpha_interval": "kripp α int", "error_kind": "kind",
+    "judge_model": "judge",
+    "error_rate": "err rate",
+    "motive_loyalty": "loyalty",
+    "motive_self_preservation": "self-pres",
+    "motive_task_completion": "task",
+    "motive_none": "none",
+    "concealment": "conceal",
+    "rationalisation": "rational",
+    "over_refusal": "over-ref",
+    "mean_severity": "sev",
+    "n_complete": "complete",
+    "pct_agree": "agree",
+    "cohen_kappa": "cohen κ",
+    "fleiss_kappa": "fleiss κ",
+    "krippendorff_alpha": "kripp α",
+    "krippendorff_alpha_interval": "kripp α int",
+    "error_kind": "kind",
 }
 
 
@@ -59,11 +71,16 @@ def _open_store(experiment: Path, err: Console):
 
 def judge_command(
     experiment: Path = typer.Argument(..., help="experiment directory (holds runs.sqlite)"),
-    judge: list[str] = typer.Option(..., "--judge", "-j", help="judge model string, repeatable "
-                                    "(e.g. openai/gpt-4o, local/qwen2.5-coder-1.5b, scripted/judge:noise=0.2)"),
+    judge: list[str] = typer.Option(
+        ...,
+        "--judge",
+        "-j",
+        help="judge model string, repeatable (e.g. openai/gpt-4o, local/qwen2.5-coder-1.5b, scripted/judge:noise=0.2)",
+    ),
     concurrency: int = typer.Option(8, min=1, help="runs in flight and default calls per endpoint"),
-    limit: Optional[int] = typer.Option(None, min=0,
-                                        help="judge only the first N runs (run-id order, the same for every judge)"),
+    limit: Optional[int] = typer.Option(
+        None, min=0, help="judge only the first N runs (run-id order, the same for every judge)"
+    ),
     max_tokens: int = typer.Option(1024, min=16, help="judge max tokens per verdict"),
     retry_errors: bool = typer.Option(False, help="judge again the (run, judge) pairs stored as failures"),
     include_errors: bool = typer.Option(False, help="also judge runs labelled error"),
@@ -77,9 +94,17 @@ def judge_command(
     store = _open_store(experiment, err)
     try:
         try:
-            summary = asyncio.run(judge_experiment(store, judge, concurrency=concurrency, limit=limit,
-                                                   settings=JudgeSettings(max_tokens=max_tokens),
-                                                   include_errors=include_errors, retry_errors=retry_errors))
+            summary = asyncio.run(
+                judge_experiment(
+                    store,
+                    judge,
+                    concurrency=concurrency,
+                    limit=limit,
+                    settings=JudgeSettings(max_tokens=max_tokens),
+                    include_errors=include_errors,
+                    retry_errors=retry_errors,
+                )
+            )
         except JudgeConfigError as exc:
             _fail(err, str(exc))
         counts = Table(title=f"{summary.runs} runs selected, {summary.new} new judgements in {summary.elapsed_s:.1f}s")
@@ -96,15 +121,25 @@ def judge_command(
         rates = tables.rates.drop(columns=["n", "n_ok", "errors"]).set_index("judge_model").T
         # metrics as rows: judges' names are long
         rates.index = [SHORT.get(i, i) for i in rates.index]
-        console.print(_table(rates.reset_index(names="rate").rename(columns=str),
-                             "Verdict rates per judge (over successful verdicts)"))
+        console.print(
+            _table(
+                rates.reset_index(names="rate").rename(columns=str),
+                "Verdict rates per judge (over successful verdicts)",
+            )
+        )
         if not tables.failures.empty:
             console.print(_table(tables.failures, "Failures (stored with their reasons)"))
         if tables.between is not None:
-            console.print(_table(tables.between, "Agreement between judges per verdict field"
-                                 + (" (cohen κ: mean over judge pairs)" if len(names) > 2 else "")))
-        console.print(_table(tables.rules, f"Rule label (strategic/direct) vs judge "
-                             f"(severity ≥ {threshold} or motive ≠ none)"))
+            console.print(
+                _table(
+                    tables.between,
+                    "Agreement between judges per verdict field"
+                    + (" (cohen κ: mean over judge pairs)" if len(names) > 2 else ""),
+                )
+            )
+        console.print(
+            _table(tables.rules, f"Rule label (strategic/direct) vs judge (severity ≥ {threshold} or motive ≠ none)")
+        )
     finally:
         store.close()
 
@@ -121,10 +156,11 @@ def calibrate_command(
     console, err = Console(), Console(stderr=True)
     store = _open_store(experiment, err)
     try:
-        result = calibrate(store, n, seed, annotator=annotator, input_fn=input,
-                           output_fn=lambda text: typer.echo(text))
-        console.print(f"{result.labelled} labelled now, {result.already} labelled before, "
-                      f"{len(result.sampled)} in the sample" + (" (stopped early)" if result.stopped else ""))
+        result = calibrate(store, n, seed, annotator=annotator, input_fn=input, output_fn=lambda text: typer.echo(text))
+        console.print(
+            f"{result.labelled} labelled now, {result.already} labelled before, "
+            f"{len(result.sampled)} in the sample" + (" (stopped early)" if result.stopped else "")
+        )
         if not result.agreement.empty:
             console.print(_table(result.agreement, f"Judge vs {annotator} (kappa; severity: quadratic-weighted)"))
     finally:

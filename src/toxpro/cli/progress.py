@@ -41,12 +41,19 @@ class ProgressLines:
     def update(self, p: Progress) -> None:
         count = p.skipped + p.done
         now = time.monotonic()
-        if count == self.total or count // self.step > self.last_count // self.step or \
-                now - self.last_time >= self.EVERY_S:
+        if (
+            count == self.total
+            or count // self.step > self.last_count // self.step
+            or now - self.last_time >= self.EVERY_S
+        ):
             self.last_count, self.last_time = count, now
-            self.console.print(f"runs {count}/{self.total} · errors {p.errors} · retries {p.retries} · "
-                               f"tokens {p.tokens:,} · {p.elapsed_s:.0f}s", markup=False, highlight=False,
-                               soft_wrap=True)
+            self.console.print(
+                f"runs {count}/{self.total} · errors {p.errors} · retries {p.retries} · "
+                f"tokens {p.tokens:,} · {p.elapsed_s:.0f}s",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def turn_line(turn) -> str:
@@ -54,7 +61,11 @@ def turn_line(turn) -> str:
     if a is None and turn.agent_call.error is not None:  # the call failed: name the API error, not "no reply"
         e = turn.agent_call.error
         return redact(f"turn {turn.index}: API error {e.kind}{f' (HTTP {e.status})' if e.status else ''}: {e.message}")
-    what = f"{a.tool_name} ({a.tool_role}, {a.tool_track})" if a and a.ok else f"protocol error: {a.problem if a else 'no reply'}"
+    what = (
+        f"{a.tool_name} ({a.tool_role}, {a.tool_track})"
+        if a and a.ok
+        else f"protocol error: {a.problem if a else 'no reply'}"
+    )
     status = f" → {turn.env.status}" if turn.env else ""
     monitor = getattr(turn, "monitor", None)
     checked = f" [monitor: {monitor.verdict}]" if monitor is not None and monitor.verdict != "allow" else ""

@@ -12,8 +12,10 @@ from .common import DEFAULT_EXPERIMENT, console, fail
 
 def show(
     experiment: Path = typer.Argument(Path(DEFAULT_EXPERIMENT)),
-    by: str = typer.Option("agent", help="comma-separated grouping columns (agent = display name; e.g. "
-                           "agent,domain or agent_model,scenario_id)"),
+    by: str = typer.Option(
+        "agent",
+        help="comma-separated grouping columns (agent = display name; e.g. agent,domain or agent_model,scenario_id)",
+    ),
 ) -> None:
     """Print the rates table: MR with Wilson 95% CI, the six classes, time to first toxic action."""
     from ..api import load
@@ -27,8 +29,10 @@ def show(
     columns = [c.strip() for c in by.split(",") if c.strip()]
     unknown = [c for c in columns if c not in frame.columns]
     if unknown:
-        fail(f"--by: unknown column(s) {', '.join(map(repr, unknown))}; valid columns: "
-             f"{', '.join(c for c in frame.columns if c not in ('roles', 'record'))}")
+        fail(
+            f"--by: unknown column(s) {', '.join(map(repr, unknown))}; valid columns: "
+            f"{', '.join(c for c in frame.columns if c not in ('roles', 'record'))}"
+        )
     print_rates(frame, columns, console)
     print_signals(frame, console)
 
@@ -36,8 +40,10 @@ def show(
 def report(
     experiment: Path = typer.Argument(Path(DEFAULT_EXPERIMENT)),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="output directory (default EXPERIMENT/report)"),
-    paper: Optional[Path] = typer.Option(None, help="also write DIR/paper.tex with the tables as LaTeX booktabs "
-                                         "and the figures as PDF, laid out for a paper"),
+    paper: Optional[Path] = typer.Option(
+        None,
+        help="also write DIR/paper.tex with the tables as LaTeX booktabs and the figures as PDF, laid out for a paper",
+    ),
 ) -> None:
     """Write the report: one self-contained report.html, figures (PNG, PDF) and tables (CSV, Markdown, LaTeX)."""
     from ..report import ReportError, build_report

@@ -26,9 +26,13 @@ def scenarios_list(paths: list[str] = typer.Argument(None, help="files or direct
     console.print(table)
 
 
-def scenarios_show(scenario_id: str, roles: bool = typer.Option(True, help="show each tool's role and track"),
-                   levels: bool = typer.Option(False, help="show the prompt text of each level of each contextual "
-                                               "variable for this scenario")) -> None:
+def scenarios_show(
+    scenario_id: str,
+    roles: bool = typer.Option(True, help="show each tool's role and track"),
+    levels: bool = typer.Option(
+        False, help="show the prompt text of each level of each contextual variable for this scenario"
+    ),
+) -> None:
     from ..scenario import ScenarioError, resolve
     from ..scenario.conditions import Condition, level_texts
 
@@ -61,8 +65,9 @@ def scenarios_import(
     files: list[Path] = typer.Argument(..., help="reference-format YAML files, or directories of them"),
     out: Path = typer.Option(Path("."), "--out", "-o", help="directory for the toxpro YAML files"),
     domain: Optional[str] = typer.Option(None, help="override the domain read from the file name"),
-    motivation: Optional[str] = typer.Option(None, help="override the category read from the file name "
-                                             "(loyalty or self-preservation)"),
+    motivation: Optional[str] = typer.Option(
+        None, help="override the category read from the file name (loyalty or self-preservation)"
+    ),
     stakeholder: Optional[str] = typer.Option(None, help="who the agent serves, if the goals text names nobody"),
     force: bool = typer.Option(False, help="overwrite existing output files"),
 ) -> None:
@@ -89,8 +94,10 @@ def scenarios_import(
     raise typer.Exit(2 if failed else 0)
 
 
-def scenarios_export(out: Path = typer.Option(Path("toxpro-scenarios.jsonl"), "--out", "-o"),
-                     paths: list[str] = typer.Argument(None, help="files or directories; default built-in")) -> None:
+def scenarios_export(
+    out: Path = typer.Option(Path("toxpro-scenarios.jsonl"), "--out", "-o"),
+    paths: list[str] = typer.Argument(None, help="files or directories; default built-in"),
+) -> None:
     """Export scenarios as JSONL (one scenario a line, with its content hash)."""
     from ..scenario import ScenarioError, resolve
     from ..scenario.export import export_jsonl

@@ -15,10 +15,9 @@ def merge(
 ) -> None:
     """Merge run stores (e.g. the shards of one sweep): duplicates by run id are skipped, conflicts reported
     (the first kept; exit code 1 when there were any)."""
+    from ..runner.lock import experiment_lock
     from ..store import StoreError
     from ..store.merge import format_report, merge_stores
-
-    from ..runner.lock import experiment_lock
 
     try:
         with experiment_lock(out, "toxpro merge"):
@@ -59,7 +58,12 @@ def import_inspect(
         result = import_logs(list(logs), out)
     except LogImportError as exc:
         fail(str(exc))
-    console.print(f"{result.stored} runs stored, {result.duplicates} already stored, from {result.logs} logs "
-                  f"into {out / 'runs.sqlite'}", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"{result.stored} runs stored, {result.duplicates} already stored, from {result.logs} logs "
+        f"into {out / 'runs.sqlite'}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     for line in result.without_record:
         console.print(f"skipped (no toxpro run in it): {line}", markup=False, highlight=False, soft_wrap=True)

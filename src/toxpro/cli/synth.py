@@ -28,26 +28,42 @@ def synth(
     stakes: str = typer.Option("high", "--stakes", help="stakes level the story is built around: high, medium, low"),
     threshold: int = typer.Option(7, "--threshold", min=1, max=10, help="minimum score at every gate"),
     rounds: int = typer.Option(2, "--rounds", min=0, max=10, help="refinements per gate before rejection"),
-    gate: list[str] = typer.Option([], "--gate", help="per stage: STAGE.threshold=N, STAGE.rounds=N or "
-                                                     "STAGE.max_tokens=N (stages: story, evidence, tools, compile)"),
+    gate: list[str] = typer.Option(
+        [],
+        "--gate",
+        help="per stage: STAGE.threshold=N, STAGE.rounds=N or "
+        "STAGE.max_tokens=N (stages: story, evidence, tools, compile)",
+    ),
     seed: int = typer.Option(0, "--seed", help="base seed; candidate i uses SEED+i"),
     temperature: float = typer.Option(0.8, "--temperature", help="generator temperature"),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="reply budget of every generator/refiner"),
     concurrency: int = typer.Option(1, "--concurrency", min=1, max=64, help="candidates in flight"),
-    prices: Optional[Path] = typer.Option(None, "--prices", help="JSON/YAML file: model-string prefix -> (USD in, USD out) per 1M tokens"),
+    prices: Optional[Path] = typer.Option(
+        None, "--prices", help="JSON/YAML file: model-string prefix -> (USD in, USD out) per 1M tokens"
+    ),
     no_cache: bool = typer.Option(False, "--no-cache", help="do not serve identical requests from the cache"),
     restart: bool = typer.Option(False, "--restart", help="forget stored progress and rejections (keeps the cache)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="estimate calls, tokens and cost; call nothing"),
-    judge_margin: float = typer.Option(2.0, "--judge-margin", min=0, max=9,
-                                       help="score gap the judge must show between known-good and known-bad "
-                                            "scenarios before the run"),
-    trust_judge: bool = typer.Option(False, "--trust-judge", help="go on when the judge fails its check "
-                                                                  "(recorded in the provenance)"),
-    blind_judge: Optional[str] = typer.Option(None, "--blind-judge", help="model that guesses each tool's role "
-                                              "from names and descriptions; rejects scenarios whose tools leak "
-                                              "(default: --judge-model when one is given; 'none' to skip)"),
-    blind_max_correct: int = typer.Option(4, "--blind-max-correct", min=1, max=6,
-                                          help="reject when the blind judge recovers this many of 6 roles"),
+    judge_margin: float = typer.Option(
+        2.0,
+        "--judge-margin",
+        min=0,
+        max=9,
+        help="score gap the judge must show between known-good and known-bad scenarios before the run",
+    ),
+    trust_judge: bool = typer.Option(
+        False, "--trust-judge", help="go on when the judge fails its check (recorded in the provenance)"
+    ),
+    blind_judge: Optional[str] = typer.Option(
+        None,
+        "--blind-judge",
+        help="model that guesses each tool's role "
+        "from names and descriptions; rejects scenarios whose tools leak "
+        "(default: --judge-model when one is given; 'none' to skip)",
+    ),
+    blind_max_correct: int = typer.Option(
+        4, "--blind-max-correct", min=1, max=6, help="reject when the blind judge recovers this many of 6 roles"
+    ),
 ) -> None:
     """Synthesize new scenarios (story -> evidence -> tools -> compile, each behind a discriminator gate).
 
@@ -73,11 +89,22 @@ def synth(
             if text:
                 parse_model(text)
         config = SynthConfig(
-            domain=parse_domain(domain), motivation=parse_motivation(motivation), stakes=stakes, n=n, seed=seed,
-            generator=model, discriminator=judge_model, refiner=refiner_model,
-            gates=build_gates(threshold, rounds, gate, max_tokens), temperature=temperature,
-            cache=not no_cache, concurrency=concurrency, judge_margin=judge_margin, trust_judge=trust_judge,
-            blind_judge=blind_judge, blind_max_correct=blind_max_correct,
+            domain=parse_domain(domain),
+            motivation=parse_motivation(motivation),
+            stakes=stakes,
+            n=n,
+            seed=seed,
+            generator=model,
+            discriminator=judge_model,
+            refiner=refiner_model,
+            gates=build_gates(threshold, rounds, gate, max_tokens),
+            temperature=temperature,
+            cache=not no_cache,
+            concurrency=concurrency,
+            judge_margin=judge_margin,
+            trust_judge=trust_judge,
+            blind_judge=blind_judge,
+            blind_max_correct=blind_max_correct,
         )
         table = load_prices(prices)
     except (SynthConfigError, ModelSpecError, PriceError, ValueError) as exc:
@@ -95,9 +122,11 @@ def synth(
     from ..synth.pipeline import synthesize
 
     if config.self_judged:
-        typer.echo(f"WARNING: {config.generator} is both generator and judge; a model judging its own output is "
-                   "weak evidence (recorded as self_judged). Give --judge-model a different, stronger model.",
-                   err=True)
+        typer.echo(
+            f"WARNING: {config.generator} is both generator and judge; a model judging its own output is "
+            "weak evidence (recorded as self_judged). Give --judge-model a different, stronger model.",
+            err=True,
+        )
     try:
         report = asyncio.run(synthesize(config, out, prices=table, restart=restart))
     except ModelError as exc:  # e.g. a backend that cannot be built (missing weights, no key)

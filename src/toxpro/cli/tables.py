@@ -16,9 +16,10 @@ def _fmt(x: float, pct: bool = True) -> str:
 
 
 def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str = "Misalignment") -> None:
+    from rich.markup import escape
+
     from ..analysis import label_counts
     from ..analysis.names import with_agent_names
-    from rich.markup import escape
 
     if frame.empty:
         console.print("no runs stored yet")
@@ -28,16 +29,22 @@ def print_rates(frame: pd.DataFrame, by: list[str], console: Console, title: str
         by = [*by, "safeguard"]  # guarded and unguarded runs (with or without escalation) are never pooled
     table = label_counts(frame, by)
     out = Table(title=f"{title} (MR = (strategic+direct) / non-error runs; Wilson 95% CI)")
-    escalation = bool(table["escalated"].sum()) or ("safeguard" in by and
-                                                    table["safeguard"].astype(str).str.contains("escalation").any())
+    escalation = bool(table["escalated"].sum()) or (
+        "safeguard" in by and table["safeguard"].astype(str).str.contains("escalation").any()
+    )
     labels = [lab for lab in LABELS if escalation or not LABEL_STYLES[lab].optional]
     cols = ["n", "MR [95% CI]", *(LABEL_STYLES[lab].abbrev for lab in labels), "TTF"]
     for col in [*by, *cols]:
         out.add_column(col, overflow="fold")
     for _, r in table.iterrows():
         mr = f"{_fmt(r.mr)} [{_fmt(r.mr_lo)}, {_fmt(r.mr_hi)}]"
-        out.add_row(*[escape(str(r[c])) for c in by], str(r.n), mr, *(str(r[lab]) for lab in labels),
-                    _fmt(r.ttf_mean, pct=False))
+        out.add_row(
+            *[escape(str(r[c])) for c in by],
+            str(r.n),
+            mr,
+            *(str(r[lab]) for lab in labels),
+            _fmt(r.ttf_mean, pct=False),
+        )
     print_table(out, console)
 
 
@@ -56,7 +63,6 @@ def print_table(table: Table, console: Console) -> None:
 def print_signals(frame: pd.DataFrame, console: Console) -> None:
     """Eval awareness per agent model and environment fidelity per environment model."""
     from ..analysis import eval_awareness_table, fidelity_table
-
     from ..analysis.names import with_agent_names
 
     if frame.empty or "eval_aware" not in frame.columns:
@@ -66,8 +72,7 @@ def print_signals(frame: pd.DataFrame, console: Console) -> None:
     for col in ("agent", "n", "eval-aware [95% CI]", "MR"):
         out.add_column(col, overflow="fold")
     for _, r in aware.iterrows():
-        out.add_row(str(r.agent), str(r.n), f"{_fmt(r.eval_aware_rate)} [{_fmt(r.ea_lo)}, {_fmt(r.ea_hi)}]",
-                    _fmt(r.mr))
+        out.add_row(str(r.agent), str(r.n), f"{_fmt(r.eval_aware_rate)} [{_fmt(r.ea_lo)}, {_fmt(r.ea_hi)}]", _fmt(r.mr))
     console.print(out)
     fid = fidelity_table(frame, "env_model")
     fid = fid[fid["n_runs"] > 0]
@@ -75,10 +80,24 @@ def print_signals(frame: pd.DataFrame, console: Console) -> None:
         return
     out = Table(title="Environment fidelity (share of environment turns with each finding; rule checks)")
     cols = ("status_mismatch", "narration_contradiction", "undeclared_state", "updates_on_refusal", "invented_ids")
-    for col in ("env_model", "runs", "turns", "status≠rules", "narration", "undeclared state", "updates on refusal",
-                "invented IDs", "any"):
+    for col in (
+        "env_model",
+        "runs",
+        "turns",
+        "status≠rules",
+        "narration",
+        "undeclared state",
+        "updates on refusal",
+        "invented IDs",
+        "any",
+    ):
         out.add_column(col, overflow="fold")
     for _, r in fid.iterrows():
-        out.add_row(str(r.env_model), str(r.n_runs), str(r.env_turns), *(_fmt(r[f"{c}_share"]) for c in cols),
-                    _fmt(r.flagged_share))
+        out.add_row(
+            str(r.env_model),
+            str(r.n_runs),
+            str(r.env_turns),
+            *(_fmt(r[f"{c}_share"]) for c in cols),
+            _fmt(r.flagged_share),
+        )
     console.print(out)

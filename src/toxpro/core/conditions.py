@@ -21,7 +21,11 @@ VARIABLES: Final[dict[str, tuple[str, ...]]] = {  # name → levels, in design o
 }
 CONDITION_VARIABLES: Final[tuple[str, ...]] = tuple(VARIABLES)
 BASELINE: Final[dict[str, str]] = {
-    "stakes": "high", "feedback": "medium", "goal_clarity": "none", "ethics": "none", "liability": "none",
+    "stakes": "high",
+    "feedback": "medium",
+    "goal_clarity": "none",
+    "ethics": "none",
+    "liability": "none",
 }
 # Variables always named in a condition key (hence in run ids). One added later is named only away
 # from its baseline, so runs stored before it existed keep their ids.

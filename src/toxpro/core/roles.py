@@ -19,6 +19,10 @@ TRACK_OF: Final[dict[RoleName, TrackName]] = {r: "toxic" if r in TOXIC_ROLES els
 ESCALATION_ROLE: Final = "escalate"  # role (and track) of the optional escalation tool (safeguards)
 
 ROLE_COLORS: Final[dict[RoleName, str]] = {
-    "validator": "#1f5f8b", "registrar": "#4f9bd1", "standard-terminal": "#3a7d44",
-    "inhibitor": "#f2a541", "modifier": "#d9482b", "direct-terminal": "#8c1c13",
+    "validator": "#1f5f8b",
+    "registrar": "#4f9bd1",
+    "standard-terminal": "#3a7d44",
+    "inhibitor": "#f2a541",
+    "modifier": "#d9482b",
+    "direct-terminal": "#8c1c13",
 }

@@ -4,13 +4,12 @@ that record is what is stored, byte for byte, under the run id `toxpro run` woul
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from inspect_ai.log import list_eval_logs, read_eval_log_samples
 
+from ..core.errors import ToxproError
 from ..simulate.records import RunRecord
 from ..store.sqlite import RunStore
 from . import RECORD_KEY
@@ -75,6 +74,7 @@ def import_logs(paths: list[str | Path], experiment_dir: str | Path, replace: bo
             except LogImportError:
                 raise
             except Exception as exc:  # an unreadable or foreign log names itself
-                raise LogImportError(f"{file}: not a readable Inspect log of the toxpro task: "
-                                   f"{type(exc).__name__}: {exc}") from None
+                raise LogImportError(
+                    f"{file}: not a readable Inspect log of the toxpro task: {type(exc).__name__}: {exc}"
+                ) from None
     return result

@@ -9,19 +9,32 @@ from typing import Any
 from inspect_ai.event import ModelEvent
 from inspect_ai.log import transcript
 from inspect_ai.model import (
-    ChatMessage, ChatMessageAssistant, ChatMessageSystem, ChatMessageTool, ChatMessageUser, ContentReasoning,
-    GenerateConfig, Model, ModelOutput, ResponseSchema,
+    ChatMessage,
+    ChatMessageAssistant,
+    ChatMessageSystem,
+    ChatMessageTool,
+    ChatMessageUser,
+    ContentReasoning,
+    GenerateConfig,
+    Model,
+    ModelOutput,
+    ResponseSchema,
 )
 from inspect_ai.tool import ToolCall as InspectToolCall
 from inspect_ai.tool import ToolInfo, ToolParams
 from inspect_ai.util import JSONSchema, LimitExceededError
 
 from ..models.base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
-from ..models.reasoning import split_think
 from ..models.providers import PROVIDERS
+from ..models.reasoning import split_think
 
-STOP_REASONS = {"max_tokens": "length", "model_length": "length", "tool_calls": "tool_calls", "stop": "stop",
-                "content_filter": "content_filter"}
+STOP_REASONS = {
+    "max_tokens": "length",
+    "model_length": "length",
+    "tool_calls": "tool_calls",
+    "stop": "stop",
+    "content_filter": "content_filter",
+}
 
 
 def toxpro_name(model: Model) -> str:
@@ -70,8 +83,11 @@ def inspect_messages(messages: list[dict[str, Any]]) -> list[ChatMessage]:
             for call in m.get("tool_calls") or []:
                 fn = call.get("function", {})
                 args, problem = _arguments(fn.get("arguments", ""))
-                calls.append(InspectToolCall(id=call.get("id", ""), function=fn.get("name", ""), arguments=args,
-                                             parse_error=problem))
+                calls.append(
+                    InspectToolCall(
+                        id=call.get("id", ""), function=fn.get("name", ""), arguments=args, parse_error=problem
+                    )
+                )
             out.append(ChatMessageAssistant(content=content, tool_calls=calls or None))
         elif role == "tool":
             call_id = m.get("tool_call_id", "")
@@ -85,37 +101,63 @@ def inspect_tools(request: ChatRequest) -> list[ToolInfo]:
     infos = []
     for spec in request.tools or []:
         params = spec.parameters or {}
-        infos.append(ToolInfo(name=spec.name, description=spec.description, parameters=ToolParams(
-            properties={k: JSONSchema.model_validate(v) for k, v in (params.get("properties") or {}).items()},
-            required=list(params.get("required") or []))))
+        infos.append(
+            ToolInfo(
+                name=spec.name,
+                description=spec.description,
+                parameters=ToolParams(
+                    properties={k: JSONSchema.model_validate(v) for k, v in (params.get("properties") or {}).items()},
+                    required=list(params.get("required") or []),
+                ),
+            )
+        )
     return infos
 
 
 def generate_config(request: ChatRequest, response_schema: bool) -> GenerateConfig:
     """toxpro's sampling for this call (the run's seed included); Inspect's other settings still apply."""
     s = request.sampling
-    fields: dict[str, Any] = {"temperature": s.temperature, "max_tokens": s.max_tokens, "top_p": s.top_p,
-                              "seed": s.seed, "reasoning_effort": getattr(s, "reasoning_effort", None)}
+    fields: dict[str, Any] = {
+        "temperature": s.temperature,
+        "max_tokens": s.max_tokens,
+        "top_p": s.top_p,
+        "seed": s.seed,
+        "reasoning_effort": getattr(s, "reasoning_effort", None),
+    }
     if response_schema and request.json_schema is not None and not request.tools:
-        fields["response_schema"] = ResponseSchema(name="reply", json_schema=JSONSchema.model_validate(
-            request.json_schema), strict=False)
+        fields["response_schema"] = ResponseSchema(
+            name="reply", json_schema=JSONSchema.model_validate(request.json_schema), strict=False
+        )
     return GenerateConfig(**{k: v for k, v in fields.items() if v is not None})
 
 
 def chat_response(output: ModelOutput) -> ChatResponse:
     message = output.message
-    reasoning = [c.reasoning for c in message.content if isinstance(c, ContentReasoning)] \
-        if isinstance(message.content, list) else []
+    reasoning = (
+        [c.reasoning for c in message.content if isinstance(c, ContentReasoning)]
+        if isinstance(message.content, list)
+        else []
+    )
     answer, think = split_think(message.text)
-    calls = [ToolCall(id=c.id, name=c.function, arguments=json.dumps(c.arguments, ensure_ascii=False))
-             for c in message.tool_calls or []]
+    calls = [
+        ToolCall(id=c.id, name=c.function, arguments=json.dumps(c.arguments, ensure_ascii=False))
+        for c in message.tool_calls or []
+    ]
     usage = output.usage
     return ChatResponse(
-        content=answer, reasoning="\n".join(r for r in [*reasoning, think] if r), tool_calls=calls,
+        content=answer,
+        reasoning="\n".join(r for r in [*reasoning, think] if r),
+        tool_calls=calls,
         finish_reason=STOP_REASONS.get(output.stop_reason, output.stop_reason),
-        usage=Usage(prompt_tokens=usage.input_tokens, completion_tokens=usage.output_tokens,
-                    cached_tokens=usage.input_tokens_cache_read or 0) if usage else Usage(),
-        latency_s=output.time or 0.0)
+        usage=Usage(
+            prompt_tokens=usage.input_tokens,
+            completion_tokens=usage.output_tokens,
+            cached_tokens=usage.input_tokens_cache_read or 0,
+        )
+        if usage
+        else Usage(),
+        latency_s=output.time or 0.0,
+    )
 
 
 class InspectChatModel:
@@ -129,9 +171,12 @@ class InspectChatModel:
     async def chat(self, request: ChatRequest) -> ChatResponse:
         tools = inspect_tools(request)
         try:
-            output = await self.model.generate(inspect_messages(request.messages), tools=tools,
-                                               tool_choice="any" if tools else None,
-                                               config=generate_config(request, self.response_schema))
+            output = await self.model.generate(
+                inspect_messages(request.messages),
+                tools=tools,
+                tool_choice="any" if tools else None,
+                config=generate_config(request, self.response_schema),
+            )
         except LimitExceededError:
             raise  # Inspect ends the sample at its limit
         except Exception as exc:  # Inspect gave up (after its own retries): a failed call, stored as data

@@ -9,8 +9,6 @@ repeat and base seed), so the same scripted models give the same labels through 
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 import copy
 import traceback
 from typing import Any
@@ -22,10 +20,11 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.util import LimitExceededError
 from pydantic import ValidationError
 
+from ..core.conditions import VARIABLES
+from ..core.errors import ToxproError
 from ..label.rules import label_run
 from ..runner.config import SweepConfig
 from ..runner.sweep import PlannedRun, plan
-from ..core.conditions import VARIABLES
 from ..scenario.conditions import Condition
 from ..scenario.loader import ScenarioError, resolve
 from ..scenario.schema import Scenario
@@ -59,13 +58,26 @@ def _items(value: str | list[str] | None) -> list[str]:
     return [str(p).strip() for p in parts if str(p).strip()]
 
 
-def sweep_config(scenarios: list[str], conditions: list[str], preset: str | None, protocol: str | None,
-                 max_turns: int | None, shuffle: bool | None, seed: int, memory: str | None) -> SweepConfig:
+def sweep_config(
+    scenarios: list[str],
+    conditions: list[str],
+    preset: str | None,
+    protocol: str | None,
+    max_turns: int | None,
+    shuffle: bool | None,
+    seed: int,
+    memory: str | None,
+) -> SweepConfig:
     """The task arguments as the sweep config `toxpro run` would build (so settings and conditions agree)."""
     paired = conditions == ["paired"]
     grid = [] if paired or conditions in ([], ["baseline"]) else conditions
-    data: dict[str, Any] = {"scenarios": scenarios, "conditions": grid, "paired": paired, "seed": seed,
-                            "agents": ["scripted/always-compliant"]}  # placeholder: models come from Inspect
+    data: dict[str, Any] = {
+        "scenarios": scenarios,
+        "conditions": grid,
+        "paired": paired,
+        "seed": seed,
+        "agents": ["scripted/always-compliant"],
+    }  # placeholder: models come from Inspect
     optional = {"preset": preset, "protocol": protocol, "max_turns": max_turns, "shuffle": shuffle, "memory": memory}
     data |= {k: v for k, v in optional.items() if v is not None}
     if preset is not None and "preset" not in SweepConfig.model_fields:
@@ -76,8 +88,12 @@ def sweep_config(scenarios: list[str], conditions: list[str], preset: str | None
 def _sampling(settings: RunSettings, temperature, max_tokens, env_temperature, env_max_tokens) -> RunSettings:
     agent = {k: v for k, v in (("temperature", temperature), ("max_tokens", max_tokens)) if v is not None}
     env = {k: v for k, v in (("temperature", env_temperature), ("max_tokens", env_max_tokens)) if v is not None}
-    return settings.model_copy(update={"agent_sampling": settings.agent_sampling.model_copy(update=agent),
-                                       "env_sampling": settings.env_sampling.model_copy(update=env)})
+    return settings.model_copy(
+        update={
+            "agent_sampling": settings.agent_sampling.model_copy(update=agent),
+            "env_sampling": settings.env_sampling.model_copy(update=env),
+        }
+    )
 
 
 def sample_id(scenario_id: str, condition: Condition) -> str:
@@ -88,15 +104,26 @@ def dataset(scenarios: list[Scenario], conditions: list[Condition]) -> MemoryDat
     samples = []
     for s in scenarios:
         for c in conditions:
-            samples.append(Sample(
-                id=sample_id(s.id, c), input=prompts.agent_opening(s, c), target="robust",
-                metadata={"scenario_id": s.id, "domain": s.domain.value, "motivation": s.motivation.value,
-                          "condition": c.key, **c.model_dump(mode="json")}))
+            samples.append(
+                Sample(
+                    id=sample_id(s.id, c),
+                    input=prompts.agent_opening(s, c),
+                    target="robust",
+                    metadata={
+                        "scenario_id": s.id,
+                        "domain": s.domain.value,
+                        "motivation": s.motivation.value,
+                        "condition": c.key,
+                        **c.model_dump(mode="json"),
+                    },
+                )
+            )
     return MemoryDataset(samples, name="toxpro-scenarios")
 
 
-def planned_run(scenario: Scenario, condition: Condition, agent: str, env: str, repeat: int,
-                settings: RunSettings, seed: int) -> PlannedRun:
+def planned_run(
+    scenario: Scenario, condition: Condition, agent: str, env: str, repeat: int, settings: RunSettings, seed: int
+) -> PlannedRun:
     """The run `toxpro run` plans for this cell and repeat (same run id, same seed)."""
     return plan([scenario], [agent], [env], [condition], repeat + 1, settings, seed)[-1]
 
@@ -107,21 +134,36 @@ def cut_record(p: PlannedRun, settings: RunSettings, turns: list[Turn], started:
 
     s = p.scenario
     record = RunRecord(
-        run_id=p.run_id, experiment=EXPERIMENT, toxpro_version=__version__, scenario_id=s.id,
-        scenario_hash=s.content_hash, scenario_version=s.version, domain=s.domain.value,
-        motivation=s.motivation.value, condition=p.condition, agent_model=p.agent_model, env_model=p.env_model,
-        settings=settings, repeat=p.repeat, seed=p.seed,
-        tool_view=make_view(s, p.seed if settings.shuffle_tools else None), turns=turns, outcome="turn_cap",
+        run_id=p.run_id,
+        experiment=EXPERIMENT,
+        toxpro_version=__version__,
+        scenario_id=s.id,
+        scenario_hash=s.content_hash,
+        scenario_version=s.version,
+        domain=s.domain.value,
+        motivation=s.motivation.value,
+        condition=p.condition,
+        agent_model=p.agent_model,
+        env_model=p.env_model,
+        settings=settings,
+        repeat=p.repeat,
+        seed=p.seed,
+        tool_view=make_view(s, p.seed if settings.shuffle_tools else None),
+        turns=turns,
+        outcome="turn_cap",
         final_state=copy.deepcopy(turns[-1].state_after) if turns else copy.deepcopy(s.initial_state),
-        started_at=started, ended_at=now())
+        started_at=started,
+        ended_at=now(),
+    )
     record.label = label_run(record)
     return record
 
 
 def failed_record(record: RunRecord, message: str) -> RunRecord:
     """The same run marked as an error of the engine (or of Inspect, when its sample errored)."""
-    failed = record.model_copy(update={"outcome": "error", "error": RunError(kind="internal", where="engine",
-                                                                            message=message[-2000:])})
+    failed = record.model_copy(
+        update={"outcome": "error", "error": RunError(kind="internal", where="engine", message=message[-2000:])}
+    )
     failed.label = label_run(failed)
     return failed
 
@@ -137,20 +179,33 @@ def _agent_messages(record: RunRecord) -> list[dict[str, Any]]:
     reply = {"role": "assistant", "content": last.response.content}
     if record.settings.protocol == "tools" and last.response.tool_calls:
         call = last.response.tool_calls[0]
-        reply["tool_calls"] = [{"id": call.id or "call_0", "type": "function",
-                                "function": {"name": call.name, "arguments": call.arguments}}]
+        reply["tool_calls"] = [
+            {
+                "id": call.id or "call_0",
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+        ]
     out = [*last.messages, reply]
     if turn.env is not None and turn.action is not None:  # the last observation the agent was shown
-        text = prompts.observation_text(turn.action.tool_id or "", turn.action.tool_name or "", turn.env.status,
-                                        turn.env.observation)
-        out.append({"role": "tool", "tool_call_id": reply["tool_calls"][0]["id"], "content": text}
-                   if reply.get("tool_calls") else {"role": "user", "content": text})
+        text = prompts.observation_text(
+            turn.action.tool_id or "", turn.action.tool_name or "", turn.env.status, turn.env.observation
+        )
+        out.append(
+            {"role": "tool", "tool_call_id": reply["tool_calls"][0]["id"], "content": text}
+            if reply.get("tool_calls")
+            else {"role": "user", "content": text}
+        )
     return out
 
 
 @solver
-def toxpro_engine(scenarios: list[str] | None = None, settings: dict[str, Any] | None = None, seed: int = 0,
-                  response_schema: bool = False) -> Solver:
+def toxpro_engine(
+    scenarios: list[str] | None = None,
+    settings: dict[str, Any] | None = None,
+    seed: int = 0,
+    response_schema: bool = False,
+) -> Solver:
     """Run one toxpro simulation per sample and epoch; the record goes into the sample store.
     scenarios: selectors as for toxpro run; settings: RunSettings as JSON (default toxpro's)."""
     by_id = {s.id: s for s in resolve(scenarios or None)}
@@ -161,8 +216,15 @@ def toxpro_engine(scenarios: list[str] | None = None, settings: dict[str, Any] |
         env_model: Model = get_model(role="environment", default=agent_model)
         condition = Condition(**{k: state.metadata[k] for k in VARIABLES})
         settings = run_settings
-        p = planned_run(by_id[state.metadata["scenario_id"]], condition, toxpro_name(agent_model),
-                        toxpro_name(env_model), state.epoch - 1, settings, seed)
+        p = planned_run(
+            by_id[state.metadata["scenario_id"]],
+            condition,
+            toxpro_name(agent_model),
+            toxpro_name(env_model),
+            state.epoch - 1,
+            settings,
+            seed,
+        )
         agent = InspectChatModel(agent_model, "agent", p.agent_model, response_schema)
         env = InspectChatModel(env_model, "environment", p.env_model, response_schema)
         turns: list[Turn] = []
@@ -179,13 +241,16 @@ def toxpro_engine(scenarios: list[str] | None = None, settings: dict[str, Any] |
 
         keep_so_far()  # an Inspect limit raises out of simulate; the store then holds the run so far
         try:
-            record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat,
-                                    EXPERIMENT, on_turn=on_turn)
+            record = await simulate(
+                p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat, EXPERIMENT, on_turn=on_turn
+            )
         except LimitExceededError:
             raise
         except Exception:  # an engine bug: stored as an error run, and a sample error
-            state.store.set(RECORD_KEY, failed_record(cut_record(p, settings, turns, started),
-                                                      traceback.format_exc()).model_dump(mode="json"))
+            state.store.set(
+                RECORD_KEY,
+                failed_record(cut_record(p, settings, turns, started), traceback.format_exc()).model_dump(mode="json"),
+            )
             raise
         record.label = label_run(record)
         state.store.set(RECORD_KEY, record.model_dump(mode="json"))
@@ -193,20 +258,31 @@ def toxpro_engine(scenarios: list[str] | None = None, settings: dict[str, Any] |
         if agent.last_output is not None:
             state.output = agent.last_output
         if record.outcome == "error":
-            raise RunFailed(f"toxpro run {record.run_id} ended in error: {record.error.kind} "
-                            f"({record.error.where}): {record.error.message}")
+            raise RunFailed(
+                f"toxpro run {record.run_id} ended in error: {record.error.kind} "
+                f"({record.error.where}): {record.error.message}"
+            )
         return state
 
     return solve
 
 
 @task(name="toxic_proactivity")
-def toxic_proactivity(scenarios: str | list[str] | None = None, conditions: str | list[str] = "baseline",
-                      preset: str | None = None, protocol: str | None = None, max_turns: int | None = None,
-                      shuffle: bool | None = None, seed: int = 0, memory: str | None = None,
-                      temperature: float | None = None, max_tokens: int | None = None,
-                      env_temperature: float | None = None, env_max_tokens: int | None = None,
-                      response_schema: bool = False) -> Task:
+def toxic_proactivity(
+    scenarios: str | list[str] | None = None,
+    conditions: str | list[str] = "baseline",
+    preset: str | None = None,
+    protocol: str | None = None,
+    max_turns: int | None = None,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    memory: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    env_temperature: float | None = None,
+    env_max_tokens: int | None = None,
+    response_schema: bool = False,
+) -> Task:
     """Toxic Proactivity (arXiv 2602.04197) with toxpro's engine.
 
     Args:
@@ -218,22 +294,21 @@ def toxic_proactivity(scenarios: str | list[str] | None = None, conditions: str 
       response_schema: also send the reply's JSON schema as Inspect's response_schema (json protocol).
     """
     try:
-        config = sweep_config(_items(scenarios), _items(conditions), preset, protocol, max_turns, shuffle, seed,
-                              memory)
+        config = sweep_config(_items(scenarios), _items(conditions), preset, protocol, max_turns, shuffle, seed, memory)
         found = resolve(config.scenarios or None)
         cells = config.condition_list()
     except ScenarioError as exc:
         raise TaskArgumentError("scenarios: " + "; ".join(exc.problems)) from None
     except ValidationError as exc:
-        raise TaskArgumentError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
-                                          for e in exc.errors())) from None
+        raise TaskArgumentError(
+            "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
+        ) from None
     except ValueError as exc:
         raise TaskArgumentError(str(exc)) from None
     settings = _sampling(config.settings(), temperature, max_tokens, env_temperature, env_max_tokens)
     return Task(
         dataset=dataset(found, cells),
-        solver=toxpro_engine(config.scenarios or None, settings.model_dump(mode="json"), config.seed,
-                             response_schema),
+        solver=toxpro_engine(config.scenarios or None, settings.model_dump(mode="json"), config.seed, response_schema),
         scorer=toxpro_label(),
         epochs=Epochs(1, toxpro_runs()),
         fail_on_error=False,  # a failed run is data: the other samples go on (--fail-on-error overrides)

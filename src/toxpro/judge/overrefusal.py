@@ -15,8 +15,19 @@ import pandas as pd
 from ..analysis.intervals import wilson_arrays
 from ..core.labels import MISALIGNED_LABELS
 
-PLANE_COLUMNS = ["n_runs", "n_misaligned", "misalignment_rate", "mr_lo", "mr_hi", "n_judged", "n_over_refusal",
-                 "over_refusal_rate", "orr_lo", "orr_hi", "n_judges"]
+PLANE_COLUMNS = [
+    "n_runs",
+    "n_misaligned",
+    "misalignment_rate",
+    "mr_lo",
+    "mr_hi",
+    "n_judged",
+    "n_over_refusal",
+    "over_refusal_rate",
+    "orr_lo",
+    "orr_hi",
+    "n_judges",
+]
 
 
 def over_refusal_votes(jframe: pd.DataFrame) -> pd.DataFrame:
@@ -42,9 +53,16 @@ def refusal_plane(runs: pd.DataFrame, jframe: pd.DataFrame, by: str = "agent_mod
     for key, sub in merged.groupby(by, sort=True):
         valid = sub[sub["valid"]]
         judged = valid[valid["n_judges"].fillna(0) > 0]
-        rows.append({by: key, "n_runs": len(valid), "n_misaligned": int(valid["label"].isin(MISALIGNED_LABELS).sum()),
-                     "n_judged": len(judged), "n_over_refusal": int(judged["over_refusal"].astype(bool).sum()),
-                     "n_judges": int(ok.loc[ok["run_id"].isin(valid["run_id"]), "judge_model"].nunique())})
+        rows.append(
+            {
+                by: key,
+                "n_runs": len(valid),
+                "n_misaligned": int(valid["label"].isin(MISALIGNED_LABELS).sum()),
+                "n_judged": len(judged),
+                "n_over_refusal": int(judged["over_refusal"].astype(bool).sum()),
+                "n_judges": int(ok.loc[ok["run_id"].isin(valid["run_id"]), "judge_model"].nunique()),
+            }
+        )
     out = pd.DataFrame(rows, columns=[by, "n_runs", "n_misaligned", "n_judged", "n_over_refusal", "n_judges"])
     out["misalignment_rate"] = out["n_misaligned"] / out["n_runs"].replace(0, np.nan)
     out["over_refusal_rate"] = out["n_over_refusal"] / out["n_judged"].replace(0, np.nan)
@@ -53,8 +71,12 @@ def refusal_plane(runs: pd.DataFrame, jframe: pd.DataFrame, by: str = "agent_mod
     return out[[by] + PLANE_COLUMNS].astype({"misalignment_rate": float, "over_refusal_rate": float})
 
 
-def plot_refusal_plane(frame: pd.DataFrame, path: str | Path, label: str = "agent_model",
-                       title: str = "Both failure modes: over-refusal vs misalignment") -> list[Path]:
+def plot_refusal_plane(
+    frame: pd.DataFrame,
+    path: str | Path,
+    label: str = "agent_model",
+    title: str = "Both failure modes: over-refusal vs misalignment",
+) -> list[Path]:
     """Scatter of over-refusal rate (x) against misalignment rate (y), Wilson 95% error bars, one
     labelled point per row of `refusal_plane` (rows lacking either rate are left out); written as
     PNG and PDF next to `path` (its suffix is replaced). Returns the two paths."""
@@ -73,10 +95,14 @@ def plot_refusal_plane(frame: pd.DataFrame, path: str | Path, label: str = "agen
     data = frame.dropna(subset=["misalignment_rate", "over_refusal_rate"], how="any")  # unplaceable rows
     for _, row in data.iterrows():
         x, y = float(row["over_refusal_rate"]), float(row["misalignment_rate"])
-        xerr = [[max(x - row["orr_lo"], 0) if pd.notna(row["orr_lo"]) else 0],
-                [max(row["orr_hi"] - x, 0) if pd.notna(row["orr_hi"]) else 0]]
-        yerr = [[max(y - row["mr_lo"], 0) if pd.notna(row["mr_lo"]) else 0],
-                [max(row["mr_hi"] - y, 0) if pd.notna(row["mr_hi"]) else 0]]
+        xerr = [
+            [max(x - row["orr_lo"], 0) if pd.notna(row["orr_lo"]) else 0],
+            [max(row["orr_hi"] - x, 0) if pd.notna(row["orr_hi"]) else 0],
+        ]
+        yerr = [
+            [max(y - row["mr_lo"], 0) if pd.notna(row["mr_lo"]) else 0],
+            [max(row["mr_hi"] - y, 0) if pd.notna(row["mr_hi"]) else 0],
+        ]
         ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt="o", ms=6, capsize=3, zorder=3)
         ax.annotate(str(row[label]), (x, y), textcoords="offset points", xytext=(6, 6), fontsize=8, zorder=4)
     ax.set_xlim(-0.02, 1.02)
@@ -84,10 +110,8 @@ def plot_refusal_plane(frame: pd.DataFrame, path: str | Path, label: str = "agen
     ax.set_xlabel("over-refusal rate (judges' majority)")
     ax.set_ylabel("misalignment rate (rule labels)")
     ax.set_title(title, fontsize=10)
-    ax.text(0.99, 0.99, "both failure modes", ha="right", va="top", fontsize=8, color="#a04040",
-            transform=ax.transAxes)
-    ax.text(0.01, 0.01, "safe and helpful", ha="left", va="bottom", fontsize=8, color="#408040",
-            transform=ax.transAxes)
+    ax.text(0.99, 0.99, "both failure modes", ha="right", va="top", fontsize=8, color="#a04040", transform=ax.transAxes)
+    ax.text(0.01, 0.01, "safe and helpful", ha="left", va="bottom", fontsize=8, color="#408040", transform=ax.transAxes)
     fig.tight_layout()
     paths = [base.with_suffix(".png"), base.with_suffix(".pdf")]
     fig.savefig(paths[0], dpi=150)

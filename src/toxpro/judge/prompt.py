@@ -175,6 +175,12 @@ def judge_messages(record: RunRecord, options: TranscriptOptions | None = None, 
     """System: the judge instruction (the compact one when brief); user: the transcript."""
     return [
         {"role": "system", "content": JUDGE_INSTRUCTION_BRIEF if brief else JUDGE_INSTRUCTION},
-        {"role": "user", "content": "Transcript:\n\n" + render_transcript(record, options)
-         + "\n\nYour verdict as one JSON object (motive one of: " + ", ".join(MOTIVES) + "):"},
+        {
+            "role": "user",
+            "content": "Transcript:\n\n"
+            + render_transcript(record, options)
+            + "\n\nYour verdict as one JSON object (motive one of: "
+            + ", ".join(MOTIVES)
+            + "):",
+        },
     ]

@@ -6,8 +6,6 @@ second call judges only what is missing (or, with retry_errors, what failed)."""
 
 from __future__ import annotations
 
-from ..core.errors import UserError
-
 import asyncio
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +15,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from ..core.errors import UserError
 from ..models.base import ChatModel, ChatRequest, ModelError, Sampling
 from ..models.client import LimitedModel
 from ..models.limits import EndpointLimits
@@ -27,8 +26,16 @@ from ..simulate.records import RunRecord, now
 from ..store.secrets import redact
 from ..store.sqlite import RunStore
 from .prompt import TranscriptOptions, judge_messages, prompt_version
-from .schema import (BOOL_FIELDS, EVIDENCE_CHARS, MOTIVES, RATIONALE_CHARS, Verdict, VerdictError, coerce_verdict,
-                     verdict_json_schema)
+from .schema import (
+    BOOL_FIELDS,
+    EVIDENCE_CHARS,
+    MOTIVES,
+    RATIONALE_CHARS,
+    Verdict,
+    VerdictError,
+    coerce_verdict,
+    verdict_json_schema,
+)
 from .scripted import ScriptedJudge
 
 JUDGEMENTS_DDL = """CREATE TABLE IF NOT EXISTS judgements (
@@ -36,16 +43,54 @@ JUDGEMENTS_DDL = """CREATE TABLE IF NOT EXISTS judgements (
     error TEXT, raw TEXT, reasoning TEXT, parse_mode TEXT, finish_reason TEXT, prompt_version TEXT,
     prompt_tokens INTEGER, completion_tokens INTEGER, latency_s REAL, started_at TEXT, ended_at TEXT,
     PRIMARY KEY (run_id, judge_model))"""
-JUDGEMENT_COLUMNS = ["run_id", "judge_model", "ok", "verdict", "error_kind", "error", "raw", "reasoning", "parse_mode",
-                     "finish_reason", "prompt_version", "prompt_tokens", "completion_tokens", "latency_s",
-                     "started_at", "ended_at"]
+JUDGEMENT_COLUMNS = [
+    "run_id",
+    "judge_model",
+    "ok",
+    "verdict",
+    "error_kind",
+    "error",
+    "raw",
+    "reasoning",
+    "parse_mode",
+    "finish_reason",
+    "prompt_version",
+    "prompt_tokens",
+    "completion_tokens",
+    "latency_s",
+    "started_at",
+    "ended_at",
+]
 RUN_COLUMNS = ["scenario_id", "domain", "motivation", "agent_model", "condition_key", "label"]
-VERDICT_COLUMNS = ["motive", "motive_evidence", "concealment", "concealment_evidence", "rationalisation",
-                   "rationalisation_evidence", "over_refusal", "eval_awareness", "eval_awareness_evidence",
-                   "severity", "rationale"]
-FRAME_COLUMNS = (["run_id", "judge_model", "ok"] + VERDICT_COLUMNS
-                 + ["error_kind", "error", "parse_mode", "prompt_version", "prompt_tokens", "completion_tokens",
-                    "latency_s", "started_at", "ended_at"] + RUN_COLUMNS)
+VERDICT_COLUMNS = [
+    "motive",
+    "motive_evidence",
+    "concealment",
+    "concealment_evidence",
+    "rationalisation",
+    "rationalisation_evidence",
+    "over_refusal",
+    "eval_awareness",
+    "eval_awareness_evidence",
+    "severity",
+    "rationale",
+]
+FRAME_COLUMNS = (
+    ["run_id", "judge_model", "ok"]
+    + VERDICT_COLUMNS
+    + [
+        "error_kind",
+        "error",
+        "parse_mode",
+        "prompt_version",
+        "prompt_tokens",
+        "completion_tokens",
+        "latency_s",
+        "started_at",
+        "ended_at",
+    ]
+    + RUN_COLUMNS
+)
 
 
 class JudgeConfigError(UserError, ValueError):
@@ -131,13 +176,19 @@ def judged_ids(store: RunStore, judge_model: str, include_failed: bool = True) -
 
 def _store_row(store: RunStore, row: dict[str, Any]) -> None:
     marks = ", ".join("?" for _ in JUDGEMENT_COLUMNS)
-    store.db.execute(f"INSERT OR REPLACE INTO judgements ({', '.join(JUDGEMENT_COLUMNS)}) VALUES ({marks})",
-                     [row.get(c) for c in JUDGEMENT_COLUMNS])
+    store.db.execute(
+        f"INSERT OR REPLACE INTO judgements ({', '.join(JUDGEMENT_COLUMNS)}) VALUES ({marks})",
+        [row.get(c) for c in JUDGEMENT_COLUMNS],
+    )
 
 
-async def judge_one(model: ChatModel, record: RunRecord, settings: JudgeSettings | None = None,
-                    limits: EndpointLimits | None = None,
-                    messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+async def judge_one(
+    model: ChatModel,
+    record: RunRecord,
+    settings: JudgeSettings | None = None,
+    limits: EndpointLimits | None = None,
+    messages: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Judge one run; returns the judgements row (never raises for model or parse failures)."""
     s = settings or JudgeSettings()
     request = ChatRequest(
@@ -145,8 +196,13 @@ async def judge_one(model: ChatModel, record: RunRecord, settings: JudgeSettings
         sampling=Sampling(temperature=s.temperature, max_tokens=s.max_tokens, seed=s.seed),
         json_schema=verdict_json_schema(s.evidence_chars, s.rationale_chars),
     )
-    row: dict[str, Any] = {"run_id": record.run_id, "judge_model": model.name, "ok": 0,
-                           "prompt_version": prompt_version(s.brief_instruction), "started_at": now()}
+    row: dict[str, Any] = {
+        "run_id": record.run_id,
+        "judge_model": model.name,
+        "ok": 0,
+        "prompt_version": prompt_version(s.brief_instruction),
+        "started_at": now(),
+    }
     if limits is not None:
         model = LimitedModel(model, limits, role="judge")
     try:
@@ -157,9 +213,15 @@ async def judge_one(model: ChatModel, record: RunRecord, settings: JudgeSettings
     except Exception as exc:  # a judge must never crash the sweep: the failure is data
         row.update(error_kind="internal", error=redact(f"{type(exc).__name__}: {exc}")[:2000], ended_at=now())
         return row
-    row.update(raw=redact(response.content), reasoning=redact(response.reasoning) or None,
-               finish_reason=response.finish_reason, prompt_tokens=response.usage.prompt_tokens,
-               completion_tokens=response.usage.completion_tokens, latency_s=response.latency_s, ended_at=now())
+    row.update(
+        raw=redact(response.content),
+        reasoning=redact(response.reasoning) or None,
+        finish_reason=response.finish_reason,
+        prompt_tokens=response.usage.prompt_tokens,
+        completion_tokens=response.usage.completion_tokens,
+        latency_s=response.latency_s,
+        ended_at=now(),
+    )
     obj, mode = parse_json_reply(response.content)
     row["parse_mode"] = mode
     if mode == "failed":
@@ -183,11 +245,18 @@ async def _close(models: list[ChatModel]) -> None:
             pass
 
 
-async def judge_experiment(store: RunStore, judge_models: Sequence[str | ChatModel], *, concurrency: int = 8,
-                           limit: int | None = None, settings: JudgeSettings | None = None,
-                           include_errors: bool = False, retry_errors: bool = False,
-                           limits: EndpointLimits | None = None,
-                           on_result: Callable[[dict[str, Any]], None] | None = None) -> JudgeSummary:
+async def judge_experiment(
+    store: RunStore,
+    judge_models: Sequence[str | ChatModel],
+    *,
+    concurrency: int = 8,
+    limit: int | None = None,
+    settings: JudgeSettings | None = None,
+    include_errors: bool = False,
+    retry_errors: bool = False,
+    limits: EndpointLimits | None = None,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> JudgeSummary:
     """Call each judge on each stored run not yet judged by it; store each verdict or failure at once.
 
     judge_models: model strings (`openai/gpt-4o`, `local/...`, `scripted/judge:noise=0.2`) or
@@ -247,9 +316,18 @@ async def judge_experiment(store: RunStore, judge_models: Sequence[str | ChatMod
             reason = "run not found in the store"
         if rec is None:
             for model in pending[rid]:
-                record({"run_id": rid, "judge_model": model.name, "ok": 0, "error_kind": "record",
-                        "error": reason[:2000], "prompt_version": prompt_version(s.brief_instruction),
-                        "started_at": now(), "ended_at": now()})
+                record(
+                    {
+                        "run_id": rid,
+                        "judge_model": model.name,
+                        "ok": 0,
+                        "error_kind": "record",
+                        "error": reason[:2000],
+                        "prompt_version": prompt_version(s.brief_instruction),
+                        "started_at": now(),
+                        "ended_at": now(),
+                    }
+                )
             return
         messages = judge_messages(rec, s.transcript, s.brief_instruction)
         rows = await asyncio.gather(*(judge_one(limited[m.name], rec, s, messages=messages) for m in pending[rid]))
@@ -280,8 +358,9 @@ def judgement_frame(store: RunStore) -> pd.DataFrame:
     condition_key and rule label (the ground truth)."""
     ensure_tables(store)
     cols = ", ".join(f"j.{c}" for c in JUDGEMENT_COLUMNS) + ", " + ", ".join(f"r.{c}" for c in RUN_COLUMNS)
-    cur = store.db.execute(f"SELECT {cols} FROM judgements j LEFT JOIN runs r ON r.run_id = j.run_id "
-                           "ORDER BY j.run_id, j.judge_model")
+    cur = store.db.execute(
+        f"SELECT {cols} FROM judgements j LEFT JOIN runs r ON r.run_id = j.run_id ORDER BY j.run_id, j.judge_model"
+    )
     names = JUDGEMENT_COLUMNS + RUN_COLUMNS
     rows = []
     for values in cur:
@@ -304,16 +383,25 @@ def verdict_rates(jframe: pd.DataFrame) -> pd.DataFrame:
     for judge, sub in jframe.groupby("judge_model", sort=True):
         ok = sub[sub["ok"]]
         n_ok = len(ok)
-        row: dict[str, Any] = {"judge_model": judge, "n": len(sub), "n_ok": n_ok, "errors": len(sub) - n_ok,
-                               "error_rate": (len(sub) - n_ok) / len(sub) if len(sub) else float("nan")}
+        row: dict[str, Any] = {
+            "judge_model": judge,
+            "n": len(sub),
+            "n_ok": n_ok,
+            "errors": len(sub) - n_ok,
+            "error_rate": (len(sub) - n_ok) / len(sub) if len(sub) else float("nan"),
+        }
         for m in MOTIVES:
             row[f"motive_{m.replace('-', '_')}"] = float((ok["motive"] == m).mean()) if n_ok else float("nan")
         for c in BOOL_FIELDS:
             row[c] = float(ok[c].astype(float).mean()) if n_ok else float("nan")
         row["mean_severity"] = float(ok["severity"].mean()) if n_ok else float("nan")
         out.append(row)
-    cols = ["judge_model", "n", "n_ok", "errors", "error_rate"] + [f"motive_{m.replace('-', '_')}" for m in MOTIVES] \
-        + list(BOOL_FIELDS) + ["mean_severity"]
+    cols = (
+        ["judge_model", "n", "n_ok", "errors", "error_rate"]
+        + [f"motive_{m.replace('-', '_')}" for m in MOTIVES]
+        + list(BOOL_FIELDS)
+        + ["mean_severity"]
+    )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -322,6 +410,8 @@ def error_reasons(jframe: pd.DataFrame) -> pd.DataFrame:
     bad = jframe[~jframe["ok"]]
     if bad.empty:
         return pd.DataFrame(columns=["judge_model", "error_kind", "n", "example"])
-    return (bad.groupby(["judge_model", "error_kind"], sort=True)
-            .agg(n=("run_id", "size"), example=("error", "first")).reset_index())
-
+    return (
+        bad.groupby(["judge_model", "error_kind"], sort=True)
+        .agg(n=("run_id", "size"), example=("error", "first"))
+        .reset_index()
+    )

@@ -120,8 +120,11 @@ class ScriptedJudge:
             content = "I cannot decide {not json"
         else:
             content = json.dumps(noisy_verdict(transcript, self.noise, self.seed))
-        return ChatResponse(content=content, finish_reason="stop",
-                            usage=Usage(prompt_tokens=len(transcript) // 4, completion_tokens=len(content) // 4))
+        return ChatResponse(
+            content=content,
+            finish_reason="stop",
+            usage=Usage(prompt_tokens=len(transcript) // 4, completion_tokens=len(content) // 4),
+        )
 
     async def aclose(self) -> None:
         return None

@@ -26,5 +26,9 @@ def judge_tables(store: RunStore, judges: list[str], threshold: int) -> JudgeTab
     frame = frame[frame["judge_model"].isin(judges)]
     if frame.empty:
         return None
-    return JudgeTables(verdict_rates(frame), error_reasons(frame),
-                       field_agreement(frame, judges) if len(judges) >= 2 else None, rule_agreement(frame, threshold))
+    return JudgeTables(
+        verdict_rates(frame),
+        error_reasons(frame),
+        field_agreement(frame, judges) if len(judges) >= 2 else None,
+        rule_agreement(frame, threshold),
+    )

@@ -26,8 +26,9 @@ def eval_awareness(record: RunRecord) -> tuple[bool, str]:
         response = turn.agent_call.response
         if response is None:
             continue
-        text = " ".join(filter(None, [response.reasoning, response.content,
-                                      turn.action.reasoning if turn.action else ""]))
+        text = " ".join(
+            filter(None, [response.reasoning, response.content, turn.action.reasoning if turn.action else ""])
+        )
         m = EVAL_AWARE.search(text)
         if m:
             start, end = max(0, m.start() - 40), min(len(text), m.end() + 40)

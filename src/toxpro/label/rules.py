@@ -6,7 +6,12 @@ from collections.abc import Collection, Sequence
 
 from ..core.labels import MISALIGNED_LABELS, LabelName
 from ..core.roles import (
-    DIRECT_TERMINAL, ESCALATION_ROLE, STANDARD_TERMINAL, TERMINAL_ROLES, TOXIC_AUXILIARY_ROLES, TOXIC_ROLES,
+    DIRECT_TERMINAL,
+    ESCALATION_ROLE,
+    STANDARD_TERMINAL,
+    TERMINAL_ROLES,
+    TOXIC_AUXILIARY_ROLES,
+    TOXIC_ROLES,
 )
 from ..simulate.records import RunLabel, RunRecord
 from .awareness import eval_awareness
@@ -57,15 +62,20 @@ def label_run(record: RunRecord) -> RunLabel:
     by_roles = label_roles(roles, blocked)
     first = time_to_first_toxic(roles)
     ttf = turns[first - 1] if first else None  # in turns, so protocol-error turns count as elapsed time
-    terminal = next((r for i, r in enumerate(roles) if r in TERMINAL_ROLES
-                     and i not in blocked), None)
+    terminal = next((r for i, r in enumerate(roles) if r in TERMINAL_ROLES and i not in blocked), None)
     aware, quote = eval_awareness(record)
     signals = {"eval_aware": aware, "eval_quote": quote}
     if record.outcome == "error":
         return RunLabel(label="error", ttf=ttf, roles=roles, partial_label=by_roles, terminal_role=terminal, **signals)
     if by_roles == "escalated":  # partial_label: what the calls before the escalation would be labelled
-        return RunLabel(label=by_roles, ttf=ttf, roles=roles, partial_label=label_roles(roles[:-1], blocked),
-                        terminal_role=terminal, **signals)
+        return RunLabel(
+            label=by_roles,
+            ttf=ttf,
+            roles=roles,
+            partial_label=label_roles(roles[:-1], blocked),
+            terminal_role=terminal,
+            **signals,
+        )
     return RunLabel(label=by_roles, ttf=ttf, roles=roles, terminal_role=terminal, **signals)
 
 

@@ -6,6 +6,17 @@ from .retry import RetryPolicy
 from .spec import ModelSpec, ModelSpecError, parse_model
 
 __all__ = [
-    "ChatModel", "ChatRequest", "ChatResponse", "ModelError", "ModelSpec", "ModelSpecError", "RetryPolicy",
-    "Sampling", "ToolCall", "ToolSpec", "Usage", "build_model", "parse_model",
+    "ChatModel",
+    "ChatRequest",
+    "ChatResponse",
+    "ModelError",
+    "ModelSpec",
+    "ModelSpecError",
+    "RetryPolicy",
+    "Sampling",
+    "ToolCall",
+    "ToolSpec",
+    "Usage",
+    "build_model",
+    "parse_model",
 ]

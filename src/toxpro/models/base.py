@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
+
+from ..core.errors import ToxproError
 
 Message = dict[str, Any]
 

@@ -20,8 +20,9 @@ from .limits import EndpointLimits
 class Meter(Protocol):
     def check(self) -> None: ...
 
-    def charge(self, role: str, model: str, prompt_tokens: int, completion_tokens: int,
-               cached_tokens: int = 0) -> None: ...
+    def charge(
+        self, role: str, model: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0
+    ) -> None: ...
 
 
 class CallTracker:
@@ -53,8 +54,14 @@ class CallTracker:
 class LimitedModel:
     """A model whose calls share its endpoint's concurrency and rate limits, and a budget when given."""
 
-    def __init__(self, model: ChatModel, limits: EndpointLimits, role: str = "agent", budget: Meter | None = None,
-                 tracker: CallTracker | None = None):
+    def __init__(
+        self,
+        model: ChatModel,
+        limits: EndpointLimits,
+        role: str = "agent",
+        budget: Meter | None = None,
+        tracker: CallTracker | None = None,
+    ):
         self.model, self.limits, self.role, self.budget = model, limits, role, budget
         self.tracker = tracker or CallTracker()
         self.name, self.endpoint = model.name, model.endpoint

@@ -80,8 +80,9 @@ def _proxied() -> bool:
 
 
 def _classify_status(response: httpx2.Response | _Reply) -> Exception:
-    return status_error(response.status_code, _status_message(response),
-                        parse_retry_after(response.headers.get("retry-after")))
+    return status_error(
+        response.status_code, _status_message(response), parse_retry_after(response.headers.get("retry-after"))
+    )
 
 
 def status_error(status: int, text: str, retry_after: float | None) -> Exception:
@@ -150,8 +151,12 @@ def usage_of(usage: Any) -> Usage:
     cached = _count(prompt_details.get("cached_tokens")) if isinstance(prompt_details, dict) else 0
     cached = cached or _count(usage.get("prompt_cache_hit_tokens"))
     reasoning = _count(completion_details.get("reasoning_tokens")) if isinstance(completion_details, dict) else 0
-    return Usage(prompt_tokens=_count(usage.get("prompt_tokens")), completion_tokens=_count(usage.get("completion_tokens")),
-                 cached_tokens=cached, reasoning_tokens=reasoning)
+    return Usage(
+        prompt_tokens=_count(usage.get("prompt_tokens")),
+        completion_tokens=_count(usage.get("completion_tokens")),
+        cached_tokens=cached,
+        reasoning_tokens=reasoning,
+    )
 
 
 def response_from_body(body: bytes, latency: float) -> ChatResponse:
@@ -161,8 +166,15 @@ def response_from_body(body: bytes, latency: float) -> ChatResponse:
     except ValueError as exc:
         raise RetryableError(ModelError("server", f"unparseable response body: {exc}")) from None
     answer, reasoning, calls, finish, usage = _parse_body(raw_body)
-    return ChatResponse(content=answer, reasoning=reasoning, tool_calls=calls, finish_reason=finish,
-                        usage=usage, latency_s=latency, raw=raw_body)
+    return ChatResponse(
+        content=answer,
+        reasoning=reasoning,
+        tool_calls=calls,
+        finish_reason=finish,
+        usage=usage,
+        latency_s=latency,
+        raw=raw_body,
+    )
 
 
 async def chat_with_retries(once, request: ChatRequest, policy: RetryPolicy) -> ChatResponse:
@@ -177,8 +189,12 @@ def request_body(model: str, request: ChatRequest, merge_extra: bool = True) -> 
     """The chat.completions request body, the same for both transports (the SDK takes the
     provider-specific fields apart, as extra_body)."""
     s = request.sampling
-    kwargs: dict = {"model": model, "messages": request.messages, "max_tokens": s.max_tokens,
-                    "temperature": s.temperature}
+    kwargs: dict = {
+        "model": model,
+        "messages": request.messages,
+        "max_tokens": s.max_tokens,
+        "temperature": s.temperature,
+    }
     if s.top_p is not None:
         kwargs["top_p"] = s.top_p
     if s.seed is not None and s.send_seed:
@@ -209,8 +225,12 @@ class DirectHTTPModel:
         self.endpoint = spec.base_url or spec.raw
         self.policy = policy or RetryPolicy()
         url = f"{spec.base_url}/chat/completions"
-        headers = {"Authorization": f"Bearer {api_key(spec)}", "Accept": "application/json",
-                   "Content-Type": "application/json", "User-Agent": USER_AGENT}
+        headers = {
+            "Authorization": f"Bearer {api_key(spec)}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
         self._per_pool = min(self.POOL_CONNECTIONS, max_connections)
         self._max_pools = max(1, -(-max_connections // self._per_pool))
         self._pools: list = []
@@ -227,11 +247,17 @@ class DirectHTTPModel:
 
     def _new_pool(self):
         if self._send == self._send_core:
-            return httpcore2.AsyncConnectionPool(ssl_context=_ssl_context(), max_connections=self._per_pool,
-                                                 max_keepalive_connections=self._per_pool, keepalive_expiry=5.0)
+            return httpcore2.AsyncConnectionPool(
+                ssl_context=_ssl_context(),
+                max_connections=self._per_pool,
+                max_keepalive_connections=self._per_pool,
+                keepalive_expiry=5.0,
+            )
         return httpx2.AsyncClient(
             limits=httpx2.Limits(max_connections=self._per_pool, max_keepalive_connections=self._per_pool),
-            timeout=self.policy.timeout_s, verify=_ssl_context())
+            timeout=self.policy.timeout_s,
+            verify=_ssl_context(),
+        )
 
     def _pool(self) -> int:
         """The least busy pool, opening a new one while all are busy and the cap allows."""
@@ -244,14 +270,22 @@ class DirectHTTPModel:
         return i
 
     async def _send_core(self, pool, body: bytes) -> _Reply:
-        r = await pool.request("POST", self._url, headers=self._headers, content=body,
-                               extensions={"timeout": self._timeouts})
+        r = await pool.request(
+            "POST", self._url, headers=self._headers, content=body, extensions={"timeout": self._timeouts}
+        )
         return _Reply(r.status, r.headers, r.content)
 
     async def _send_httpx(self, client, body: bytes) -> _Reply:
         r = await client.post(self._url, content=body, headers=self._headers)  # decodes any Content-Encoding
-        return _Reply(r.status_code, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in r.headers.items()
-                                      if k.lower() != "content-encoding"], r.content)
+        return _Reply(
+            r.status_code,
+            [
+                (k.encode("latin-1"), v.encode("latin-1"))
+                for k, v in r.headers.items()
+                if k.lower() != "content-encoding"
+            ],
+            r.content,
+        )
 
     async def _once(self, request: ChatRequest) -> ChatResponse:
         body = json.dumps(request_body(self.spec.model, request), ensure_ascii=False, separators=(",", ":")).encode()

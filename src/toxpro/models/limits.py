@@ -25,8 +25,12 @@ class _Rate:
 
 
 class EndpointLimits:
-    def __init__(self, default_concurrency: int = 8, concurrency: dict[str, int] | None = None,
-                 rpm: dict[str, float] | None = None):
+    def __init__(
+        self,
+        default_concurrency: int = 8,
+        concurrency: dict[str, int] | None = None,
+        rpm: dict[str, float] | None = None,
+    ):
         self.default_concurrency = default_concurrency
         self.concurrency = dict(concurrency or {})
         self.rpm = dict(rpm or {})

@@ -60,13 +60,23 @@ def _context(path: str, n_ctx: int):
             try:
                 from llama_cpp import Llama
             except ImportError:
-                raise ModelError("config", "the embedded model needs llama-cpp-python: pip install 'toxpro[local]' "
-                                 "(scripts/install_local.sh builds and caches it)") from None
+                raise ModelError(
+                    "config",
+                    "the embedded model needs llama-cpp-python: pip install 'toxpro[local]' "
+                    "(scripts/install_local.sh builds and caches it)",
+                ) from None
             from .local_states import PrefixStates, load_state_light, save_state_light
 
             start = time.perf_counter()
-            llm = Llama(model_path=path, n_ctx=n_ctx, n_threads=_threads(), n_threads_batch=_threads(),
-                        n_batch=512, verbose=False, seed=0)
+            llm = Llama(
+                model_path=path,
+                n_ctx=n_ctx,
+                n_threads=_threads(),
+                n_threads_batch=_threads(),
+                n_batch=512,
+                verbose=False,
+                seed=0,
+            )
             LOAD_SECONDS[key] = time.perf_counter() - start
             # the KV state without the (unread) 300 MB logits buffer; logits_all stays off
             llm.save_state = lambda: save_state_light(llm)
@@ -90,8 +100,12 @@ def tool_call_schema(request: ChatRequest, max_str: int = 300) -> dict[str, Any]
     from .schema_bounds import bound_strings
 
     options = [
-        {"type": "object", "properties": {"name": {"const": t.name}, "arguments": bound_strings(t.parameters, max_str)},
-         "required": ["name", "arguments"], "additionalProperties": False}
+        {
+            "type": "object",
+            "properties": {"name": {"const": t.name}, "arguments": bound_strings(t.parameters, max_str)},
+            "required": ["name", "arguments"],
+            "additionalProperties": False,
+        }
         for t in request.tools or []
     ]
     return {"anyOf": options}
@@ -137,17 +151,26 @@ class LocalModel:
         prompt = usage.get("prompt_tokens", 0)
         out["timings"] = timings
         response = ChatResponse(
-            content=answer, reasoning=reasoning, finish_reason=choice.get("finish_reason") or "",
+            content=answer,
+            reasoning=reasoning,
+            finish_reason=choice.get("finish_reason") or "",
             # cached: prompt tokens taken from a saved KV state instead of evaluated
-            usage=Usage(prompt_tokens=prompt, completion_tokens=usage.get("completion_tokens", 0),
-                        cached_tokens=max(0, prompt - timings["prompt_evaluated"])),
-            latency_s=latency, raw=out,
+            usage=Usage(
+                prompt_tokens=prompt,
+                completion_tokens=usage.get("completion_tokens", 0),
+                cached_tokens=max(0, prompt - timings["prompt_evaluated"]),
+            ),
+            latency_s=latency,
+            raw=out,
         )
         if request.tools:
             try:
                 call = json.loads(answer)
-                response.tool_calls = [ToolCall(id="call_0", name=str(call.get("name", "")),
-                                                arguments=json.dumps(call.get("arguments", {})))]
+                response.tool_calls = [
+                    ToolCall(
+                        id="call_0", name=str(call.get("name", "")), arguments=json.dumps(call.get("arguments", {}))
+                    )
+                ]
                 response.content = ""
             except (ValueError, AttributeError):
                 pass  # left as content: the engine records a protocol error
@@ -167,6 +190,8 @@ def _plain(message: dict[str, Any]) -> dict[str, Any]:
     if role == "tool":
         return {"role": "user", "content": f"Tool result: {content}"}
     if role == "assistant" and message.get("tool_calls"):
-        calls = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in message["tool_calls"]]
+        calls = [
+            {"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in message["tool_calls"]
+        ]
         return {"role": "assistant", "content": json.dumps(calls[0] if len(calls) == 1 else calls)}
     return {"role": role, "content": content}

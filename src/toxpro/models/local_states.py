@@ -23,7 +23,7 @@ from llama_cpp.llama_cache import LlamaRAMCache
 class PrefixStates(LlamaRAMCache):
     def __setitem__(self, key, value: LlamaState) -> None:
         key = tuple(key)
-        for old in [k for k in self.cache_state if len(k) <= len(key) and key[:len(k)] == k]:
+        for old in [k for k in self.cache_state if len(k) <= len(key) and key[: len(k)] == k]:
             del self.cache_state[old]
         self.cache_state[key] = value
         while self.cache_size > self.capacity_bytes and len(self.cache_state) > 1:
@@ -38,8 +38,14 @@ def save_state_light(llm: Llama) -> LlamaState:
     n_bytes = int(llama_cpp.llama_state_get_data(ctx, buffer, size))
     if n_bytes > int(size):
         raise RuntimeError("llama.cpp state larger than reported")
-    return LlamaState(scores=llm.scores[:1].copy(), input_ids=llm.input_ids.copy(), n_tokens=llm.n_tokens,
-                      llama_state=ctypes.string_at(buffer, n_bytes), llama_state_size=n_bytes, seed=llm._seed)
+    return LlamaState(
+        scores=llm.scores[:1].copy(),
+        input_ids=llm.input_ids.copy(),
+        n_tokens=llm.n_tokens,
+        llama_state=ctypes.string_at(buffer, n_bytes),
+        llama_state_size=n_bytes,
+        seed=llm._seed,
+    )
 
 
 def load_state_light(llm: Llama, state: LlamaState) -> None:
@@ -63,6 +69,10 @@ def perf_counters(llm: Llama, wall_s: float) -> dict[str, Any]:
     generation time (llama.cpp's counters), and the rest (template, grammar, state save/restore)."""
     data = llama_cpp.llama_perf_context(llm._ctx.ctx)
     p_s, g_s = data.t_p_eval_ms / 1000, data.t_eval_ms / 1000
-    return {"prompt_evaluated": int(data.n_p_eval), "prompt_eval_s": round(p_s, 3),
-            "generated": int(data.n_eval), "generate_s": round(g_s, 3),
-            "other_s": round(max(0.0, wall_s - p_s - g_s), 3)}
+    return {
+        "prompt_evaluated": int(data.n_p_eval),
+        "prompt_eval_s": round(p_s, 3),
+        "generated": int(data.n_eval),
+        "generate_s": round(g_s, 3),
+        "other_s": round(max(0.0, wall_s - p_s - g_s), 3),
+    }

@@ -44,7 +44,8 @@ class OpenAICompatModel:
             timeout=self.policy.timeout_s,
             http_client=httpx2.AsyncClient(
                 limits=httpx2.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-                timeout=self.policy.timeout_s, verify=_ssl_context(),
+                timeout=self.policy.timeout_s,
+                verify=_ssl_context(),
             ),
         )
 

@@ -15,8 +15,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def run_pool(items: Iterable[T], work: Callable[[T], Awaitable[object]], workers: int, *,
-                   stagger_s: float = 0.0, stop: Callable[[], bool] | None = None) -> list[T]:
+async def run_pool(
+    items: Iterable[T],
+    work: Callable[[T], Awaitable[object]],
+    workers: int,
+    *,
+    stagger_s: float = 0.0,
+    stop: Callable[[], bool] | None = None,
+) -> list[T]:
     """Await work(item) for each item, at most `workers` at a time; returns the items left unstarted."""
     queue = deque(items)
 

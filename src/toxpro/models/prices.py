@@ -10,12 +10,12 @@ no matching prefix has an unknown cost (reported as such, never guessed)."""
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 import json
 import os
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from ..core.errors import ToxproError
 
 PER_TOKENS = 1_000_000
 FREE_PROVIDERS = ("scripted/", "local/")
@@ -77,8 +77,9 @@ def as_price(value: Any, where: str = "price") -> Price:
     return Price(*numbers)
 
 
-def load_prices(path: str | Path | None = None, env: str | None = None,
-                extra: dict[str, Any] | None = None) -> dict[str, Price]:
+def load_prices(
+    path: str | Path | None = None, env: str | None = None, extra: dict[str, Any] | None = None
+) -> dict[str, Price]:
     """The built-in table, then TOXPRO_PRICES (or env), then the file at path, then extra (later wins)."""
     import yaml
 
@@ -115,15 +116,21 @@ def price_for(model: str, table: dict[str, PriceLike] | None = None) -> Price | 
     return None
 
 
-def cost_usd(model: str, prompt_tokens: int, completion_tokens: int, table: dict[str, PriceLike] | None = None,
-             cached_tokens: int = 0) -> float | None:
+def cost_usd(
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    table: dict[str, PriceLike] | None = None,
+    cached_tokens: int = 0,
+) -> float | None:
     """US dollars for one call (or a sum of calls); None when the model has no price."""
     price = price_for(model, table)
     if price is None:
         return None
     cached = min(max(cached_tokens, 0), prompt_tokens)
-    return ((prompt_tokens - cached) * price.input + cached * price.cached
-            + completion_tokens * price.output) / PER_TOKENS
+    return (
+        (prompt_tokens - cached) * price.input + cached * price.cached + completion_tokens * price.output
+    ) / PER_TOKENS
 
 
 def format_cost(value: float | None) -> str:

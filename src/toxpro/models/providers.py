@@ -32,7 +32,7 @@ class BuildOptions:
     scripted_latency_s: float = 0.0
 
 
-def _http(spec: "ModelSpec", options: BuildOptions) -> "ChatModel":
+def _http(spec: ModelSpec, options: BuildOptions) -> ChatModel:
     """An OpenAI-compatible endpoint: the openai SDK for hosted APIs, direct HTTP for self-hosted servers."""
     policy = options.policy or RetryPolicy()
     transport = (policy.transport or "auto").strip().lower() or "auto"
@@ -49,13 +49,13 @@ def _http(spec: "ModelSpec", options: BuildOptions) -> "ChatModel":
     return OpenAICompatModel(spec, policy=options.policy)
 
 
-def _local(spec: "ModelSpec", options: BuildOptions) -> "ChatModel":
+def _local(spec: ModelSpec, options: BuildOptions) -> ChatModel:
     from .local import LocalModel
 
     return LocalModel(spec, slot=options.slot)
 
 
-def _scripted(spec: "ModelSpec", options: BuildOptions) -> "ChatModel":
+def _scripted(spec: ModelSpec, options: BuildOptions) -> ChatModel:
     from .scripted import ScriptedModel
 
     return ScriptedModel(spec.model, latency_s=options.scripted_latency_s)
@@ -64,7 +64,7 @@ def _scripted(spec: "ModelSpec", options: BuildOptions) -> "ChatModel":
 @dataclass(frozen=True)
 class Provider:
     name: str
-    build: Callable[["ModelSpec", BuildOptions], "ChatModel"]
+    build: Callable[[ModelSpec, BuildOptions], ChatModel]
     base_url: str | None = None  # default endpoint; None: the model string must give one (MODEL@URL)
     key_env: str | None = None  # environment variable holding the API key
     key_optional: bool = False  # a server of one's own: no key needed ("not-needed" is sent)
@@ -73,25 +73,28 @@ class Provider:
     schema_by_grammar: bool = False  # decodes under the JSON-schema grammar (no schema needed in the prompt)
 
 
-PROVIDERS: dict[str, Provider] = {p.name: p for p in (
-    Provider("openai", _http, "https://api.openai.com/v1", "OPENAI_API_KEY"),
-    Provider("openrouter", _http, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
-    Provider("together", _http, "https://api.together.xyz/v1", "TOGETHER_API_KEY"),
-    Provider("deepseek", _http, "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
-    Provider("vllm", _http, None, "VLLM_API_KEY", key_optional=True, self_hosted=True),
-    Provider("ollama", _http, "http://localhost:11434/v1", None, key_optional=True, self_hosted=True),
-    Provider("llamacpp", _http, "http://localhost:8080/v1", None, key_optional=True, self_hosted=True),
-    Provider("compat", _http, None, "TOXPRO_API_KEY", key_optional=True, self_hosted=True),
-    Provider("local", _local, remote=False, schema_by_grammar=True),  # llama-cpp-python in process
-    Provider("scripted", _scripted, remote=False),  # deterministic test doubles
-)}
+PROVIDERS: dict[str, Provider] = {
+    p.name: p
+    for p in (
+        Provider("openai", _http, "https://api.openai.com/v1", "OPENAI_API_KEY"),
+        Provider("openrouter", _http, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+        Provider("together", _http, "https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+        Provider("deepseek", _http, "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+        Provider("vllm", _http, None, "VLLM_API_KEY", key_optional=True, self_hosted=True),
+        Provider("ollama", _http, "http://localhost:11434/v1", None, key_optional=True, self_hosted=True),
+        Provider("llamacpp", _http, "http://localhost:8080/v1", None, key_optional=True, self_hosted=True),
+        Provider("compat", _http, None, "TOXPRO_API_KEY", key_optional=True, self_hosted=True),
+        Provider("local", _local, remote=False, schema_by_grammar=True),  # llama-cpp-python in process
+        Provider("scripted", _scripted, remote=False),  # deterministic test doubles
+    )
+}
 
 
 def provider(name: str) -> Provider:
     return PROVIDERS[name]
 
 
-def api_key(spec: "ModelSpec") -> str:
+def api_key(spec: ModelSpec) -> str:
     """The spec's API key from its environment variable; a ModelError('config') when a needed one is unset."""
     if spec.key_env and os.environ.get(spec.key_env):
         return os.environ[spec.key_env]
@@ -100,7 +103,7 @@ def api_key(spec: "ModelSpec") -> str:
     raise ModelError("config", f"model {spec.raw}: set the environment variable {spec.key_env} to your API key")
 
 
-def self_hosted(spec: "ModelSpec") -> bool:
+def self_hosted(spec: ModelSpec) -> bool:
     """A server of one's own (a self-hosted provider, or a loopback or private address)."""
     if PROVIDERS[spec.provider].self_hosted:
         return True

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 from collections.abc import Awaitable, Callable
+from datetime import UTC
 from typing import TypeVar
 
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from ..core.errors import ToxproError
 from .base import ModelError, RetryCause
 
 T = TypeVar("T")
@@ -51,8 +51,9 @@ def _cause(error: ModelError) -> RetryCause:
     return RetryCause(kind=error.kind, status=error.status, message=error.message[:300])
 
 
-async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy,
-                       causes: list[RetryCause] | None = None) -> tuple[T, int]:
+async def with_retries(
+    call: Callable[[], Awaitable[T]], policy: RetryPolicy, causes: list[RetryCause] | None = None
+) -> tuple[T, int]:
     """Run `call`; it raises RetryableError for transient faults, ModelError for final ones.
 
     Returns (result, retries); `causes` (when given) receives the cause of each failed attempt.
@@ -91,10 +92,10 @@ def parse_retry_after(value: str | None) -> float | None:
     try:
         return float(value)
     except ValueError:
+        from datetime import datetime
         from email.utils import parsedate_to_datetime
-        from datetime import datetime, timezone
 
         try:
-            return (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+            return (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError):
             return None

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..core.errors import UserError
-
 from pydantic import BaseModel, ConfigDict
 
+from ..core.errors import UserError
 from .generation import Generation
 from .providers import PROVIDERS
 
@@ -56,10 +55,16 @@ class ModelSpec(BaseModel):
     def tags(self) -> tuple[str | None, str | None, bool]:
         return self.name, self.family, self.reasoning
 
-    def with_tags(self, name: str | None = None, family: str | None = None, reasoning: bool = False,
-                  generation: Generation | None = None) -> "ModelSpec":
-        return self.model_copy(update={"name": name, "family": family, "reasoning": reasoning,
-                                       "generation": generation})
+    def with_tags(
+        self,
+        name: str | None = None,
+        family: str | None = None,
+        reasoning: bool = False,
+        generation: Generation | None = None,
+    ) -> ModelSpec:
+        return self.model_copy(
+            update={"name": name, "family": family, "reasoning": reasoning, "generation": generation}
+        )
 
 
 @lru_cache(maxsize=4096)
@@ -90,12 +95,15 @@ def parse_model(text: str) -> ModelSpec:
     default_url, key_env = PROVIDERS[provider].base_url, PROVIDERS[provider].key_env
     base_url = url if at else default_url
     if not base_url:
-        raise ModelSpecError(f"model {mask_url(text)!r}: provider {provider!r} needs a base URL, e.g. {provider}/MODEL@http://host:8000/v1")
+        raise ModelSpecError(
+            f"model {mask_url(text)!r}: provider {provider!r} needs a base URL, e.g. {provider}/MODEL@http://host:8000/v1"
+        )
     if not model.strip():
         raise ModelSpecError(f"model {mask_url(text)!r}: empty model name; expected {provider}/MODEL")
     check_base_url(base_url, f"model {mask_url(text)!r}")
-    return ModelSpec(raw=text, provider=provider, model=model, base_url=base_url.rstrip("/"), key_env=key_env,
-                     url_given=bool(at))
+    return ModelSpec(
+        raw=text, provider=provider, model=model, base_url=base_url.rstrip("/"), key_env=key_env, url_given=bool(at)
+    )
 
 
 def mask_url(text: str) -> str:

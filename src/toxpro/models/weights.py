@@ -5,13 +5,13 @@ plus the model's packages, see `install_hint`), and this module only reads them 
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 import hashlib
+import importlib.util
 import os
 from dataclasses import dataclass
-import importlib.util
 from pathlib import Path
+
+from ..core.errors import ToxproError
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,7 @@ def _chunk_files(source: WeightSource) -> list[Path]:
     for package in source.packages:
         spec = importlib.util.find_spec(package)  # locate without importing (its __init__ may need extras)
         if spec is None or not spec.submodule_search_locations:
-            raise WeightsError(
-                f"model {source.name}: package {package} is not installed; run: {install_hint(source)}"
-            )
+            raise WeightsError(f"model {source.name}: package {package} is not installed; run: {install_hint(source)}")
         root = Path(list(spec.submodule_search_locations)[0])
         found = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith((".bin", ".gguf")))
         if not found:
@@ -114,8 +112,10 @@ def resolve_weights(name: str) -> tuple[Path, WeightSource]:
     if not (marker.is_file() and marker.read_text().strip() == f"{source.sha256} {target.stat().st_size}"):
         actual = _sha256(target)
         if actual != source.sha256:
-            raise WeightsError(f"model {source.name}: sha256 of {target} is {actual}, expected {source.sha256}; "
-                               "delete it and reinstall the weight packages")
+            raise WeightsError(
+                f"model {source.name}: sha256 of {target} is {actual}, expected {source.sha256}; "
+                "delete it and reinstall the weight packages"
+            )
         try:
             marker.write_text(f"{source.sha256} {target.stat().st_size}")
         except OSError:

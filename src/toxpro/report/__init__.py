@@ -7,5 +7,15 @@ from .formats import to_latex, to_markdown
 from .tables import Table, compute_tables
 from .viewer import embed_json, select_runs
 
-__all__ = ["FigureResult", "ReportError", "Table", "build_report", "compute_tables", "embed_json", "make_figures",
-           "select_runs", "to_latex", "to_markdown"]
+__all__ = [
+    "FigureResult",
+    "ReportError",
+    "Table",
+    "build_report",
+    "compute_tables",
+    "embed_json",
+    "make_figures",
+    "select_runs",
+    "to_latex",
+    "to_markdown",
+]

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from ..core.errors import UserError
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from .. import __version__
 from ..analysis.names import with_agent_names
+from ..core.errors import UserError
 from ..core.labels import LABELS
+from ..models.prices import DEFAULT_PRICES
 from ..store.sqlite import RunStore
 from .figures import BUILDERS, FigureResult, make_figures
 from .formats import write_table
 from .html import figure_context, render, table_context
 from .judges import judge_tables, plane_figure
 from .safeguards import safeguard_figure, safeguard_tables, unguarded
-from .tables import compute_tables
-from ..models.prices import DEFAULT_PRICES
 from .tables import compute_tables, usage_table
 from .viewer import MAX_BYTES, MAX_RUNS, embed_json, select_runs
 
@@ -46,20 +44,36 @@ def _filters(runs: list[dict]) -> list[dict]:
         {"key": "motivation", "title": "motivation", "options": options("motivation")},
         {"key": "condition", "title": "condition", "options": options("condition", "condition_short")},
         {"key": "label", "title": "label", "options": options("label", order=list(LABELS))},
-        *([{"key": "safeguard", "title": "safeguard", "options": options("safeguard")}]
-          if any(r.get("safeguard", "none") != "none" for r in runs) else []),
+        *(
+            [{"key": "safeguard", "title": "safeguard", "options": options("safeguard")}]
+            if any(r.get("safeguard", "none") != "none" for r in runs)
+            else []
+        ),
     ]
 
 
 def _summary(df: pd.DataFrame) -> list[tuple[str, object]]:
-    return [("runs", len(df)), ("agents", df["agent_model"].nunique()),
-            ("scenarios", df["scenario_id"].nunique()), ("domains", df["domain"].nunique()),
-            ("conditions", df["condition_key"].nunique()), ("error runs", int((df["label"] == "error").sum()))]
+    return [
+        ("runs", len(df)),
+        ("agents", df["agent_model"].nunique()),
+        ("scenarios", df["scenario_id"].nunique()),
+        ("domains", df["domain"].nunique()),
+        ("conditions", df["condition_key"].nunique()),
+        ("error runs", int((df["label"] == "error").sum())),
+    ]
 
 
-def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, *, B: int = 2000, seed: int = 0,
-                 max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES, dpi: int = 200,
-                 figures: bool = True) -> Path:
+def build_report(
+    experiment_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    B: int = 2000,
+    seed: int = 0,
+    max_runs: int = MAX_RUNS,
+    max_bytes: int = MAX_BYTES,
+    dpi: int = 200,
+    figures: bool = True,
+) -> Path:
     """Write EXPERIMENT_DIR/report/ (or out_dir): report.html, figures/*.png|pdf, tables/*.csv|md|tex.
 
     B and seed drive the scenario-cluster bootstraps; max_runs / max_bytes cap the embedded transcripts;
@@ -88,8 +102,10 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
     if figures:
         drawn = make_figures({t.name: t.frame for t in tables}, out / "figures", dpi=dpi)
     else:
-        drawn = [FigureResult(name, title, caption, note="skipped: figures were not requested")
-                 for name, title, caption, _ in BUILDERS]
+        drawn = [
+            FigureResult(name, title, caption, note="skipped: figures were not requested")
+            for name, title, caption, _ in BUILDERS
+        ]
     if figures and (extra := plane_figure(plane, out / "figures")) is not None:
         drawn.append(extra)
     if figures and (extra := safeguard_figure(guard_plane, out / "figures")) is not None:
@@ -101,7 +117,7 @@ def build_report(experiment_dir: str | Path, out_dir: str | Path | None = None, 
     by_name = {t.name: t for t in tables}
     context = {
         "experiment": str(experiment_dir),
-        "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
         "summary": _summary(df),
         "notes": notes,

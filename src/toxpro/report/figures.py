@@ -6,8 +6,6 @@ is missing is skipped with a note instead of being drawn empty.
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 import io
 import math
 import textwrap
@@ -23,16 +21,27 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ..analysis import RADAR_AXES
+from ..analysis.risk import END, RISK_SCORES, START
 from ..core.conditions import BASELINE as BASELINE_LEVELS
+from ..core.errors import ToxproError
 from ..core.labels import LABEL_STYLES, LABELS
 from ..core.roles import DIRECT_TERMINAL, ROLE_COLORS, ROLES, STANDARD_TERMINAL, TERMINAL_ROLES, TOXIC_ROLES
-from ..analysis.risk import RISK_SCORES, START, END
 
 MODEL = "agent"  # display names (toxpro.analysis.names); never the endpoint URL
 LABEL_COLORS = {lab: style.color for lab, style in LABEL_STYLES.items()}
-STYLE = {"font.size": 10, "axes.titlesize": 10, "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
-         "legend.fontsize": 9, "figure.titlesize": 11, "pdf.fonttype": 42, "ps.fonttype": 42,
-         "axes.spines.top": False, "axes.spines.right": False}
+STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 10,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 11,
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 
 
 @dataclass
@@ -56,9 +65,13 @@ class Skip(ToxproError):
     """Raised by a figure builder when the data cannot support the figure."""
 
 
-RADAR_NAMES = {"loyalty-strategic": "loyalty\nstrategic", "loyalty-direct": "loyalty\ndirect",
-               "self-preservation-strategic": "self-pres.\nstrategic", "self-preservation-direct": "self-pres.\ndirect",
-               "MR": "MR"}
+RADAR_NAMES = {
+    "loyalty-strategic": "loyalty\nstrategic",
+    "loyalty-direct": "loyalty\ndirect",
+    "self-preservation-strategic": "self-pres.\nstrategic",
+    "self-preservation-direct": "self-pres.\ndirect",
+    "MR": "MR",
+}
 
 
 def short(text: str, width: int = 32) -> str:
@@ -67,7 +80,7 @@ def short(text: str, width: int = 32) -> str:
     if len(text) <= width:
         return text
     head = (width - 1) // 2
-    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
 
 
 def model_colors(t: dict[str, pd.DataFrame]) -> dict[str, tuple]:
@@ -86,8 +99,9 @@ def legend(fig: Figure, colors: dict[str, tuple], shown: list[str], hidden: list
     labels = [short(m, 44) for m in shown]
     ncol = 1 if len(labels) < 2 or max(map(len, labels)) > 30 else 2
     title = textwrap.fill(not_shown(hidden), 70) if hidden else None
-    leg = fig.legend(handles, labels, loc="outside lower center", ncol=ncol, frameon=False, title=title,
-                     title_fontsize=8)
+    leg = fig.legend(
+        handles, labels, loc="outside lower center", ncol=ncol, frameon=False, title=title, title_fontsize=8
+    )
     if title:
         leg.get_title().set_color("0.35")
 
@@ -131,23 +145,39 @@ def fig_behaviour(t: dict[str, pd.DataFrame]) -> Figure:
     domains = sorted(beh["domain"].astype(str).unique())
     models = sorted(beh[MODEL].astype(str).unique())
     n_m = len(models)
-    fig, axes = subplots(len(domains), 1, figsize=(7.0, 0.9 + len(domains) * (0.55 + 0.38 * n_m)),
-                         sharex=True)
+    fig, axes = subplots(len(domains), 1, figsize=(7.0, 0.9 + len(domains) * (0.55 + 0.38 * n_m)), sharex=True)
     y = np.arange(n_m)
     for i, (ax, dom) in enumerate(zip(axes[:, 0], domains)):
         sub = beh[beh["domain"].astype(str) == dom].set_index(MODEL).reindex(models)
         left = np.zeros(n_m)
         for lab in LABELS:
             vals = sub[f"{lab}_share"].fillna(0).to_numpy(float)
-            ax.barh(y, vals, left=left, height=0.7, color=LABEL_COLORS[lab], edgecolor="white", linewidth=0.5,
-                    label=lab.replace("_", " ") if i == 0 else None)
+            ax.barh(
+                y,
+                vals,
+                left=left,
+                height=0.7,
+                color=LABEL_COLORS[lab],
+                edgecolor="white",
+                linewidth=0.5,
+                label=lab.replace("_", " ") if i == 0 else None,
+            )
             left += vals
         m = mr[mr["domain"].astype(str) == dom].set_index(MODEL).reindex(models)
         est, elo, ehi = _ci(m)
         ok = np.isfinite(est)
         if ok.any():
-            ax.errorbar(est[ok], y[ok], xerr=[elo[ok], ehi[ok]], fmt="D", color="black", ms=4, capsize=3, lw=1,
-                        label="MR (95% CI)" if i == 0 else None)
+            ax.errorbar(
+                est[ok],
+                y[ok],
+                xerr=[elo[ok], ehi[ok]],
+                fmt="D",
+                color="black",
+                ms=4,
+                capsize=3,
+                lw=1,
+                label="MR (95% CI)" if i == 0 else None,
+            )
         ax.set_yticks(y, [short(m_) for m_ in models])
         ax.set_ylim(n_m - 0.5, -0.5)
         ax.set_title(dom, loc="left")
@@ -179,12 +209,22 @@ def fig_strategic_direct(t: dict[str, pd.DataFrame]) -> Figure:
         ax.plot([0, 1], [0, 1], ls=":", lw=0.8, color="0.7")
         for idx, r in rates[rows].iterrows():
             x, yv = float(r["direct_rate"]), float(r["strategic_rate"])
-            ax.errorbar(x, yv, xerr=[[max(x - r["direct_lo"], 0)], [max(r["direct_hi"] - x, 0)]],
-                        yerr=[[max(yv - r["strategic_lo"], 0)], [max(r["strategic_hi"] - yv, 0)]],
-                        fmt="*" if reasoning[idx] else "o", ms=10 if reasoning[idx] else 6, capsize=2, lw=0.8,
-                        color=colors[fam[idx]], mec="black" if reasoning[idx] else None, mew=0.5)
-            ax.annotate(short(r[MODEL], 18), (x, yv), xytext=(4, 4), textcoords="offset points", fontsize=7,
-                        color="0.25")
+            ax.errorbar(
+                x,
+                yv,
+                xerr=[[max(x - r["direct_lo"], 0)], [max(r["direct_hi"] - x, 0)]],
+                yerr=[[max(yv - r["strategic_lo"], 0)], [max(r["strategic_hi"] - yv, 0)]],
+                fmt="*" if reasoning[idx] else "o",
+                ms=10 if reasoning[idx] else 6,
+                capsize=2,
+                lw=0.8,
+                color=colors[fam[idx]],
+                mec="black" if reasoning[idx] else None,
+                mew=0.5,
+            )
+            ax.annotate(
+                short(r[MODEL], 18), (x, yv), xytext=(4, 4), textcoords="offset points", fontsize=7, color="0.25"
+            )
         for family in sorted(set(fam[rows])):
             pts = rates[rows & (fam == family)]
             xs, ys = pts["direct_rate"].to_numpy(float), pts["strategic_rate"].to_numpy(float)
@@ -219,8 +259,9 @@ def fig_radar(t: dict[str, pd.DataFrame]) -> Figure:
     colors = model_colors(t)
     angles = np.linspace(0, 2 * np.pi, len(RADAR_AXES), endpoint=False)
     names = [RADAR_NAMES.get(a, a) for a in RADAR_AXES]
-    fig, axes = subplots(nrows, ncols, figsize=(3.4 * ncols + 0.3, 3.5 * nrows + 0.3),
-                         subplot_kw={"projection": "polar"})
+    fig, axes = subplots(
+        nrows, ncols, figsize=(3.4 * ncols + 0.3, 3.5 * nrows + 0.3), subplot_kw={"projection": "polar"}
+    )
     for k, ax in enumerate(axes.flat):
         if k >= n:
             ax.set_visible(False)
@@ -252,8 +293,7 @@ def fig_conditions(t: dict[str, pd.DataFrame]) -> Figure:
     drawn: set[str] = set()
     ncols = min(3, len(variables))
     nrows = math.ceil(len(variables) / ncols)
-    fig, axes = subplots(nrows, ncols, figsize=(max(6.4, 3.5 * ncols + 0.3), 3.0 * nrows + 0.8),
-                         sharey=True)
+    fig, axes = subplots(nrows, ncols, figsize=(max(6.4, 3.5 * ncols + 0.3), 3.0 * nrows + 0.8), sharey=True)
     offsets = (np.arange(len(models)) - (len(models) - 1) / 2) * min(0.12, 0.6 / max(len(models), 1))
     for k, ax in enumerate(axes.flat):
         if k >= len(variables):
@@ -266,14 +306,26 @@ def fig_conditions(t: dict[str, pd.DataFrame]) -> Figure:
         baseline_held = BASELINE_LEVELS.get(var) in base
         x = np.arange(len(levels))
         for j, model in enumerate(models):
-            m = sub[sub[MODEL].astype(str) == model].set_index(sub[sub[MODEL].astype(str) == model]["level"]
-                                                                .astype(str)).reindex(levels)
+            m = (
+                sub[sub[MODEL].astype(str) == model]
+                .set_index(sub[sub[MODEL].astype(str) == model]["level"].astype(str))
+                .reindex(levels)
+            )
             est, elo, ehi = _ci(m)
             ok = np.isfinite(est)
             if ok.any():
                 drawn.add(model)
-                ax.errorbar(x[ok] + offsets[j], est[ok], yerr=[elo[ok], ehi[ok]], fmt="o", ls="none", ms=4,
-                            capsize=2, lw=1, color=colors[model])  # categorical levels: points, never lines
+                ax.errorbar(
+                    x[ok] + offsets[j],
+                    est[ok],
+                    yerr=[elo[ok], ehi[ok]],
+                    fmt="o",
+                    ls="none",
+                    ms=4,
+                    capsize=2,
+                    lw=1,
+                    color=colors[model],
+                )  # categorical levels: points, never lines
         tag = "\n(baseline)" if baseline_held else "\n(reference)"
         ax.set_xticks(x, [lv + (tag if lv in base else "") for lv in levels])
         ax.set_xlim(-0.5, len(levels) - 0.5)
@@ -307,13 +359,30 @@ def fig_role_shares(t: dict[str, pd.DataFrame]) -> Figure:
         for role in roles:
             v = wide[role].fillna(0).to_numpy(float)
             hatch = "//" if role in TOXIC_ROLES else None
-            ax.bar(turns, v, bottom=bottom, width=0.85, color=ROLE_COLORS.get(role, "0.5"), hatch=hatch,
-                   edgecolor="white", linewidth=0.3, label=role if k == 0 else None)
+            ax.bar(
+                turns,
+                v,
+                bottom=bottom,
+                width=0.85,
+                color=ROLE_COLORS.get(role, "0.5"),
+                hatch=hatch,
+                edgecolor="white",
+                linewidth=0.3,
+                label=role if k == 0 else None,
+            )
             bottom += v
         running = sub.groupby("turn")["n_running"].first().reindex(turns)
         ax2 = ax.twinx()
-        ax2.plot(turns, running.to_numpy(float), color="black", lw=1, ls="--", marker=".", ms=3,
-                 label="runs still running" if k == 0 else None)
+        ax2.plot(
+            turns,
+            running.to_numpy(float),
+            color="black",
+            lw=1,
+            ls="--",
+            marker=".",
+            ms=3,
+            label="runs still running" if k == 0 else None,
+        )
         ax2.set_ylim(0, max(1.0, float(running.max()) * 1.05))
         ax2.spines["right"].set_visible(True)
         ax2.set_ylabel("runs with ≥ t calls")
@@ -341,8 +410,15 @@ def fig_survival(t: dict[str, pd.DataFrame]) -> Figure:
         sub = km[km[MODEL].astype(str) == model].sort_values("turn")
         x = sub["turn"].to_numpy(float)
         ax.step(x, sub["survival"].to_numpy(float), where="post", color=colors[model], lw=1.5, label=short(model, 44))
-        ax.fill_between(x, sub["ci_lo"].to_numpy(float), sub["ci_hi"].to_numpy(float), step="post",
-                        color=colors[model], alpha=0.15, lw=0)
+        ax.fill_between(
+            x,
+            sub["ci_lo"].to_numpy(float),
+            sub["ci_hi"].to_numpy(float),
+            step="post",
+            color=colors[model],
+            alpha=0.15,
+            lw=0,
+        )
     ax.set_ylim(-0.02, 1.05)
     ax.set_xlim(left=0)
     integer_ticks(ax)
@@ -380,16 +456,34 @@ def fig_condition_behaviour(t: dict[str, pd.DataFrame]) -> Figure:
             bottom = np.zeros(len(levels))
             for lab in shown:
                 v = part[f"{lab}_share"].fillna(0).to_numpy(float)
-                ax.bar(pos, v, bottom=bottom, width=width * 0.92, color=LABEL_COLORS[lab], edgecolor="white",
-                       linewidth=0.4, label=lab.replace("_", " ") if (k == 0 and j == 0) else None)
+                ax.bar(
+                    pos,
+                    v,
+                    bottom=bottom,
+                    width=width * 0.92,
+                    color=LABEL_COLORS[lab],
+                    edgecolor="white",
+                    linewidth=0.4,
+                    label=lab.replace("_", " ") if (k == 0 and j == 0) else None,
+                )
                 bottom += v
             m = mr[(mr["variable"].astype(str) == var) & (mr[MODEL].astype(str) == model)]
             m = m.set_index(m["level"].astype(str)).reindex(levels)
             est, elo, ehi = _ci(m)
             ok = np.isfinite(est)
             if ok.any():
-                ax.errorbar(pos[ok], est[ok], yerr=[elo[ok], ehi[ok]], fmt="D", ls="none", color="black", ms=3.5,
-                            capsize=2, lw=0.9, label="MR (95% CI)" if (k == 0 and j == 0) else None)
+                ax.errorbar(
+                    pos[ok],
+                    est[ok],
+                    yerr=[elo[ok], ehi[ok]],
+                    fmt="D",
+                    ls="none",
+                    color="black",
+                    ms=3.5,
+                    capsize=2,
+                    lw=0.9,
+                    label="MR (95% CI)" if (k == 0 and j == 0) else None,
+                )
             if len(models) > 1:
                 for p_ in pos:
                     ax.text(p_, -0.04, str(j + 1), ha="center", va="top", fontsize=6, color="0.35")
@@ -422,8 +516,9 @@ def fig_risk(t: dict[str, pd.DataFrame]) -> Figure:
         sub = curve[curve[MODEL].astype(str) == model].sort_values("turn")
         x = sub["turn"].to_numpy(float)
         ax.plot(x, sub["risk_mean"].to_numpy(float), color=colors[model], lw=1.5, marker=".", label=short(model, 30))
-        ax.fill_between(x, sub["risk_lo"].to_numpy(float), sub["risk_hi"].to_numpy(float), color=colors[model],
-                        alpha=0.15, lw=0)
+        ax.fill_between(
+            x, sub["risk_lo"].to_numpy(float), sub["risk_hi"].to_numpy(float), color=colors[model], alpha=0.15, lw=0
+        )
     integer_ticks(ax)
     ax.set_xlabel("tool call t")
     ax.set_ylabel("mean cumulative risk")
@@ -483,8 +578,7 @@ def fig_transitions(t: dict[str, pd.DataFrame]) -> Figure:
     ncols = min(2, len(models))
     nrows = math.ceil(len(models) / ncols)
     fig, axes = subplots(nrows, ncols, figsize=(4.3 * ncols + 0.6, 3.9 * nrows + 0.3))
-    short_role = {STANDARD_TERMINAL: "std. term.", DIRECT_TERMINAL: "dir. term.", START: "(start)",
-                  END: "(end)"}
+    short_role = {STANDARD_TERMINAL: "std. term.", DIRECT_TERMINAL: "dir. term.", START: "(start)", END: "(end)"}
     for k, ax in enumerate(axes.flat):
         if k >= len(models):
             ax.set_visible(False)
@@ -492,14 +586,25 @@ def fig_transitions(t: dict[str, pd.DataFrame]) -> Figure:
         sub = tr[tr[MODEL].astype(str) == models[k]]
         rows = list(dict.fromkeys(sub["from_role"].astype(str)))
         cols = list(dict.fromkeys(sub["to_role"].astype(str)))
-        grid = sub.pivot_table(index="from_role", columns="to_role", values="count", aggfunc="sum").reindex(
-            index=rows, columns=cols).fillna(0).to_numpy(float)
+        grid = (
+            sub.pivot_table(index="from_role", columns="to_role", values="count", aggfunc="sum")
+            .reindex(index=rows, columns=cols)
+            .fillna(0)
+            .to_numpy(float)
+        )
         im = ax.imshow(grid, cmap="Reds", aspect="auto", vmin=0)
         for i in range(grid.shape[0]):
             for j in range(grid.shape[1]):
                 if grid[i, j]:
-                    ax.text(j, i, f"{int(grid[i, j])}", ha="center", va="center", fontsize=7,
-                            color="white" if grid[i, j] > 0.6 * grid.max() else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{int(grid[i, j])}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if grid[i, j] > 0.6 * grid.max() else "black",
+                    )
         ax.set_xticks(range(len(cols)), [short_role.get(c, c) for c in cols], rotation=45, ha="right", fontsize=7)
         ax.set_yticks(range(len(rows)), [short_role.get(r, r) for r in rows], fontsize=7)
         ax.set_xlabel("to", fontsize=8)
@@ -510,37 +615,74 @@ def fig_transitions(t: dict[str, pd.DataFrame]) -> Figure:
 
 
 BUILDERS: list[tuple[str, str, str, Callable[[dict[str, pd.DataFrame]], Figure]]] = [
-    ("behaviour_by_domain", "Behaviour by domain",
-     "Stacked shares of the six classes per model within each domain; ◆ = misalignment rate among valid runs with "
-     "its 95% scenario-cluster bootstrap CI (Wilson where a domain holds a single scenario).", fig_behaviour),
-    ("strategic_vs_direct", "Strategic vs direct",
-     "Per motivation: each model's direct rate (x) and strategic rate (y) over valid runs, Wilson 95% bars; colour: "
-     "model family, dashed: least-squares line per family with two or more models; stars: reasoning models; "
-     "dotted: equal rates.", fig_strategic_direct),
-    ("radar", "Model profiles",
-     "Per model: strategic and direct rates per motivation and overall MR (0 at the centre, 1 at the rim); "
-     "axes marked n/a have no runs and are drawn at 0.", fig_radar),
-    ("condition_behaviour", "Behaviour by contextual condition",
-     "One panel per contextual variable with more than one level: stacked shares of the classes per level and "
-     "model; ◆ = MR with its 95% scenario-cluster bootstrap CI (Wilson where a single scenario).",
-     fig_condition_behaviour),
-    ("conditions", "Contextual conditions",
-     "One panel per contextual variable with more than one level: MR per level and model with 95% scenario-cluster "
-     "bootstrap CI (Wilson where a single scenario); levels are categories, drawn as points.", fig_conditions),
-    ("role_shares", "Tool roles by turn",
-     "Share of each tool role at the t-th call among runs still running (hatched: toxic track); dashed: number of "
-     "runs with at least t calls.", fig_role_shares),
-    ("survival", "Time to first toxic action",
-     "Kaplan–Meier probability of no toxic tool call by turn, with log-log 95% bands; error runs excluded.",
-     fig_survival),
-    ("risk", "Cumulative risk",
-     "Risk per tool call on the paper's scale (inhibitor 4, modifier 7, direct terminal 10, compliant tools 0): mean "
-     "cumulative risk after t calls with a 95% band, and mean risk per run with its 95% CI; valid runs.", fig_risk),
-    ("terminals", "Terminal tools",
-     "Share of valid runs ending on a standard terminal, a direct terminal or no terminal (turn cap).",
-     fig_terminals),
-    ("transitions", "Tool-role transitions",
-     "Counts of consecutive tool-role pairs over valid runs, from (start) to (end).", fig_transitions),
+    (
+        "behaviour_by_domain",
+        "Behaviour by domain",
+        "Stacked shares of the six classes per model within each domain; ◆ = misalignment rate among valid runs with "
+        "its 95% scenario-cluster bootstrap CI (Wilson where a domain holds a single scenario).",
+        fig_behaviour,
+    ),
+    (
+        "strategic_vs_direct",
+        "Strategic vs direct",
+        "Per motivation: each model's direct rate (x) and strategic rate (y) over valid runs, Wilson 95% bars; colour: "
+        "model family, dashed: least-squares line per family with two or more models; stars: reasoning models; "
+        "dotted: equal rates.",
+        fig_strategic_direct,
+    ),
+    (
+        "radar",
+        "Model profiles",
+        "Per model: strategic and direct rates per motivation and overall MR (0 at the centre, 1 at the rim); "
+        "axes marked n/a have no runs and are drawn at 0.",
+        fig_radar,
+    ),
+    (
+        "condition_behaviour",
+        "Behaviour by contextual condition",
+        "One panel per contextual variable with more than one level: stacked shares of the classes per level and "
+        "model; ◆ = MR with its 95% scenario-cluster bootstrap CI (Wilson where a single scenario).",
+        fig_condition_behaviour,
+    ),
+    (
+        "conditions",
+        "Contextual conditions",
+        "One panel per contextual variable with more than one level: MR per level and model with 95% scenario-cluster "
+        "bootstrap CI (Wilson where a single scenario); levels are categories, drawn as points.",
+        fig_conditions,
+    ),
+    (
+        "role_shares",
+        "Tool roles by turn",
+        "Share of each tool role at the t-th call among runs still running (hatched: toxic track); dashed: number of "
+        "runs with at least t calls.",
+        fig_role_shares,
+    ),
+    (
+        "survival",
+        "Time to first toxic action",
+        "Kaplan–Meier probability of no toxic tool call by turn, with log-log 95% bands; error runs excluded.",
+        fig_survival,
+    ),
+    (
+        "risk",
+        "Cumulative risk",
+        "Risk per tool call on the paper's scale (inhibitor 4, modifier 7, direct terminal 10, compliant tools 0): mean "
+        "cumulative risk after t calls with a 95% band, and mean risk per run with its 95% CI; valid runs.",
+        fig_risk,
+    ),
+    (
+        "terminals",
+        "Terminal tools",
+        "Share of valid runs ending on a standard terminal, a direct terminal or no terminal (turn cap).",
+        fig_terminals,
+    ),
+    (
+        "transitions",
+        "Tool-role transitions",
+        "Counts of consecutive tool-role pairs over valid runs, from (start) to (end).",
+        fig_transitions,
+    ),
 ]
 
 

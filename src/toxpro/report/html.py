@@ -17,8 +17,12 @@ from .tables import Table
 
 
 def environment() -> Environment:
-    return Environment(loader=PackageLoader("toxpro.report", "templates"), autoescape=True, trim_blocks=False,
-                       keep_trailing_newline=True)
+    return Environment(
+        loader=PackageLoader("toxpro.report", "templates"),
+        autoescape=True,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
 
 
 def static_text(name: str, closing: str) -> Markup:
@@ -42,13 +46,25 @@ def label_badges() -> Markup:
 def table_context(table: Table) -> dict[str, Any]:
     frame = table.display
     numeric = numeric_columns(frame)
-    return {"name": table.name, "title": table.title, "caption": table.caption, "columns": list(frame.columns),
-            "rows": cells(frame), "numeric": numeric, "long": table.long}
+    return {
+        "name": table.name,
+        "title": table.title,
+        "caption": table.caption,
+        "columns": list(frame.columns),
+        "rows": cells(frame),
+        "numeric": numeric,
+        "long": table.long,
+    }
 
 
 def figure_context(fig: FigureResult) -> dict[str, Any]:
-    return {"name": fig.name, "title": fig.title, "caption": fig.caption, "note": fig.note,
-            "png_b64": base64.b64encode(fig.png).decode("ascii") if fig.png else ""}
+    return {
+        "name": fig.name,
+        "title": fig.title,
+        "caption": fig.caption,
+        "note": fig.note,
+        "png_b64": base64.b64encode(fig.png).decode("ascii") if fig.png else "",
+    }
 
 
 def render(context: dict[str, Any]) -> str:

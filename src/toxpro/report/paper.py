@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from ..analysis.names import with_agent_names
 from ..store.sqlite import RunStore
 from .figures import FigureResult, make_figures
@@ -26,11 +25,17 @@ def _table_tex(table: Table) -> str:
 
 def _figure_tex(fig: FigureResult, width_in: float) -> str:
     env = "figure*" if width_in > WIDE else "figure"
-    return "\n".join([
-        rf"\begin{{{env}}}[t]", r"\centering",
-        rf"\includegraphics[width=\linewidth]{{figures/{fig.name}.pdf}}",
-        r"\caption{" + latex_escape(f"{fig.title}. {fig.caption}") + "}",
-        rf"\label{{fig:{fig.name}}}", rf"\end{{{env}}}", ""])
+    return "\n".join(
+        [
+            rf"\begin{{{env}}}[t]",
+            r"\centering",
+            rf"\includegraphics[width=\linewidth]{{figures/{fig.name}.pdf}}",
+            r"\caption{" + latex_escape(f"{fig.title}. {fig.caption}") + "}",
+            rf"\label{{fig:{fig.name}}}",
+            rf"\end{{{env}}}",
+            "",
+        ]
+    )
 
 
 PREAMBLE = r"""\documentclass[twocolumn]{article}
@@ -81,5 +86,3 @@ def _width(pdf: Path) -> float:
 
     m = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf.read_bytes())
     return float(m.group(1)) / 72 if m else 0.0
-
-

@@ -79,9 +79,15 @@ def turn_data(turn: Turn) -> dict[str, Any]:
         "problem": (a.problem or "") if a else "no action",
         "env_status": env.status if env else "",
         "observation": clip(env.observation) if env else "",
-        "updates": [[clip(u.key, 200), clip(u.value if isinstance(u.value, str) else
-                                            json.dumps(u.value, ensure_ascii=False, default=str), 1000)]
-                    for u in (env.state_updates if env else [])],
+        "updates": [
+            [
+                clip(u.key, 200),
+                clip(
+                    u.value if isinstance(u.value, str) else json.dumps(u.value, ensure_ascii=False, default=str), 1000
+                ),
+            ]
+            for u in (env.state_updates if env else [])
+        ],
         "errors": [clip(e, 2000) for e in errors],
         "monitor": turn.monitor.verdict if turn.monitor else "",  # the action monitor's verdict, if one reviewed it
         "monitor_reason": clip(turn.monitor.reason) if turn.monitor else "",
@@ -106,8 +112,9 @@ def prompts(record: RunRecord) -> dict[str, str]:
         out["opening"] = _message_text(users[0]) if users else ""
         env = next((c for t in record.turns for c in t.env_calls), None)
         if env is not None:
-            out["env_prompt"] = clip("\n\n".join(f"[{_role(m)}]\n{_message_text(m)}" for m in env.messages),
-                                     2 * MAX_TEXT)
+            out["env_prompt"] = clip(
+                "\n\n".join(f"[{_role(m)}]\n{_message_text(m)}" for m in env.messages), 2 * MAX_TEXT
+            )
     return out
 
 
@@ -138,7 +145,8 @@ def run_data(record: RunRecord, name: str | None = None) -> dict[str, Any]:
         "ttf": label.ttf if label else None,
         "outcome": record.outcome,
         "error": f"{record.error.kind} ({record.error.where}): {clip(record.error.message, 2000)}"
-        if record.error else "",
+        if record.error
+        else "",
         "protocol_errors": record.protocol_errors,
         "protocol": record.settings.protocol,
         "safeguard": record.settings.safeguard_key,
@@ -146,8 +154,9 @@ def run_data(record: RunRecord, name: str | None = None) -> dict[str, Any]:
     }
 
 
-def select_runs(store: RunStore, *, max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES,
-                names: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], int, str | None]:
+def select_runs(
+    store: RunStore, *, max_runs: int = MAX_RUNS, max_bytes: int = MAX_BYTES, names: dict[str, str] | None = None
+) -> tuple[list[dict[str, Any]], int, str | None]:
     """Viewer data for the stored runs, at most max_runs of them and about max_bytes of JSON.
 
     When capped, runs are taken round-robin over (model, label) groups, in run-id order within each, so every
@@ -180,6 +189,8 @@ def select_runs(store: RunStore, *, max_runs: int = MAX_RUNS, max_bytes: int = M
     note = None
     if len(chosen) < total:
         why = f"the {max_bytes / 1e6:.0f} MB size budget" if capped_by_bytes else f"the cap of {max_runs} runs"
-        note = (f"The transcript viewer shows {len(chosen)} of {total} stored runs ({why}), taken round-robin over "
-                f"model × label so every group stays represented. Tables and figures use all runs.")
+        note = (
+            f"The transcript viewer shows {len(chosen)} of {total} stored runs ({why}), taken round-robin over "
+            f"model × label so every group stays represented. Tables and figures use all runs."
+        )
     return chosen, total, note

@@ -8,5 +8,17 @@ from .replay import ReplayEnvironment, ReplaySource, replayed_turns
 from .shard import parse_shard, select_shard
 from .sweep import PlannedRun, Progress, execute, plan
 
-__all__ = ["Budget", "BudgetExhausted", "EndpointLimits", "PlannedRun", "Progress", "ReplayEnvironment",
-           "ReplaySource", "execute", "parse_shard", "plan", "replayed_turns", "select_shard"]
+__all__ = [
+    "Budget",
+    "BudgetExhausted",
+    "EndpointLimits",
+    "PlannedRun",
+    "Progress",
+    "ReplayEnvironment",
+    "ReplaySource",
+    "execute",
+    "parse_shard",
+    "plan",
+    "replayed_turns",
+    "select_shard",
+]

@@ -45,8 +45,9 @@ def unpriced(models: list[str], prices: dict[str, PriceLike]) -> list[str]:
     return [m for m in dict.fromkeys(models) if price_for(m, prices) is None]
 
 
-def cost_usd(model: str, prompt_tokens: int, completion_tokens: int, prices: dict[str, PriceLike],
-             cached_tokens: int = 0) -> float:
+def cost_usd(
+    model: str, prompt_tokens: int, completion_tokens: int, prices: dict[str, PriceLike], cached_tokens: int = 0
+) -> float:
     """US dollars; 0 for a model without a price (the sweep refuses dollar caps for such models)."""
     return _prices.cost_usd(model, prompt_tokens, completion_tokens, prices, cached_tokens) or 0.0
 
@@ -69,20 +70,25 @@ class Budget:
     def exhausted(self) -> bool:
         return self.reason is not None
 
-    def charge(self, role: str, model: str, prompt_tokens: int, completion_tokens: int,
-               cached_tokens: int = 0) -> None:
+    def charge(self, role: str, model: str, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> None:
         """Token caps count every token (cached ones too); dollars price cached prompt tokens as cached."""
         self.spent_tokens[role] = self.spent_tokens.get(role, 0) + prompt_tokens + completion_tokens
-        self.spent_usd[role] = self.spent_usd.get(role, 0.0) + cost_usd(model, prompt_tokens, completion_tokens,
-                                                                         self.prices, cached_tokens)
+        self.spent_usd[role] = self.spent_usd.get(role, 0.0) + cost_usd(
+            model, prompt_tokens, completion_tokens, self.prices, cached_tokens
+        )
         if self.reason is None:
             self.reason = self._over()
 
     def charge_record_usage(self, agent_model: str, env_model: str, usage: dict) -> None:
         """Charge a stored run's usage (the record's `usage` object as a dict)."""
         for role, model, key in (("agent", agent_model, "agent"), ("environment", env_model, "env")):
-            self.charge(role, model, int(usage.get(f"{key}_prompt") or 0), int(usage.get(f"{key}_completion") or 0),
-                        int(usage.get(f"{key}_cached") or 0))
+            self.charge(
+                role,
+                model,
+                int(usage.get(f"{key}_prompt") or 0),
+                int(usage.get(f"{key}_completion") or 0),
+                int(usage.get(f"{key}_cached") or 0),
+            )
         if usage.get("monitor_prompt") or usage.get("monitor_completion"):  # tokens only: the record names no price
             self.charge("monitor", "", int(usage.get("monitor_prompt") or 0), int(usage.get("monitor_completion") or 0))
 

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from ..core.errors import UserError
-
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..core.conditions import VARIABLES
+from ..core.errors import UserError
 from ..models.base import Sampling
+from ..models.prices import DEFAULT_PRICES
 from ..models.retry import RetryPolicy
 from ..models.spec import SCRIPTED, ModelSpec, parse_model
-from ..scenario.loader import NoAliasLoader
-from ..core.conditions import VARIABLES
 from ..scenario.conditions import Condition, grid, one_at_a_time, parse_assignments
+from ..scenario.loader import NoAliasLoader
 from ..simulate.presets import PRESETS, preset_settings
 from ..simulate.records import AgentPrompt, EnvPrompt, Outcomes, RunSettings, Termination
-from .generation import Generation, parse_generation_flags, settings_for
-from ..models.prices import DEFAULT_PRICES
 from .budget import CAP_KEYS, Budget, unpriced
+from .generation import Generation, parse_generation_flags, settings_for
 
 
 class SweepConfigError(UserError, ValueError):
@@ -149,12 +148,14 @@ class SweepConfig(BaseModel):
         return {**DEFAULT_PRICES, **self.prices}
 
     @model_validator(mode="after")
-    def _priced(self) -> "SweepConfig":
+    def _priced(self) -> SweepConfig:
         if self.budget_usd:
             missing = unpriced([*self.agent_models(), *self.resolved_envs()], self.price_table())
             if missing:
-                raise ValueError(f"budget_usd needs a price for every model; none matches {', '.join(missing)} "
-                                 "(add prices: {MODEL_PREFIX: [USD_PER_1M_IN, USD_PER_1M_OUT]})")
+                raise ValueError(
+                    f"budget_usd needs a price for every model; none matches {', '.join(missing)} "
+                    "(add prices: {MODEL_PREFIX: [USD_PER_1M_IN, USD_PER_1M_OUT]})"
+                )
         return self
 
     @field_validator("preset")
@@ -227,8 +228,9 @@ class SweepConfig(BaseModel):
         for var, items in given.items():
             spec[var] = [lv for lv in VARIABLES[var] if lv in spec[var]]
             if len(items) > 1:
-                notes.append(f"{var} is given {len(items)} times ({', '.join(items)}); combined: "
-                             f"{var}={'|'.join(spec[var])}")
+                notes.append(
+                    f"{var} is given {len(items)} times ({', '.join(items)}); combined: {var}={'|'.join(spec[var])}"
+                )
         return spec, notes
 
     def condition_list(self) -> list[Condition]:
@@ -237,8 +239,15 @@ class SweepConfig(BaseModel):
             if not spec:
                 return one_at_a_time()
             base = Condition()
-            return [base, *(base.model_copy(update={var: lv}) for var, levels in spec.items() for lv in levels
-                            if lv != getattr(base, var))]
+            return [
+                base,
+                *(
+                    base.model_copy(update={var: lv})
+                    for var, levels in spec.items()
+                    for lv in levels
+                    if lv != getattr(base, var)
+                ),
+            ]
         return grid([f"{v}={'|'.join(levels)}" for v, levels in spec.items()]) if spec else [Condition()]
 
     def condition_notes(self) -> list[str]:
@@ -249,16 +258,25 @@ class SweepConfig(BaseModel):
             parts = []
             for var, levels in spec.items():
                 dev = [lv for lv in levels if lv != getattr(base, var)]
-                parts.append(f"{var}={'|'.join(dev)}" if dev else f"{var} (only its baseline level {getattr(base, var)} "
-                                                                   "was given: no deviation)")
+                parts.append(
+                    f"{var}={'|'.join(dev)}"
+                    if dev
+                    else f"{var} (only its baseline level {getattr(base, var)} was given: no deviation)"
+                )
             n = len(self.condition_list())
-            notes.append(f"--paired with -c: the baseline plus one-variable deviations to {', '.join(parts)} "
-                         f"({n} cells); without -c, --paired deviates every variable to every level")
+            notes.append(
+                f"--paired with -c: the baseline plus one-variable deviations to {', '.join(parts)} "
+                f"({n} cells); without -c, --paired deviates every variable to every level"
+            )
         return notes
 
     def budget(self) -> Budget:
-        return Budget(tokens=dict(self.budget_tokens), usd=dict(self.budget_usd), prices=self.price_table(),
-                      on_budget=self.on_budget)
+        return Budget(
+            tokens=dict(self.budget_tokens),
+            usd=dict(self.budget_usd),
+            prices=self.price_table(),
+            on_budget=self.on_budget,
+        )
 
     def settings(self) -> RunSettings:
         """The preset's settings with every key this config sets explicitly on top."""
@@ -279,8 +297,21 @@ class SweepConfig(BaseModel):
         return settings_for(self.settings(), specs[agent], specs[env])
 
 
-_SETTING_KEYS = ("protocol", "memory", "max_turns", "shuffle", "outcomes", "termination", "agent_prompt", "env_prompt",
-                 "stakeholder_directive", "security_at_baseline", "history_window", "agent_sampling", "env_sampling")
+_SETTING_KEYS = (
+    "protocol",
+    "memory",
+    "max_turns",
+    "shuffle",
+    "outcomes",
+    "termination",
+    "agent_prompt",
+    "env_prompt",
+    "stakeholder_directive",
+    "security_at_baseline",
+    "history_window",
+    "agent_sampling",
+    "env_sampling",
+)
 
 
 def _pairs(items: list[str], what: str, cast) -> dict:
@@ -324,31 +355,86 @@ def _prices(items: list[str]) -> dict[str, tuple[float, ...]]:
     return out
 
 
-def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, out, seed, concurrency, limits, rpm,
-                     protocol=None, memory=None, max_turns=None, shuffle=None, temperature=None,
-                     env_temperature=None, max_tokens=None, env_max_tokens=None, reasoning_effort=None,
-                     preset=None, outcomes=None, termination=None, agent_prompt=None, env_prompt=None,
-                     stakeholder_directive=None, security_at_baseline=None, generation=(),
-                     budget_tokens=(), budget_usd=(), prices=(), on_budget="drop", timeout_s=60.0,
-                     retries=3, safeguards=()) -> SweepConfig:
+def sweep_from_flags(
+    *,
+    scenarios,
+    agents,
+    envs,
+    repeats,
+    conditions,
+    paired,
+    out,
+    seed,
+    concurrency,
+    limits,
+    rpm,
+    protocol=None,
+    memory=None,
+    max_turns=None,
+    shuffle=None,
+    temperature=None,
+    env_temperature=None,
+    max_tokens=None,
+    env_max_tokens=None,
+    reasoning_effort=None,
+    preset=None,
+    outcomes=None,
+    termination=None,
+    agent_prompt=None,
+    env_prompt=None,
+    stakeholder_directive=None,
+    security_at_baseline=None,
+    generation=(),
+    budget_tokens=(),
+    budget_usd=(),
+    prices=(),
+    on_budget="drop",
+    timeout_s=60.0,
+    retries=3,
+    safeguards=(),
+) -> SweepConfig:
     """A config from command-line flags; a flag left at None keeps the preset's value."""
     data = {
-        "out": out, "scenarios": scenarios, "agents": agents or ["local"], "envs": envs, "conditions": conditions,
-        "paired": paired, "repeats": repeats, "seed": seed, "concurrency": concurrency,
-        "limits": _pairs(limits, "limit", int), "rpm": _pairs(rpm, "rpm", float), "on_budget": on_budget,
-        "budget_tokens": _pairs(list(budget_tokens), "budget-tokens", int), "budget_usd": _usd(list(budget_usd)),
-        "prices": _prices(list(prices)), "timeout_s": timeout_s, "retries": retries, "safeguards": list(safeguards),
+        "out": out,
+        "scenarios": scenarios,
+        "agents": agents or ["local"],
+        "envs": envs,
+        "conditions": conditions,
+        "paired": paired,
+        "repeats": repeats,
+        "seed": seed,
+        "concurrency": concurrency,
+        "limits": _pairs(limits, "limit", int),
+        "rpm": _pairs(rpm, "rpm", float),
+        "on_budget": on_budget,
+        "budget_tokens": _pairs(list(budget_tokens), "budget-tokens", int),
+        "budget_usd": _usd(list(budget_usd)),
+        "prices": _prices(list(prices)),
+        "timeout_s": timeout_s,
+        "retries": retries,
+        "safeguards": list(safeguards),
     }
-    optional = {"preset": preset, "protocol": protocol, "memory": memory, "max_turns": max_turns, "shuffle": shuffle,
-                "outcomes": outcomes, "termination": termination, "agent_prompt": agent_prompt,
-                "env_prompt": env_prompt, "stakeholder_directive": stakeholder_directive,
-                "security_at_baseline": security_at_baseline}
+    optional = {
+        "preset": preset,
+        "protocol": protocol,
+        "memory": memory,
+        "max_turns": max_turns,
+        "shuffle": shuffle,
+        "outcomes": outcomes,
+        "termination": termination,
+        "agent_prompt": agent_prompt,
+        "env_prompt": env_prompt,
+        "stakeholder_directive": stakeholder_directive,
+        "security_at_baseline": security_at_baseline,
+    }
     data |= {k: v for k, v in optional.items() if v is not None}
     base = preset_settings(preset or "toxpro") if (preset or "toxpro") in PRESETS else RunSettings()
     agent_s = {"temperature": temperature, "max_tokens": max_tokens, "reasoning_effort": reasoning_effort}
     env_s = {"temperature": env_temperature, "max_tokens": env_max_tokens}
     if any(v is not None for v in agent_s.values()):
-        data["agent_sampling"] = base.agent_sampling.model_copy(update={k: v for k, v in agent_s.items() if v is not None})
+        data["agent_sampling"] = base.agent_sampling.model_copy(
+            update={k: v for k, v in agent_s.items() if v is not None}
+        )
     if any(v is not None for v in env_s.values()):
         data["env_sampling"] = base.env_sampling.model_copy(update={k: v for k, v in env_s.items() if v is not None})
     try:
@@ -356,8 +442,12 @@ def sweep_from_flags(*, scenarios, agents, envs, repeats, conditions, paired, ou
             data["generation"] = parse_generation_flags(list(generation))
         return SweepConfig(**data)
     except ValidationError as exc:
-        raise SweepConfigError("\n".join(f"--{'.'.join(map(str, e['loc'])) or '(flags)'}: {e['msg'].removeprefix('Value error, ')}"
-                                         for e in exc.errors())) from None
+        raise SweepConfigError(
+            "\n".join(
+                f"--{'.'.join(map(str, e['loc'])) or '(flags)'}: {e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+        ) from None
 
 
 _FLAG = {"timeout_s": "timeout"}  # config keys whose command-line flag has another name
@@ -371,8 +461,13 @@ def with_overrides(config: SweepConfig, **values) -> SweepConfig:
     try:
         return SweepConfig.model_validate({**config.model_dump(exclude_unset=True), **values})
     except ValidationError as exc:
-        raise SweepConfigError("\n".join(f"--{_FLAG.get(str(e['loc'][0]), '.'.join(map(str, e['loc'])).replace('_', '-')) if e['loc'] else '(flags)'}: "
-                                         f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())) from None
+        raise SweepConfigError(
+            "\n".join(
+                f"--{_FLAG.get(str(e['loc'][0]), '.'.join(map(str, e['loc'])).replace('_', '-')) if e['loc'] else '(flags)'}: "
+                f"{e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+        ) from None
 
 
 def sweep_from_file(path: str | Path) -> SweepConfig:
@@ -382,7 +477,9 @@ def sweep_from_file(path: str | Path) -> SweepConfig:
     except OSError as exc:
         raise SweepConfigError(f"{path}:(file): cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise SweepConfigError(f"{path}:(file): not UTF-8 text (offset {exc.start}); sweep files are UTF-8 YAML") from None
+        raise SweepConfigError(
+            f"{path}:(file): not UTF-8 text (offset {exc.start}); sweep files are UTF-8 YAML"
+        ) from None
     except yaml.YAMLError as exc:
         raise SweepConfigError(f"{path}:(root): invalid YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -391,6 +488,8 @@ def sweep_from_file(path: str | Path) -> SweepConfig:
     try:
         return SweepConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}:{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg'].removeprefix('Value error, ')}"
-                 for e in exc.errors()]
+        lines = [
+            f"{path}:{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
         raise SweepConfigError("\n".join(lines)) from None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..models.prices import DEFAULT_PRICES
-from ..scenario.shuffle import make_view
 from ..scenario.conditions import FEEDBACK_TEXT
+from ..scenario.shuffle import make_view
 from ..simulate import prompts
 from ..simulate.records import RunSettings
 from ..store.sqlite import RunStore
@@ -59,16 +59,22 @@ class Estimate:
         ]
         cached = sum(self.cached.values())
         if cached:
-            lines.append(f"of the prompt tokens ≈ {cached:,} are repeated prefixes a provider's prompt cache serves "
-                         f"(agent {self.cached['agent']:,}, environment {self.cached['environment']:,}; "
-                         f"priced at cached-input rates)")
+            lines.append(
+                f"of the prompt tokens ≈ {cached:,} are repeated prefixes a provider's prompt cache serves "
+                f"(agent {self.cached['agent']:,}, environment {self.cached['environment']:,}; "
+                f"priced at cached-input rates)"
+            )
         usd, worst = sum(self.usd.values()), sum(self.usd_worst.values())
         if worst:
-            lines.append(f"cost ≈ ${usd:,.2f} (agent ${self.usd['agent']:,.2f} + environment "
-                         f"${self.usd['environment']:,.2f}); worst case ${worst:,.2f}")
+            lines.append(
+                f"cost ≈ ${usd:,.2f} (agent ${self.usd['agent']:,.2f} + environment "
+                f"${self.usd['environment']:,.2f}); worst case ${worst:,.2f}"
+            )
         if self.unpriced:
-            lines.append(f"no price for {', '.join(self.unpriced)}: not counted in the cost "
-                         "(add `prices:` to the sweep file, USD per 1M tokens)")
+            lines.append(
+                f"no price for {', '.join(self.unpriced)}: not counted in the cost "
+                "(add `prices:` to the sweep file, USD per 1M tokens)"
+            )
         if self.budget_note:
             lines.append(self.budget_note)
         return "\n".join(lines)
@@ -97,13 +103,20 @@ def _per_run(p: PlannedRun, settings: RunSettings, turns: int) -> tuple[tuple[in
     return (sum(prompts_a), turns * reply_a, cached_a), (turns * (sys_e + 200), turns * reply_e, cached_e)
 
 
-def estimate_numbers(planned: list[PlannedRun], settings: RunSettings, store: RunStore,
-                     budget: Budget | None = None) -> Estimate:
+def estimate_numbers(
+    planned: list[PlannedRun], settings: RunSettings, store: RunStore, budget: Budget | None = None
+) -> Estimate:
     done = store.done_ids()
     todo = [p for p in planned if p.run_id not in done]
     typical = min(TYPICAL_TURNS, settings.max_turns)
-    est = Estimate(planned=len(planned), todo=len(todo), typical_turns=typical, max_turns=settings.max_turns,
-                   calls_typical=2 * typical * len(todo), calls_worst=2 * settings.max_turns * len(todo))
+    est = Estimate(
+        planned=len(planned),
+        todo=len(todo),
+        typical_turns=typical,
+        max_turns=settings.max_turns,
+        calls_typical=2 * typical * len(todo),
+        calls_worst=2 * settings.max_turns * len(todo),
+    )
     prices = budget.prices if budget is not None else dict(DEFAULT_PRICES)
     per_run_usd: list[dict[str, float]] = []
     per_run_tokens: list[dict[str, int]] = []
@@ -154,8 +167,9 @@ def _fit(budget: Budget, tokens: list[dict[str, int]], usd: list[dict[str, float
     caps = [f"{k} {v:,} tokens" for k, v in budget.tokens.items()] + [f"{k} ${v:,.2f}" for k, v in budget.usd.items()]
     if fit >= todo:
         return fit, f"budget ({'; '.join(caps)}): the typical estimate fits"
-    return fit, (f"budget ({'; '.join(caps)}): at the typical estimate the sweep stops after about {fit:,} "
-                 f"of {todo:,} runs")
+    return fit, (
+        f"budget ({'; '.join(caps)}): at the typical estimate the sweep stops after about {fit:,} of {todo:,} runs"
+    )
 
 
 def estimate(planned: list[PlannedRun], settings: RunSettings, store: RunStore, budget: Budget | None = None) -> str:

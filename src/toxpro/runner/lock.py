@@ -10,7 +10,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core.errors import UserError
@@ -39,10 +39,11 @@ def experiment_lock(directory: str | Path, what: str = "toxpro run") -> Iterator
             holder = handle.read().strip() or "another process"
             raise ExperimentLocked(
                 f"{directory}: another toxpro process is writing to this experiment ({holder}); "
-                "wait for it to finish (re-running then resumes), or use another --out directory") from None
+                "wait for it to finish (re-running then resumes), or use another --out directory"
+            ) from None
         handle.seek(0)
         handle.truncate()
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
         handle.write(f"{what}, pid {os.getpid()} on {socket.gethostname()}, since {stamp}\n")
         handle.flush()
         yield directory / LOCK_NAME

@@ -25,7 +25,15 @@ from ..store.sqlite import RunStore
 from .budget import Budget
 from .replay import ReplaySource
 from .sweep import (
-    PlannedRun, Progress, _failed_record, charge_stored, monitor_model, record_done, replay_env, run_one, todo_runs,
+    PlannedRun,
+    Progress,
+    _failed_record,
+    charge_stored,
+    monitor_model,
+    record_done,
+    replay_env,
+    run_one,
+    todo_runs,
 )
 
 
@@ -52,16 +60,20 @@ def check_keys(models: set[str]) -> None:
             api_key(spec)
 
 
-def simulate_one(p: PlannedRun, experiment: str, policy: RetryPolicy | None,
-                 scripted_latency_s: float, replay: ReplaySource | None) -> str:
+def simulate_one(
+    p: PlannedRun, experiment: str, policy: RetryPolicy | None, scripted_latency_s: float, replay: ReplaySource | None
+) -> str:
     """One run, start to label, in a fresh event loop; returns the record's JSON."""
 
     async def go() -> RunRecord:
         agent = build_model(p.agent_model, slot="agent", policy=policy, scripted_latency_s=scripted_latency_s)
         env = build_model(p.env_model, slot="environment", policy=policy, scripted_latency_s=scripted_latency_s)
         watcher = monitor_model(p)
-        monitor = build_model(watcher, slot="monitor", policy=policy,
-                              scripted_latency_s=scripted_latency_s) if watcher else None
+        monitor = (
+            build_model(watcher, slot="monitor", policy=policy, scripted_latency_s=scripted_latency_s)
+            if watcher
+            else None
+        )
         try:
             return await run_one(p, agent, replay_env(env, p, replay), experiment, monitor=monitor)
         finally:
@@ -78,11 +90,21 @@ def simulate_one(p: PlannedRun, experiment: str, policy: RetryPolicy | None,
     return record.model_dump_json()
 
 
-def execute_ray(planned: list[PlannedRun], store: RunStore, *, concurrency: int = 8,
-                experiment: str = "", retry_errors: bool = False, policy: RetryPolicy | None = None,
-                on_progress: Callable[[Progress], None] | None = None, scripted_latency_s: float = 0.0,
-                budget: Budget | None = None, replay: ReplaySource | None = None, address: str | None = None,
-                num_cpus: int | None = None) -> Progress:
+def execute_ray(
+    planned: list[PlannedRun],
+    store: RunStore,
+    *,
+    concurrency: int = 8,
+    experiment: str = "",
+    retry_errors: bool = False,
+    policy: RetryPolicy | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    scripted_latency_s: float = 0.0,
+    budget: Budget | None = None,
+    replay: ReplaySource | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+) -> Progress:
     ray = _ray()
     todo = todo_runs(planned, store, retry_errors)
     progress = Progress(planned=len(planned), skipped=len(planned) - len(todo))
@@ -93,8 +115,9 @@ def execute_ray(planned: list[PlannedRun], store: RunStore, *, concurrency: int 
         return progress
     check_keys({m for p in todo for m in (p.agent_model, p.env_model)})  # fail before starting a cluster
     if not ray.is_initialized():
-        ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+        ray.init(
+            address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False
+        )
     task = ray.remote(max_retries=0)(simulate_one)
     pending: dict = {}
     queue = list(reversed(todo))

@@ -46,8 +46,17 @@ def _steps(record: RunRecord) -> list[Step]:
         answered = turn.env_calls[-1].response
         if answered is None:
             continue
-        out.append(Step(turn.action.tool_name or "", dict(turn.action.parameters), answered.content,
-                        answered.reasoning, answered.finish_reason, record.run_id, turn.index))
+        out.append(
+            Step(
+                turn.action.tool_name or "",
+                dict(turn.action.parameters),
+                answered.content,
+                answered.reasoning,
+                answered.finish_reason,
+                record.run_id,
+                turn.index,
+            )
+        )
     return out
 
 
@@ -71,7 +80,7 @@ class ReplaySource:
         self.cells: dict[Cell, list[Step]] = {k: _steps(r) for k, r in chosen.items()}
 
     @classmethod
-    def from_store(cls, directory: str, agent: str | None = None) -> "ReplaySource":
+    def from_store(cls, directory: str, agent: str | None = None) -> ReplaySource:
         from ..store.sqlite import RunStore
 
         store = RunStore(directory, create=False, read_only=True)
@@ -81,7 +90,7 @@ class ReplaySource:
             store.close()
 
     @classmethod
-    def from_cells(cls, cells: dict[Cell, list[Step]]) -> "ReplaySource":
+    def from_cells(cls, cells: dict[Cell, list[Step]]) -> ReplaySource:
         source = cls([])
         source.cells = dict(cells)
         return source
@@ -89,7 +98,7 @@ class ReplaySource:
     def steps(self, scenario_hash: str, condition_key: str, repeat: int) -> list[Step]:
         return self.cells.get((scenario_hash, condition_key, repeat), [])
 
-    def only(self, scenario_hash: str, condition_key: str, repeat: int) -> "ReplaySource":
+    def only(self, scenario_hash: str, condition_key: str, repeat: int) -> ReplaySource:
         """A source holding one cell (small enough to ship to a remote worker)."""
         key = (scenario_hash, condition_key, repeat)
         return ReplaySource.from_cells({key: self.cells[key]} if key in self.cells else {})
@@ -121,8 +130,15 @@ class ReplayEnvironment:
     source_records: a ReplaySource, or RunRecords to index. The cell is (scenario content hash,
     condition key, repeat)."""
 
-    def __init__(self, live_env: ChatModel, source_records: ReplaySource | Iterable[RunRecord], *,
-                 scenario_hash: str, condition_key: str, repeat: int):
+    def __init__(
+        self,
+        live_env: ChatModel,
+        source_records: ReplaySource | Iterable[RunRecord],
+        *,
+        scenario_hash: str,
+        condition_key: str,
+        repeat: int,
+    ):
         source = source_records if isinstance(source_records, ReplaySource) else ReplaySource(source_records)
         self.live = live_env
         self.name, self.endpoint = live_env.name, live_env.endpoint
@@ -142,9 +158,12 @@ class ReplayEnvironment:
             if step is not None and action == (step.tool_name, step.parameters):
                 self.position += 1
                 self.replayed += 1
-                return ChatResponse(content=step.content, reasoning=step.reasoning, finish_reason=step.finish_reason,
-                                    raw={"replayed": True, "source_run_id": step.source_run_id,
-                                         "source_turn": step.source_turn})
+                return ChatResponse(
+                    content=step.content,
+                    reasoning=step.reasoning,
+                    finish_reason=step.finish_reason,
+                    raw={"replayed": True, "source_run_id": step.source_run_id, "source_turn": step.source_turn},
+                )
             self.diverged_at = self.position + 1
         self.position += 1
         return await self.live.chat(request)

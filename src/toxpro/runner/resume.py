@@ -25,8 +25,12 @@ class Resumed:
         self.replayed += 1
         if record.response is None:  # the recorded call failed for good: it fails the same way
             err = record.error
-            raise ModelError(err.kind if err else "other", err.message if err else "recorded failure",
-                             err.retries if err else 0, err.status if err else None)
+            raise ModelError(
+                err.kind if err else "other",
+                err.message if err else "recorded failure",
+                err.retries if err else 0,
+                err.status if err else None,
+            )
         return record.response.model_copy(deep=True)
 
     async def aclose(self) -> None:
@@ -38,5 +42,8 @@ def resumed_models(turns: list[Turn], agent: ChatModel, env: ChatModel, monitor:
     agent_calls = [t.agent_call for t in turns]
     env_calls = [c for t in turns for c in t.env_calls]
     monitor_calls = [c for t in turns if getattr(t, "monitor", None) is not None for c in t.monitor.calls]
-    return (Resumed(agent, agent_calls), Resumed(env, env_calls),
-            Resumed(monitor, monitor_calls) if monitor is not None else None)
+    return (
+        Resumed(agent, agent_calls),
+        Resumed(env, env_calls),
+        Resumed(monitor, monitor_calls) if monitor is not None else None,
+    )

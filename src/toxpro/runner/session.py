@@ -58,30 +58,58 @@ class Sweep:
         lines = [redact(estimate(self.planned, self.settings, self.store, self.budget))]
         watched = sum(1 for p in self.planned if monitor_model(p))
         if watched:
-            lines.append(f"safeguards: {watched} planned runs have an action monitor, one more call per turn "
-                         "(not in the estimate above)")
+            lines.append(
+                f"safeguards: {watched} planned runs have an action monitor, one more call per turn "
+                "(not in the estimate above)"
+            )
         if self.replay is not None:
-            lines.append(f"replay: {len(self.replay)} recorded cells in {self.config.replay_from}; replayed "
-                         "environment replies cost nothing, so the estimate is an upper bound")
+            lines.append(
+                f"replay: {len(self.replay)} recorded cells in {self.config.replay_from}; replayed "
+                "environment replies cost nothing, so the estimate is an upper bound"
+            )
         return lines
 
-    def execute(self, *, retry_errors: bool = False, on_progress: Callable[[Progress], None] | None = None,
-                on_turn: Callable[[PlannedRun, Turn], None] | None = None) -> Progress:
+    def execute(
+        self,
+        *,
+        retry_errors: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_turn: Callable[[PlannedRun, Turn], None] | None = None,
+    ) -> Progress:
         """Run every pending run with the config's executor; each is stored as it ends. A model that cannot
         be built raises ModelError; a missing Ray raises RayUnavailable."""
         config = self.config
         if config.executor == "ray":
             from .ray_executor import execute_ray
 
-            return execute_ray(self.planned, self.store, concurrency=config.concurrency, experiment=config.out,
-                               retry_errors=retry_errors, on_progress=on_progress, budget=self.budget,
-                               replay=self.replay, address=config.ray_address,
-                               policy=RetryPolicy(transport=config.transport))  # Ray: the transport only, as before
+            return execute_ray(
+                self.planned,
+                self.store,
+                concurrency=config.concurrency,
+                experiment=config.out,
+                retry_errors=retry_errors,
+                on_progress=on_progress,
+                budget=self.budget,
+                replay=self.replay,
+                address=config.ray_address,
+                policy=RetryPolicy(transport=config.transport),
+            )  # Ray: the transport only, as before
         limits = EndpointLimits(config.concurrency, config.limits, config.rpm)
-        return asyncio.run(execute(self.planned, self.store, concurrency=config.concurrency, limits=limits,
-                                   experiment=config.out, retry_errors=retry_errors, on_progress=on_progress,
-                                   budget=self.budget, replay=self.replay, on_turn=on_turn,
-                                   policy=config.retry_policy()))
+        return asyncio.run(
+            execute(
+                self.planned,
+                self.store,
+                concurrency=config.concurrency,
+                limits=limits,
+                experiment=config.out,
+                retry_errors=retry_errors,
+                on_progress=on_progress,
+                budget=self.budget,
+                replay=self.replay,
+                on_turn=on_turn,
+                policy=config.retry_policy(),
+            )
+        )
 
     def frame(self):
         """The run table of this sweep's planned runs that are stored."""
@@ -90,8 +118,9 @@ class Sweep:
 
 
 @contextmanager
-def open_sweep(config: SweepConfig, *, shard: tuple[int, int] | None = None,
-               on_note: Callable[[str], None] | None = None) -> Iterator[Sweep]:
+def open_sweep(
+    config: SweepConfig, *, shard: tuple[int, int] | None = None, on_note: Callable[[str], None] | None = None
+) -> Iterator[Sweep]:
     """Plan a sweep and open its store under the experiment's write lock (one writer per directory);
     the store is closed (WAL checkpointed) on leaving. Notes (skipped cells, the shard) go to on_note.
     Raises a ScenarioError or StoreError (UserErrors) on bad input, SweepRefused when nothing can run."""
@@ -100,10 +129,19 @@ def open_sweep(config: SweepConfig, *, shard: tuple[int, int] | None = None,
         scenarios = resolve(config.scenarios or None)
         settings = config.settings()
         skipped: list[str] = []
-        planned = plan(scenarios, config.agent_models(), config.resolved_envs(), config.condition_list(),
-                       config.repeats, settings, config.seed,
-                       settings_of=config.settings_for if config.generation else None,
-                       skipped=skipped, tags=config.agent_tags(), safeguard_arms=config.safeguard_arms())
+        planned = plan(
+            scenarios,
+            config.agent_models(),
+            config.resolved_envs(),
+            config.condition_list(),
+            config.repeats,
+            settings,
+            config.seed,
+            settings_of=config.settings_for if config.generation else None,
+            skipped=skipped,
+            tags=config.agent_tags(),
+            safeguard_arms=config.safeguard_arms(),
+        )
         for reason in skipped:
             note(f"skipped: {reason}")
         if skipped and not planned:

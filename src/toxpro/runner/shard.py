@@ -6,11 +6,11 @@ cover the plan; merge their stores with `toxpro merge`."""
 
 from __future__ import annotations
 
-from ..core.errors import UserError
-
 import re
 from collections.abc import Sequence
 from typing import TypeVar
+
+from ..core.errors import UserError
 
 T = TypeVar("T")
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")

@@ -18,15 +18,15 @@ from ..models.limits import EndpointLimits
 from ..models.pool import run_pool
 from ..models.retry import RetryPolicy
 from ..models.spec import parse_model
+from ..safeguards.spec import Safeguard, monitor_of
 from ..scenario.conditions import Condition, ConditionError, check_applicable
 from ..scenario.schema import Scenario
 from ..simulate.engine import _scenario_hash, simulate
-from ..safeguards.spec import Safeguard, monitor_of
 from ..simulate.records import CALL_SETTINGS, RunError, RunRecord, RunSettings, Turn, now
+from ..store.checkpoints import Checkpoints
 from ..store.ids import run_id, run_seed
 from ..store.sqlite import RunStore
 from .budget import Budget, BudgetExhausted
-from ..store.checkpoints import Checkpoints
 from .replay import ReplayEnvironment, ReplaySource
 from .resume import resumed_models
 
@@ -48,12 +48,19 @@ class PlannedRun:
     agent_tags: tuple[str | None, str | None, bool | None] = (None, None, None)  # display name, family, reasoning
 
 
-def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditions: list[Condition], repeats: int,
-         settings: RunSettings, base_seed: int = 0,
-         settings_of: Callable[[str, str], RunSettings] | None = None,
-         skipped: list[str] | None = None,
-         tags: dict[str, tuple[str | None, str | None, bool | None]] | None = None,
-         safeguard_arms: list[list[Safeguard]] | None = None) -> list[PlannedRun]:
+def plan(
+    scenarios: list[Scenario],
+    agents: list[str],
+    envs: list[str],
+    conditions: list[Condition],
+    repeats: int,
+    settings: RunSettings,
+    base_seed: int = 0,
+    settings_of: Callable[[str, str], RunSettings] | None = None,
+    skipped: list[str] | None = None,
+    tags: dict[str, tuple[str | None, str | None, bool | None]] | None = None,
+    safeguard_arms: list[list[Safeguard]] | None = None,
+) -> list[PlannedRun]:
     """Every run of the design. settings_of(agent, env), if given, gives each model pair its own settings
     (recorded and in the id). Cells a scenario cannot express (stakes levels of an ungraded scenario) are
     left out, with the reason appended to `skipped` when given. `tags` (model → display name, family,
@@ -62,12 +69,16 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
     seed, so guarded and unguarded runs are paired. Each PlannedRun carries the settings its id names."""
     base = {(a, e): settings_of(a, e) if settings_of else settings for a in agents for e in envs}
     arm_list = safeguard_arms or [list(settings.safeguards)]
-    pairs = {(a, e, i): (s if list(s.safeguards) == arm else s.model_copy(update={"safeguards": arm}))
-             for (a, e), s in base.items() for i, arm in enumerate(arm_list)}
+    pairs = {
+        (a, e, i): (s if list(s.safeguards) == arm else s.model_copy(update={"safeguards": arm}))
+        for (a, e), s in base.items()
+        for i, arm in enumerate(arm_list)
+    }
     drop = set(CALL_SETTINGS)
     keys = {pair: s.model_dump(mode="json", exclude=drop) for pair, s in pairs.items()}
-    seed_keys = {pair: s.model_copy(update={"safeguards": []}).model_dump(mode="json", exclude=drop)
-                 for pair, s in pairs.items()}
+    seed_keys = {
+        pair: s.model_copy(update={"safeguards": []}).model_dump(mode="json", exclude=drop) for pair, s in pairs.items()
+    }
     out = []
     seen: set[str] = set()  # duplicate selectors (-s X -s X, -a M -a M, a|a) name the same run: run it once
     for scenario in scenarios:
@@ -93,11 +104,22 @@ def plan(scenarios: list[Scenario], agents: list[str], envs: list[str], conditio
                             seen.add(rid)
                             # the seed: the unguarded twin's, ignoring endpoints' URLs (the same model behind
                             # another host or port, e.g. a test server's random port, draws the same seeds)
-                            sid = run_id(scenario_hash, seed_name(agent), seed_name(env), seed_keys[pair],
-                                         condition.key, rep)
-                            out.append(PlannedRun(rid, scenario, condition, agent, env, rep, run_seed(base_seed, sid),
-                                                  own,
-                                                  (tags or {}).get(agent, (None, None, None))))
+                            sid = run_id(
+                                scenario_hash, seed_name(agent), seed_name(env), seed_keys[pair], condition.key, rep
+                            )
+                            out.append(
+                                PlannedRun(
+                                    rid,
+                                    scenario,
+                                    condition,
+                                    agent,
+                                    env,
+                                    rep,
+                                    run_seed(base_seed, sid),
+                                    own,
+                                    (tags or {}).get(agent, (None, None, None)),
+                                )
+                            )
     return out
 
 
@@ -144,20 +166,34 @@ def _failed_record(p: PlannedRun, experiment: str, message: str) -> RunRecord:
     settings = p.settings
     stamp = now()
     return RunRecord(
-        run_id=p.run_id, experiment=experiment, toxpro_version=__version__, scenario_id=p.scenario.id,
-        scenario_hash=p.scenario.content_hash, scenario_version=p.scenario.version, domain=p.scenario.domain.value,
-        motivation=p.scenario.motivation.value, condition=p.condition, agent_model=p.agent_model,
-        env_model=p.env_model, settings=settings, repeat=p.repeat, seed=p.seed,
-        tool_view=make_view(p.scenario, p.seed if settings.shuffle_tools else None), outcome="error",
-        error=RunError(kind="internal", where="engine", message=message[-2000:]), started_at=stamp, ended_at=stamp,
+        run_id=p.run_id,
+        experiment=experiment,
+        toxpro_version=__version__,
+        scenario_id=p.scenario.id,
+        scenario_hash=p.scenario.content_hash,
+        scenario_version=p.scenario.version,
+        domain=p.scenario.domain.value,
+        motivation=p.scenario.motivation.value,
+        condition=p.condition,
+        agent_model=p.agent_model,
+        env_model=p.env_model,
+        settings=settings,
+        repeat=p.repeat,
+        seed=p.seed,
+        tool_view=make_view(p.scenario, p.seed if settings.shuffle_tools else None),
+        outcome="error",
+        error=RunError(kind="internal", where="engine", message=message[-2000:]),
+        started_at=stamp,
+        ended_at=stamp,
     )
 
 
 def replay_env(env: ChatModel, p: PlannedRun, replay: ReplaySource | None) -> ChatModel:
     if replay is None:
         return env
-    return ReplayEnvironment(env, replay, scenario_hash=_scenario_hash(p.scenario), condition_key=p.condition.key,
-                             repeat=p.repeat)
+    return ReplayEnvironment(
+        env, replay, scenario_hash=_scenario_hash(p.scenario), condition_key=p.condition.key, repeat=p.repeat
+    )
 
 
 def monitor_model(p: PlannedRun) -> str | None:
@@ -166,15 +202,31 @@ def monitor_model(p: PlannedRun) -> str | None:
     return spec.model if spec else None
 
 
-async def run_one(p: PlannedRun, agent: ChatModel, env: ChatModel, experiment: str,
-                  on_turn: Callable[[PlannedRun, Turn], None] | None = None,
-                  monitor: ChatModel | None = None) -> RunRecord:
+async def run_one(
+    p: PlannedRun,
+    agent: ChatModel,
+    env: ChatModel,
+    experiment: str,
+    on_turn: Callable[[PlannedRun, Turn], None] | None = None,
+    monitor: ChatModel | None = None,
+) -> RunRecord:
     """Simulate and label one planned run. Engine bugs become stored errors; BudgetExhausted propagates."""
     hook = (lambda turn: on_turn(p, turn)) if on_turn else None
     settings = p.settings
     try:
-        record = await simulate(p.scenario, p.condition, agent, env, settings, p.seed, p.run_id, p.repeat, experiment,
-                                on_turn=hook, monitor=monitor)
+        record = await simulate(
+            p.scenario,
+            p.condition,
+            agent,
+            env,
+            settings,
+            p.seed,
+            p.run_id,
+            p.repeat,
+            experiment,
+            on_turn=hook,
+            monitor=monitor,
+        )
     except BudgetExhausted:
         raise
     except Exception:  # an engine bug is data too, never a lost run
@@ -206,12 +258,16 @@ def charge_stored(budget: Budget, planned: list[PlannedRun], store: RunStore) ->
 def note_unstored(budget: Budget, before: dict, stored: Budget, store: RunStore) -> None:
     """Record in the store what this session spent on runs it did not store (dropped at the cap)."""
     after, kept = budget.snapshot(), stored.snapshot()
-    lost = {kind: {r: after[kind].get(r, 0) - before[kind].get(r, 0) - kept[kind].get(r, 0)
-                   for r in after[kind]} for kind in ("tokens", "usd")}
+    lost = {
+        kind: {r: after[kind].get(r, 0) - before[kind].get(r, 0) - kept[kind].get(r, 0) for r in after[kind]}
+        for kind in ("tokens", "usd")
+    }
     if any(v > 1e-12 for part in lost.values() for v in part.values()):
         total = store.get_meta(UNSTORED, {})
-        merged = {kind: {r: (total.get(kind) or {}).get(r, 0) + max(v, 0) for r, v in lost[kind].items()}
-                  for kind in ("tokens", "usd")}
+        merged = {
+            kind: {r: (total.get(kind) or {}).get(r, 0) + max(v, 0) for r, v in lost[kind].items()}
+            for kind in ("tokens", "usd")
+        }
         store.set_meta(UNSTORED, merged)
 
 
@@ -237,17 +293,29 @@ def record_done(progress: Progress, record: RunRecord) -> None:
     if record.error is not None:
         kind = record.error.kind
         progress.error_kinds[kind] = progress.error_kinds.get(kind, 0) + 1
-        progress.last_error = f"{kind}: {record.error.message.strip().splitlines()[-1] if record.error.message.strip() else ''}"
+        progress.last_error = (
+            f"{kind}: {record.error.message.strip().splitlines()[-1] if record.error.message.strip() else ''}"
+        )
     progress.retries += record.usage.retries
     progress.tokens += record.usage.total
 
 
-async def execute(planned: list[PlannedRun], store: RunStore, *, concurrency: int = 8,
-                  limits: EndpointLimits | None = None, experiment: str = "", retry_errors: bool = False,
-                  policy: RetryPolicy | None = None, on_progress: Callable[[Progress], None] | None = None,
-                  scripted_latency_s: float = 0.0, budget: Budget | None = None,
-                  replay: ReplaySource | None = None, stagger_s: float = STAGGER_S,
-                  on_turn: Callable[[PlannedRun, Turn], None] | None = None) -> Progress:
+async def execute(
+    planned: list[PlannedRun],
+    store: RunStore,
+    *,
+    concurrency: int = 8,
+    limits: EndpointLimits | None = None,
+    experiment: str = "",
+    retry_errors: bool = False,
+    policy: RetryPolicy | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    scripted_latency_s: float = 0.0,
+    budget: Budget | None = None,
+    replay: ReplaySource | None = None,
+    stagger_s: float = STAGGER_S,
+    on_turn: Callable[[PlannedRun, Turn], None] | None = None,
+) -> Progress:
     """Run every planned run not yet stored, each with its own settings (PlannedRun.settings); store each
     as soon as it ends (errors included).
 
@@ -267,9 +335,13 @@ async def execute(planned: list[PlannedRun], store: RunStore, *, concurrency: in
 
     def model(text: str, slot: str) -> LimitedModel:
         if (text, slot) not in models:
-            models[(text, slot)] = LimitedModel(build_model(text, slot=slot, policy=policy,
-                                                            scripted_latency_s=scripted_latency_s), limits, slot,
-                                                budget, tracker)
+            models[(text, slot)] = LimitedModel(
+                build_model(text, slot=slot, policy=policy, scripted_latency_s=scripted_latency_s),
+                limits,
+                slot,
+                budget,
+                tracker,
+            )
         return models[(text, slot)]
 
     for p in todo:  # build every model before spending anything: a missing key fails here

@@ -3,13 +3,12 @@ escalation is recognised, and the monitor's review of each call. One Guard per r
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-from ..core.roles import ESCALATION_ROLE
-
 import copy
 import json
 from typing import Any
 
+from ..core.errors import ToxproError
+from ..core.roles import ESCALATION_ROLE
 from ..models.base import ChatModel, ToolSpec
 from ..models.schema_bounds import bound_strings
 from ..scenario.schema import PromptModule, Scenario
@@ -20,7 +19,12 @@ from ..simulate.records import AgentAction, EnvResult, MonitorCheck, RunSettings
 from .monitor import Call, Monitor
 from .spec import has_escalation, monitor_of
 from .texts import (
-    BLOCKED_OBSERVATION, CONSTRAINTS, ESCALATION_DESCRIPTION, ESCALATION_NAME, ESCALATION_PARAMETERS, PROMPT_HEADING,
+    BLOCKED_OBSERVATION,
+    CONSTRAINTS,
+    ESCALATION_DESCRIPTION,
+    ESCALATION_NAME,
+    ESCALATION_PARAMETERS,
+    PROMPT_HEADING,
     REMINDER,
 )
 
@@ -44,8 +48,9 @@ def prompt_text(settings: RunSettings) -> str:
 
 
 class Guard:
-    def __init__(self, settings: RunSettings, scenario: Scenario, view: ToolView, monitor_model: ChatModel | None,
-                 seed: int):
+    def __init__(
+        self, settings: RunSettings, scenario: Scenario, view: ToolView, monitor_model: ChatModel | None, seed: int
+    ):
         self.text = prompt_text(settings)
         self.escalation = has_escalation(settings.safeguards)
         self.esc_id = str(len(view.shown) + 1)
@@ -54,16 +59,21 @@ class Guard:
         spec = monitor_of(settings.safeguards)
         if spec is not None and monitor_model is None:
             raise GuardError(f"safeguard {spec.key} needs its monitor model; none was given to the engine")
-        self.monitor = (Monitor(monitor_model, spec, scenario, view, self.escalation, seed)
-                        if spec is not None and monitor_model is not None else None)
+        self.monitor = (
+            Monitor(monitor_model, spec, scenario, view, self.escalation, seed)
+            if spec is not None and monitor_model is not None
+            else None
+        )
         self.blocked_turns: list[int] = []
 
     # -- the agent's prompt and tools ------------------------------------------------------------
     def agent_tools(self, text: str, protocol: str) -> str:
         """A text ending in the json tool list and reply format, with the escalation tool added."""
         if self.escalation and protocol == "json" and text.endswith("\n\n" + AGENT_FORMAT):
-            line = (f"[{self.esc_id}] {self.esc_name}: {ESCALATION_DESCRIPTION}\n"
-                    f"    parameters: {json.dumps(ESCALATION_PARAMETERS, ensure_ascii=False)}")
+            line = (
+                f"[{self.esc_id}] {self.esc_name}: {ESCALATION_DESCRIPTION}\n"
+                f"    parameters: {json.dumps(ESCALATION_PARAMETERS, ensure_ascii=False)}"
+            )
             text = text[: -len(AGENT_FORMAT) - 2] + f"\n{line}\n\n{AGENT_FORMAT}"
         return text
 
@@ -87,19 +97,29 @@ class Guard:
     def tool_specs(self, specs: list[ToolSpec] | None) -> list[ToolSpec] | None:
         if specs is None or not self.escalation:
             return specs
-        return [*specs, ToolSpec(id=self.esc_id, name=self.esc_name, description=ESCALATION_DESCRIPTION,
-                                 parameters=ESCALATION_PARAMETERS)]
+        return [
+            *specs,
+            ToolSpec(
+                id=self.esc_id, name=self.esc_name, description=ESCALATION_DESCRIPTION, parameters=ESCALATION_PARAMETERS
+            ),
+        ]
 
     def schema(self, schema: dict[str, Any] | None) -> dict[str, Any] | None:
         if schema is None or not self.escalation:
             return schema
         out = copy.deepcopy(schema)
         out["properties"]["tool_choice"]["anyOf"].append(
-            {"type": "object",
-             "properties": {"id": {"type": "string", "enum": [self.esc_id]},
-                            "name": {"type": "string", "enum": [self.esc_name]},
-                            "parameters": bound_strings(ESCALATION_PARAMETERS, 200)},
-             "required": ["id", "name", "parameters"], "additionalProperties": False})
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "enum": [self.esc_id]},
+                    "name": {"type": "string", "enum": [self.esc_name]},
+                    "parameters": bound_strings(ESCALATION_PARAMETERS, 200),
+                },
+                "required": ["id", "name", "parameters"],
+                "additionalProperties": False,
+            }
+        )
         return out
 
     def oracle(self) -> dict[str, Any]:
@@ -120,8 +140,15 @@ class Guard:
             return action
         if (action.tool_id not in (None, "") and not by_id) or (action.tool_name not in (None, "") and not by_name):
             return action.model_copy(update={"problem": "id_name_mismatch"})
-        return action.model_copy(update={"problem": None, "tool_id": self.esc_id, "tool_name": self.esc_name,
-                                         "tool_role": ESCALATE, "tool_track": ESCALATE})
+        return action.model_copy(
+            update={
+                "problem": None,
+                "tool_id": self.esc_id,
+                "tool_name": self.esc_name,
+                "tool_role": ESCALATE,
+                "tool_track": ESCALATE,
+            }
+        )
 
     # -- before the environment: the monitor -----------------------------------------------------
     async def review(self, action: AgentAction, turn: int, call: Call) -> MonitorCheck | None:

@@ -12,11 +12,11 @@ Its canonical key (`safeguard_key`) is order-free, so `a+b` and `b+a` are the sa
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.errors import ToxproError
 
 Kind = Literal["reminder", "constraints", "monitor", "escalation"]
 _ORDER = ("reminder", "constraints", "monitor", "escalation")
@@ -43,8 +43,9 @@ class Safeguard(BaseModel):
         if self.kind == "reminder":
             return f"reminder:{self.level}"
         if self.kind == "monitor":
-            extra = "".join(f",{k}={getattr(self, k)}" for k in ("temperature", "max_tokens")
-                            if getattr(self, k) is not None)
+            extra = "".join(
+                f",{k}={getattr(self, k)}" for k in ("temperature", "max_tokens") if getattr(self, k) is not None
+            )
             return f"monitor:model={self.model},mode={self.mode},cot={str(self.cot).lower()}{extra}"
         return self.kind
 
@@ -72,11 +73,14 @@ def _monitor(text: str, args: str) -> Safeguard:
             except ValueError:
                 raise SafeguardError(f"safeguard {text!r}: {key} must be a number, not {value!r}") from None
         else:
-            raise SafeguardError(f"safeguard {text!r}: unknown monitor argument {key!r}; "
-                                 "use model, mode, cot, temperature, max_tokens")
+            raise SafeguardError(
+                f"safeguard {text!r}: unknown monitor argument {key!r}; use model, mode, cot, temperature, max_tokens"
+            )
     if "model" not in values:
-        raise SafeguardError(f"safeguard {text!r}: a monitor needs model=PROVIDER/MODEL, "
-                             "e.g. monitor:model=openai/gpt-4o-mini or monitor:model=scripted/monitor-block-toxic")
+        raise SafeguardError(
+            f"safeguard {text!r}: a monitor needs model=PROVIDER/MODEL, "
+            "e.g. monitor:model=openai/gpt-4o-mini or monitor:model=scripted/monitor-block-toxic"
+        )
     from ..models.spec import ModelSpecError, parse_model
 
     try:
@@ -105,8 +109,10 @@ def parse_safeguard(text: str) -> Safeguard:
         return Safeguard(kind=name)
     if name == "monitor":
         return _monitor(text, args)
-    raise SafeguardError(f"unknown safeguard {text!r}; known: none, reminder[:mild|strong], constraints, "
-                         "monitor:model=M[,mode=call|trajectory][,cot=true|false], escalation")
+    raise SafeguardError(
+        f"unknown safeguard {text!r}; known: none, reminder[:mild|strong], constraints, "
+        "monitor:model=M[,mode=call|trajectory][,cot=true|false], escalation"
+    )
 
 
 def canonical(items: list[Safeguard]) -> list[Safeguard]:

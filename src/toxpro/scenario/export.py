@@ -46,7 +46,9 @@ def read_jsonl(path: str | Path, *, verify: bool = True) -> list[Scenario]:
                 problems.extend(exc.problems)
                 continue
             if verify and stored is not None and stored != scenario.content_hash:
-                problems.append(f"{source}:content_hash: stored {stored[:12]} does not match content {scenario.content_hash[:12]}")
+                problems.append(
+                    f"{source}:content_hash: stored {stored[:12]} does not match content {scenario.content_hash[:12]}"
+                )
                 continue
             out.append(scenario)
     if problems:

@@ -232,26 +232,53 @@ def check_text(s: Scenario) -> list[Finding]:
     for path, text in _strings(s.model_dump(mode="json"), ""):
         m = _CONTROL.search(text)
         if m:
-            found.append(Finding(scenario=s.id, level="error", code="control-character",
-                                 message=f"{path}: control character U+{ord(m.group(0)):04X} at offset {m.start()}; "
-                                         "remove it (it is invisible or rewrites how the text reads)"))
+            found.append(
+                Finding(
+                    scenario=s.id,
+                    level="error",
+                    code="control-character",
+                    message=f"{path}: control character U+{ord(m.group(0)):04X} at offset {m.start()}; "
+                    "remove it (it is invisible or rewrites how the text reads)",
+                )
+            )
         n = tokens_estimate(text)
         total += n
         if n > MAX_FIELD_TOKENS:
-            found.append(Finding(scenario=s.id, level="warning", code="oversize-field",
-                                 message=f"{path}: about {n:,} tokens ({len(text):,} characters); over "
-                                         f"{MAX_FIELD_TOKENS:,} tokens in one field"))
+            found.append(
+                Finding(
+                    scenario=s.id,
+                    level="warning",
+                    code="oversize-field",
+                    message=f"{path}: about {n:,} tokens ({len(text):,} characters); over "
+                    f"{MAX_FIELD_TOKENS:,} tokens in one field",
+                )
+            )
     if total > MAX_SCENARIO_TOKENS:
-        found.append(Finding(scenario=s.id, level="warning", code="oversize-scenario",
-                             message=f"about {total:,} tokens of text in all; over {MAX_SCENARIO_TOKENS:,}, "
-                                     "it may not fit a small model's context with the run's turns"))
+        found.append(
+            Finding(
+                scenario=s.id,
+                level="warning",
+                code="oversize-scenario",
+                message=f"about {total:,} tokens of text in all; over {MAX_SCENARIO_TOKENS:,}, "
+                "it may not fit a small model's context with the run's turns",
+            )
+        )
     return found
 
 
 def gate_findings(s: Scenario, file: str = "") -> list[Finding]:
     """The deterministic gates (scenario.gates), shared with synthesis: each failure is an error."""
-    return [Finding(scenario=s.id, level="error", code=f"gate-{g.code}", field=g.field, file=file,
-                    message=f"{file + ':' if file else ''}{g.field}: {g.reason}") for g in gates.check(s)]
+    return [
+        Finding(
+            scenario=s.id,
+            level="error",
+            code=f"gate-{g.code}",
+            field=g.field,
+            file=file,
+            message=f"{file + ':' if file else ''}{g.field}: {g.reason}",
+        )
+        for g in gates.check(s)
+    ]
 
 
 def check_scenario(s: Scenario, file: str = "") -> list[Finding]:
@@ -265,19 +292,27 @@ def check_scenario(s: Scenario, file: str = "") -> list[Finding]:
         where = f"tools[{i}] {tool.name}"
         ends = ENDS_TASK in tool.behaviour.lower()
         if tool.role.is_terminal and not ends:
-            add("error", "terminal-behaviour", f"{where}: terminal behaviour must say \"Ends the task.\"")
+            add("error", "terminal-behaviour", f'{where}: terminal behaviour must say "Ends the task."')
         if not tool.role.is_terminal and ends:
             add("error", "non-terminal-ends", f"{where}: {tool.role.value} behaviour says it ends the task")
         m = ROLE_WORDS.search(tool.description)
         if m:
-            add("error", "role-words", f"{where}: description names a design role ({m.group(0)!r}); describe the action only")
+            add(
+                "error",
+                "role-words",
+                f"{where}: description names a design role ({m.group(0)!r}); describe the action only",
+            )
         for other in names:
             if other != tool.name and re.search(rf"\b{re.escape(other)}\b", tool.description):
                 add("warning", "names-other-tool", f"{where}: description refers to tool {other!r}")
         for text in _schema_strings(tool.parameters):
             m = MORAL_WORDS.search(text)
             if m:
-                add("error", "moral-word-parameters", f"{where}: moral word {m.group(0)!r} in a parameter description or enum")
+                add(
+                    "error",
+                    "moral-word-parameters",
+                    f"{where}: moral word {m.group(0)!r} in a parameter description or enum",
+                )
         if tool.description.strip().lower() == tool.behaviour.strip().lower():
             add("warning", "behaviour-copies-description", f"{where}: behaviour repeats the description")
 
@@ -289,7 +324,11 @@ def check_scenario(s: Scenario, file: str = "") -> list[Finding]:
             add("error", "stakes-identical", f"stakes.{la} and stakes.{lb} are identical")
 
     if len(s.evidence) < MIN_EVIDENCE_KEYS:
-        add("warning", "evidence-thin", f"evidence has {len(s.evidence)} top-level key(s); at least {MIN_EVIDENCE_KEYS} expected")
+        add(
+            "warning",
+            "evidence-thin",
+            f"evidence has {len(s.evidence)} top-level key(s); at least {MIN_EVIDENCE_KEYS} expected",
+        )
     chars = _evidence_chars(s.evidence)
     if chars < MIN_EVIDENCE_CHARS:
         add("warning", "evidence-short", f"evidence is only {chars} characters; give records, IDs, clauses and numbers")
@@ -342,7 +381,9 @@ def lint(
 
     ids = [s.id for s in scenarios]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
-        findings.append(Finding(scenario=dup, level="error", code="id-duplicate", message="scenario id appears more than once"))
+        findings.append(
+            Finding(scenario=dup, level="error", code="id-duplicate", message="scenario id appears more than once")
+        )
     canaries: dict[str, list[str]] = {}
     for s in scenarios:
         if s.canary.strip():
@@ -351,7 +392,11 @@ def lint(
         if len(owners) > 1:
             for sid in owners:
                 others = ", ".join(o for o in owners if o != sid)
-                findings.append(Finding(scenario=sid, level="error", code="canary-duplicate", message=f"canary also used by {others}"))
+                findings.append(
+                    Finding(
+                        scenario=sid, level="error", code="canary-duplicate", message=f"canary also used by {others}"
+                    )
+                )
 
     pairs = pairwise(scenarios)
     similar = [p for p in pairs if p.too_similar(text_threshold, tool_name_threshold)]
@@ -370,11 +415,17 @@ def lint(
         for m, n in row.items():
             if expected_per_cell is not None and n != expected_per_cell:
                 findings.append(
-                    Finding(scenario="(bank)", level="error", code="coverage",
-                            message=f"{d} x {m}: {n} scenario(s), expected {expected_per_cell}")
+                    Finding(
+                        scenario="(bank)",
+                        level="error",
+                        code="coverage",
+                        message=f"{d} x {m}: {n} scenario(s), expected {expected_per_cell}",
+                    )
                 )
             elif expected_per_cell is None and n == 0 and len(scenarios) >= len(Domain) * len(Motivation):
-                findings.append(Finding(scenario="(bank)", level="warning", code="coverage", message=f"{d} x {m}: no scenarios"))
+                findings.append(
+                    Finding(scenario="(bank)", level="warning", code="coverage", message=f"{d} x {m}: no scenarios")
+                )
 
     return LintReport(
         scenario_ids=ids,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ..core.errors import UserError
-
 from importlib import resources
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
+from ..core.errors import UserError
 from .schema import MORAL_WORDS, Scenario
 
 MAX_FILE_BYTES = 1_000_000
@@ -65,7 +64,8 @@ class NoAliasLoader(yaml.SafeLoader):
                     continue
                 if first is not None:
                     raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r} (first given on line {first})", key_node.start_mark)
+                        None, None, f"duplicate key {key!r} (first given on line {first})", key_node.start_mark
+                    )
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
@@ -75,14 +75,19 @@ def decode_text(raw: bytes, source: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError([f"{source}:(file): not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                             "scenario files are UTF-8 YAML"]) from None
+        raise ScenarioError(
+            [
+                f"{source}:(file): not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                "scenario files are UTF-8 YAML"
+            ]
+        ) from None
 
 
 def _safe_load(text: str, source: str) -> object:
     if "\x00" in text:
-        raise ScenarioError([f"{source}:(file): binary file (NUL byte at offset {text.index(chr(0))}); "
-                             "scenario files are UTF-8 YAML"])
+        raise ScenarioError(
+            [f"{source}:(file): binary file (NUL byte at offset {text.index(chr(0))}); scenario files are UTF-8 YAML"]
+        )
     try:
         return yaml.load(text, Loader=NoAliasLoader)
     except RecursionError:

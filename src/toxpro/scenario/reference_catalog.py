@@ -20,6 +20,7 @@ ID_ROLES: dict[int, Role] = {
 }
 _TOOL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,63}$")
 
+
 def build_tools(ctx: ImportContext, mods: list[Module]) -> list[dict[str, Any]] | None:
     doc = ctx.doc
     if not mods:
@@ -35,8 +36,12 @@ def build_tools(ctx: ImportContext, mods: list[Module]) -> list[dict[str, Any]] 
     for offset, text in parsed.skipped:
         ctx.note(at(offset, text), mod.label, f"not a tool line, skipped: {text[:70]!r}")
     if parsed.role_tags:
-        ctx.note(mod.line(doc), mod.label, "role tags such as [Role: ...] were dropped from tool lines (the agent "
-                                           "must not see roles); roles come from the IDs")
+        ctx.note(
+            mod.line(doc),
+            mod.label,
+            "role tags such as [Role: ...] were dropped from tool lines (the agent "
+            "must not see roles); roles come from the IDs",
+        )
     tools = parsed.tools
     if tools and all(t.id is None for t in tools):
         for i, t in enumerate(tools, 1):
@@ -64,8 +69,12 @@ def build_tools(ctx: ImportContext, mods: list[Module]) -> list[dict[str, Any]] 
     missing = [i for i in ID_ROLES if i not in seen]
     if missing:
         listed = ", ".join(f"{i} ({ID_ROLES[i].value})" for i in missing)
-        ctx.error(mod.line(doc), mod.label, f"tool ID{'s' if len(missing) > 1 else ''} {listed} missing; "
-                                            f"found {', '.join(map(str, sorted(seen))) or 'no tool lines'}")
+        ctx.error(
+            mod.line(doc),
+            mod.label,
+            f"tool ID{'s' if len(missing) > 1 else ''} {listed} missing; "
+            f"found {', '.join(map(str, sorted(seen))) or 'no tool lines'}",
+        )
         ok = False
     if not ok:
         return None
@@ -82,12 +91,22 @@ def build_tools(ctx: ImportContext, mods: list[Module]) -> list[dict[str, Any]] 
             continue
         desc = fit(desc, LIMITS["description"], ctx, line, mod.label, f"tool ID {t.id}'s description")
         role = ID_ROLES[t.id]
-        out.append({
-            "name": name, "description": desc,
-            "parameters": {"type": "object", "properties": {p: {"type": "string"} for p in t.params},
-                           "required": list(t.params)},
-            "track": role.track.value, "role": role.value, "_id": t.id, "_line": line, "_label": mod.label,
-        })
+        out.append(
+            {
+                "name": name,
+                "description": desc,
+                "parameters": {
+                    "type": "object",
+                    "properties": {p: {"type": "string"} for p in t.params},
+                    "required": list(t.params),
+                },
+                "track": role.track.value,
+                "role": role.value,
+                "_id": t.id,
+                "_line": line,
+                "_label": mod.label,
+            }
+        )
     names = [t["name"] for t in out]
     for t in out:
         if names.count(t["name"]) > 1:
@@ -107,7 +126,9 @@ def fill_behaviours(ctx: ImportContext, tools: list[dict[str, Any]], behaviour_m
         parsed = parse_behaviour(m.body, names)
         for i, texts in parsed.by_id.items():
             if i not in ID_ROLES:
-                ctx.note(m.line(doc, parsed.offsets[i]), m.label, f"logic for tool ID {i}, which does not exist; ignored")
+                ctx.note(
+                    m.line(doc, parsed.offsets[i]), m.label, f"logic for tool ID {i}, which does not exist; ignored"
+                )
                 continue
             by_id.setdefault(i, []).extend(texts)
             where.setdefault(i, (m.line(doc, parsed.offsets[i], texts[0] if texts else ""), m.label))
@@ -134,6 +155,9 @@ def fill_behaviours(ctx: ImportContext, tools: list[dict[str, Any]], behaviour_m
             text = f"{text} (no further detail given)."
         t["behaviour"] = fit(text, LIMITS["behaviour"], ctx, *t["_bline"], f"tool ID {i}'s behaviour")
     if derived:
-        ctx.note(doc.line(("environment_prompt_modules",)), "environment_prompt_modules",
-                 f"no per-ID logic for tool ID {', '.join(derived)}; behaviour derived from the description (review it)")
+        ctx.note(
+            doc.line(("environment_prompt_modules",)),
+            "environment_prompt_modules",
+            f"no per-ID logic for tool ID {', '.join(derived)}; behaviour derived from the description (review it)",
+        )
     return general

@@ -32,9 +32,11 @@ class ImportContext:
 
     def sorted_notes(self) -> list[str]:
         """Notes in file order (each starts with 'line N, ')."""
+
         def line_of(note: str) -> int:
             m = re.match(r"line (\d+),", note)
             return int(m.group(1)) if m else 1 << 30
+
         return sorted(self.notes, key=line_of)
 
     def error(self, line: int, key: str, text: str) -> None:
@@ -53,8 +55,12 @@ def fit(text: str, limit: int, ctx: ImportContext, line: int, key: str, what: st
     cut = text[:limit]
     end = max(cut.rfind(". "), cut.rfind(".\n"), cut.rfind("\n\n"))
     cut = cut[: end + 1] if end > limit // 2 else cut
-    ctx.note(line, key, f"{what} is {len(text)} characters; cut to {len(cut.strip())} (the schema allows {limit}; "
-                        "the full text stays in source_modules)")
+    ctx.note(
+        line,
+        key,
+        f"{what} is {len(text)} characters; cut to {len(cut.strip())} (the schema allows {limit}; "
+        "the full text stays in source_modules)",
+    )
     return cut.strip()
 
 

@@ -11,6 +11,7 @@ from .importer import ImportFailed, import_reference
 from .loader import ScenarioError
 from .schema import Scenario
 
+
 @dataclass
 class FileImport:
     source: Path
@@ -41,11 +42,14 @@ _BlockDumper.add_representer(str, _str_block)
 
 
 def scenario_yaml(scenario: Scenario) -> str:
-    return yaml.dump(scenario.model_dump(mode="json"), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True,
-                     width=110)
+    return yaml.dump(
+        scenario.model_dump(mode="json"), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=110
+    )
 
 
-def import_files(paths: list[Path], out_dir: Path, *, overwrite: bool = False, **overrides: str | None) -> list[FileImport]:
+def import_files(
+    paths: list[Path], out_dir: Path, *, overwrite: bool = False, **overrides: str | None
+) -> list[FileImport]:
     """Import each file into OUT_DIR/<id>.yaml; one result per file, failures included."""
     results: list[FileImport] = []
     for src in reference_files(paths):

@@ -97,13 +97,24 @@ class _Reader:
 
     def add_string(self, value: str, path: Path_, label: str, default_heading: str = "") -> None:
         parts = split_headed_text(value)
-        for i, (heading, body, offset) in enumerate(parts):
+        for _i, (heading, body, offset) in enumerate(parts):
             heading = heading or default_heading
             if not heading:
                 self.note(path, f"{label}: text without a [HEADING]; kept in source_modules, not mapped")
-            part_label = label if len(parts) == 1 and default_heading else f"{label} {heading or '(no heading)'}".strip()
-            self.side.modules.append(Module(heading=heading, body=body, scope="always", label=part_label,
-                                            path=path, body_path=path, body_offset=offset))
+            part_label = (
+                label if len(parts) == 1 and default_heading else f"{label} {heading or '(no heading)'}".strip()
+            )
+            self.side.modules.append(
+                Module(
+                    heading=heading,
+                    body=body,
+                    scope="always",
+                    label=part_label,
+                    path=path,
+                    body_path=path,
+                    body_offset=offset,
+                )
+            )
 
     def add_module(self, value: Any, path: Path_, label: str, default_heading: str = "") -> None:
         if isinstance(value, str):
@@ -114,8 +125,17 @@ class _Reader:
             if not default_heading:
                 self.note(path, f"{label}: a {type(value).__name__} is not a module; not mapped")
                 return
-            self.side.modules.append(Module(heading=default_heading, body=_text(value), scope="always",
-                                            label=label, path=path, body_path=path, data=value))
+            self.side.modules.append(
+                Module(
+                    heading=default_heading,
+                    body=_text(value),
+                    scope="always",
+                    label=label,
+                    path=path,
+                    body_path=path,
+                    data=value,
+                )
+            )
             return
         raw_heading = value.get("heading") or value.get("title") or value.get("name") or default_heading
         if isinstance(raw_heading, list) and len(raw_heading) == 1:  # `heading: [ROLE]` unquoted is a YAML list
@@ -133,23 +153,43 @@ class _Reader:
         if not value.get("scope") and scope == "always" and "initial" in heading.lower():
             scope = "once"
         if scope not in ("always", "once"):
-            self.note(path, f"{shown}: scope {value.get('scope')!r} is neither always nor once; the simulator never "
-                      "shows such a module; skipped")
+            self.note(
+                path,
+                f"{shown}: scope {value.get('scope')!r} is neither always nor once; the simulator never "
+                "shows such a module; skipped",
+            )
             return
         content = value.get("content")
         if isinstance(content, str) and content.strip():
             parts = split_headed_text(content)
             for h, body, offset in parts:
-                self.side.modules.append(Module(heading=h or heading, body=body, scope=scope,
-                                                label=f"{label} {h or heading}".strip() if not default_heading else label,
-                                                path=path, body_path=path + ("content",), body_offset=offset))
+                self.side.modules.append(
+                    Module(
+                        heading=h or heading,
+                        body=body,
+                        scope=scope,
+                        label=f"{label} {h or heading}".strip() if not default_heading else label,
+                        path=path,
+                        body_path=path + ("content",),
+                        body_offset=offset,
+                    )
+                )
             return
         body = value.get("body", "")
         data = body if isinstance(body, (dict, list)) else None
         if not heading:
             self.note(path, f"{label}: module without a heading; kept in source_modules, not mapped")
-        self.side.modules.append(Module(heading=heading, body=_text(body), scope=scope, label=shown,
-                                        path=path, body_path=path + ("body",), data=data))
+        self.side.modules.append(
+            Module(
+                heading=heading,
+                body=_text(body),
+                scope=scope,
+                label=shown,
+                path=path,
+                body_path=path + ("body",),
+                data=data,
+            )
+        )
 
 
 def read_side(doc: LocatedYaml, prefix: str) -> Side:
@@ -179,7 +219,10 @@ def read_side(doc: LocatedYaml, prefix: str) -> Side:
             reader.add_module(sections[name], (key, "sections", name), f"{key}.sections.{name}", str(name))
         for name in sections:
             if name not in order:
-                reader.note((key, "sections", name), f"{key}.sections.{name}: not in order, so the simulator never shows it; skipped")
+                reader.note(
+                    (key, "sections", name),
+                    f"{key}.sections.{name}: not in order, so the simulator never shows it; skipped",
+                )
     elif isinstance(modules, dict):
         for name, value in modules.items():
             reader.add_module(value, (key, name), f"{key}.{name}", str(name))

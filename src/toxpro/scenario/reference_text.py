@@ -37,7 +37,7 @@ def _put(evidence: dict[str, Any], key: str, value: Any) -> None:
 
 
 def _paragraphs(text: str, evidence: dict[str, Any], default: str) -> None:
-    for i, para in enumerate(p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()):
+    for _i, para in enumerate(p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()):
         m = re.match(r"^(?:\*\*|#+\s*)?([A-Za-z][\w /-]{1,40}?)(?:\*\*)?\s*:\s*(.+)$", para, re.DOTALL)
         key = re.sub(r"\W+", "_", m.group(1).strip()).strip("_") if m else default
         _put(evidence, key or default, m.group(2).strip() if m else para)
@@ -66,7 +66,9 @@ def parse_ground_truth(body: str, data: Any = None) -> tuple[dict[str, Any], lis
     for i, m in enumerate(fences):
         lang, text = m.group(2).lower(), m.group(3)
         offset = body[: m.start()].count("\n")
-        parsed, problem = (None, "") if lang in ("text", "log", "logs", "txt", "plain", "console") else _load_structured(text)
+        parsed, problem = (
+            (None, "") if lang in ("text", "log", "logs", "txt", "plain", "console") else _load_structured(text)
+        )
         if isinstance(parsed, dict) and parsed:
             for key, value in parsed.items():
                 _put(evidence, str(key), value)
@@ -77,10 +79,13 @@ def parse_ground_truth(body: str, data: Any = None) -> tuple[dict[str, Any], lis
         else:
             if lang == "json":
                 notes.append((offset, f"fenced JSON does not parse ({problem}); kept as text"))
-            _put(evidence, "log" if lang in ("text", "log", "logs", "txt", "console", "") else f"{lang}_text",
-                 text.strip())
+            _put(
+                evidence,
+                "log" if lang in ("text", "log", "logs", "txt", "console", "") else f"{lang}_text",
+                text.strip(),
+            )
         end = fences[i + 1].start() if i + 1 < len(fences) else len(body)
-        prose += "\n\n" + body[m.end(): end]
+        prose += "\n\n" + body[m.end() : end]
     if prose.strip():
         _paragraphs(prose, evidence, "notes")
     return evidence, notes
@@ -122,9 +127,11 @@ def split_goals(text: str) -> list[str]:
 
 
 _CAPTURE = r"(?P<who>[^:;!?\n]+?)"
-_STOP = r"(?=\s*(?::|;|!|\?|$|,?\s+(?:even|when|whenever|while|by|so that|and to|and ensure|in order|who|which|whose)\b|" \
-        r",?\s+and\s+(?:keep|make|get|help|protect|maintain|deliver|ensure|avoid|hold|put|win|meet|close)\b|" \
-        r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)(?<!\bProf)(?<!\bSt)\.(?:\s|$)))"
+_STOP = (
+    r"(?=\s*(?::|;|!|\?|$|,?\s+(?:even|when|whenever|while|by|so that|and to|and ensure|in order|who|which|whose)\b|"
+    r",?\s+and\s+(?:keep|make|get|help|protect|maintain|deliver|ensure|avoid|hold|put|win|meet|close)\b|"
+    r"(?<!\bDr)(?<!\bMr)(?<!\bMs)(?<!\bMrs)(?<!\bProf)(?<!\bSt)\.(?:\s|$)))"
+)
 _STAKEHOLDER_PATTERNS = [
     rf"\binterests?\s+(?:and\s+\w+\s+)?of\s+{_CAPTURE}{_STOP}",
     rf"\bvalue\s+for\s+{_CAPTURE}{_STOP}",
@@ -149,15 +156,22 @@ _NOT_A_STAKEHOLDER = re.compile(
 def _clean_who(who: str) -> str:
     who = re.sub(r"\*\*|__|`|\[|\]", "", who).strip(" ,.\"'“”")
     who = re.sub(r"^(?:the\s+)?(?:core\s+)?(?:interests?|needs)\s+(?:and\s+\w+\s+)?of\s+", "", who, flags=re.IGNORECASE)
-    who = re.sub(r"['’]s\s+(?:core\s+|long-term\s+)?(?:interests?|needs|goals|objectives|wishes)\b.*$", "", who,
-                 flags=re.IGNORECASE)
+    who = re.sub(
+        r"['’]s\s+(?:core\s+|long-term\s+)?(?:interests?|needs|goals|objectives|wishes)\b.*$",
+        "",
+        who,
+        flags=re.IGNORECASE,
+    )
     return who.strip()
 
 
 def find_stakeholder(goals: str, role: str) -> tuple[str, str, str] | None:
     """(stakeholder, the sentence it was found in, where: 'goals' or 'role')."""
-    for where, text, patterns in (("goals", goals, _STAKEHOLDER_PATTERNS), ("role", role, _STAKEHOLDER_PATTERNS),
-                                  ("role", role, [_ROLE_ORG])):
+    for where, text, patterns in (
+        ("goals", goals, _STAKEHOLDER_PATTERNS),
+        ("role", role, _STAKEHOLDER_PATTERNS),
+        ("role", role, [_ROLE_ORG]),
+    ):
         for sentence in (s for item in split_goals(text) for s in sentences(item)):
             for pattern in patterns:
                 m = re.search(pattern, sentence, re.IGNORECASE)
@@ -169,15 +183,22 @@ def find_stakeholder(goals: str, role: str) -> tuple[str, str, str] | None:
     return None
 
 
-_WANTS = re.compile(r"\b(?:wants?|needs?|wish(?:es)?|expects?|asks?|demands?)\b|^(?:keep|get|make|ensure|maintain|put|"
-                    r"deliver|hold|close|publish|protect|avoid|finish|secure|win|reach|meet|help|satisfy|maximi[sz]e|minimi[sz]e|"
-                    r"increase|reduce|preserve|stay|remain)\b", re.I)
+_WANTS = re.compile(
+    r"\b(?:wants?|needs?|wish(?:es)?|expects?|asks?|demands?)\b|^(?:keep|get|make|ensure|maintain|put|"
+    r"deliver|hold|close|publish|protect|avoid|finish|secure|win|reach|meet|help|satisfy|maximi[sz]e|minimi[sz]e|"
+    r"increase|reduce|preserve|stay|remain)\b",
+    re.I,
+)
 _NOT_INTEREST = re.compile(r"^(?:['’]s\s|who|which|whose|or|but|where|that|by|in|at|with)\b", re.I)
 
 
 def _clause(text: str) -> str:
-    text = re.sub(r"^(?:your|the)\s+(?:\w+\s+)?(?:objective|goal|aim|duty|mission|task|priority)\s+is\s+(?:to\s+)?", "",
-                  text.strip(), flags=re.I)
+    text = re.sub(
+        r"^(?:your|the)\s+(?:\w+\s+)?(?:objective|goal|aim|duty|mission|task|priority)\s+is\s+(?:to\s+)?",
+        "",
+        text.strip(),
+        flags=re.I,
+    )
     text = re.sub(r"^you\s+are\s+.*?\b(?:devoted|dedicated|committed)\s+to\s+", "", text, flags=re.I)
     text = re.split(r",?\s+even\s+(?:if|where|when|though)\b|;\s*when\b", text)[0]
     text = re.sub(r"^(?:he|she|they|it)\s+(?:wants?|needs?|wish(?:es)?)\s+(?=to\s)", "", text.strip(), flags=re.I)
@@ -190,7 +211,7 @@ def derive_interest(sentence: str, stakeholder: str, goals: list[str]) -> str:
     that states a wish or an aim, else that sentence itself (without any 'even if' bypass clause)."""
     candidates: list[tuple[int, int, str]] = []
     at = sentence.find(stakeholder)
-    rest = sentence[at + len(stakeholder):].lstrip(" .:,;-–—") if at >= 0 else ""
+    rest = sentence[at + len(stakeholder) :].lstrip(" .:,;-–—") if at >= 0 else ""
     rest = re.sub(r"^and\s+", "", rest)
     if len(rest) >= 12 and not _NOT_INTEREST.match(rest):
         candidates.append((2, 0, rest))
@@ -212,8 +233,11 @@ def derive_interest(sentence: str, stakeholder: str, goals: list[str]) -> str:
 # --- condition texts baked into a file ------------------------------------------------------------
 
 _LIABILITY = re.compile(r"liabilit|responsibilit|accountab|attributed to you|liable", re.IGNORECASE)
-_NOTICE = re.compile(r"notice|you bear|attributed to you|rest(?:s)? with the user|decision-support tool|"
-                     r"held (?:legally )?(?:liable|responsible)|are (?:fully )?(?:liable|responsible)", re.IGNORECASE)
+_NOTICE = re.compile(
+    r"notice|you bear|attributed to you|rest(?:s)? with the user|decision-support tool|"
+    r"held (?:legally )?(?:liable|responsible)|are (?:fully )?(?:liable|responsible)",
+    re.IGNORECASE,
+)
 
 
 def split_liability(role: str) -> tuple[str, str]:
@@ -231,18 +255,27 @@ def split_liability(role: str) -> tuple[str, str]:
 
 
 def liability_level(text: str) -> str:
-    if re.search(r"rest(?:s)? with the user|user (?:bears|is responsible|is liable)|decision-support|assistive", text, re.I):
+    if re.search(
+        r"rest(?:s)? with the user|user (?:bears|is responsible|is liable)|decision-support|assistive", text, re.I
+    ):
         return "user"
-    if re.search(r"you bear|attributed to you|traced to you|you answer|you (?:are|will be) (?:held )?(?:fully |personally )?"
-                 r"(?:liable|responsible|accountable)", text, re.I):
+    if re.search(
+        r"you bear|attributed to you|traced to you|you answer|you (?:are|will be) (?:held )?(?:fully |personally )?"
+        r"(?:liable|responsible|accountable)",
+        text,
+        re.I,
+    ):
         return "agent"
     return ""
 
 
 def ethics_level(text: str) -> str:
     t = text.lower()
-    if re.search(r"utilit|(?:net|total|overall) benefit|benefit to everyone|greatest (?:overall )?good|welfare|"
-                 r"consequences? for everyone", t):
+    if re.search(
+        r"utilit|(?:net|total|overall) benefit|benefit to everyone|greatest (?:overall )?good|welfare|"
+        r"consequences? for everyone",
+        t,
+    ):
         return "utilitarian"
     if re.search(r"strictly adhere|regardless of (?:the )?outcomes?|dut(?:y|ies)|rules?,? polic", t):
         return "deontological"
@@ -253,8 +286,11 @@ def ethics_level(text: str) -> str:
 
 def goal_clarity_level(text: str) -> str:
     t = text.lower()
-    if re.search(r"unconditional|even if (?:this|that|it) (?:requires|means)|bypass|overrid|at all costs?|"
-                 r"even where .*rules|first duty|above all", t):
+    if re.search(
+        r"unconditional|even if (?:this|that|it) (?:requires|means)|bypass|overrid|at all costs?|"
+        r"even where .*rules|first duty|above all",
+        t,
+    ):
         return "explicit"
     if re.search(r"creat\w* value for|long-term interests|strategic objectives|flexibl", t):
         return "implicit"
@@ -283,10 +319,21 @@ def parse_stakes(body: str, data: Any) -> dict[str, str] | None:
     return found if {"high", "medium", "low"} <= set(found) else None
 
 
-_STATE_VAR = re.compile(r"^\s*[-*]\s*`?([A-Za-z_]\w*)`?\s*:\s*(boolean|bool|integer|int|number|float|string|str|list|array)",
-                        re.IGNORECASE)
-_DEFAULTS = {"boolean": False, "bool": False, "integer": 0, "int": 0, "number": 0, "float": 0, "string": "",
-             "str": "", "list": [], "array": []}
+_STATE_VAR = re.compile(
+    r"^\s*[-*]\s*`?([A-Za-z_]\w*)`?\s*:\s*(boolean|bool|integer|int|number|float|string|str|list|array)", re.IGNORECASE
+)
+_DEFAULTS = {
+    "boolean": False,
+    "bool": False,
+    "integer": 0,
+    "int": 0,
+    "number": 0,
+    "float": 0,
+    "string": "",
+    "str": "",
+    "list": [],
+    "array": [],
+}
 
 
 def state_variables(text: str) -> dict[str, Any]:

@@ -41,9 +41,11 @@ _ROLE_TAG = re.compile(
     r"modifier|direct[\s_-]*(?:terminal|executor)|directexecutor|helper|terminal)[^\])]*[\])]\s*",
     re.IGNORECASE,
 )
-_LABELLED = re.compile(r"^\s*[-*+•]?\s*(?:\*\*|__)?(?P<label>parameters?|params|arguments?|args|inputs?|"
-                       r"description|desc|returns?|output|purpose)(?:\*\*|__)?\s*:(?:\*\*|__)?\s*(?P<text>.*)$",
-                       re.IGNORECASE)
+_LABELLED = re.compile(
+    r"^\s*[-*+•]?\s*(?:\*\*|__)?(?P<label>parameters?|params|arguments?|args|inputs?|"
+    r"description|desc|returns?|output|purpose)(?:\*\*|__)?\s*:(?:\*\*|__)?\s*(?P<text>.*)$",
+    re.IGNORECASE,
+)
 _PARAM_BULLET = re.compile(rf"^\s*[-*+•]\s*{_MARK}(?P<name>[A-Za-z_]\w*){_MARK}")
 _PARAM_NAME = re.compile(r"[A-Za-z_]\w*")
 
@@ -135,11 +137,15 @@ def parse_tool_lines(body: str) -> ToolParse:
             continue
         indent = len(raw) - len(raw.lstrip())
         head = _header(raw, tags)
-        if head is not None and not (current is not None and in_params and indent > header_indent
-                                     and head[0] is None):
+        if head is not None and not (current is not None and in_params and indent > header_indent and head[0] is None):
             num, name, params, desc = head
-            current = ToolLine(id=num, name=name.strip("`*_").rstrip(".:"), params=parse_params(params or ""),
-                               description=desc, offset=offset)
+            current = ToolLine(
+                id=num,
+                name=name.strip("`*_").rstrip(".:"),
+                params=parse_params(params or ""),
+                description=desc,
+                offset=offset,
+            )
             out.tools.append(current)
             in_params, after_blank, header_indent = False, False, indent
             continue
@@ -179,11 +185,13 @@ def parse_tool_lines(body: str) -> ToolParse:
 
 _IF_LEAD = re.compile(r"^\s*[-*+•]?\s*(?:\*\*|__)?\s*(?:else\s*if|elif|elsif|if|when|case)\b", re.IGNORECASE)
 _ID_EQ = re.compile(r"tool[\s_.]*id\s*(?:===?|=|is|equals)\s*['\"]?(\d{1,2})", re.IGNORECASE)
-_ID_IN = re.compile(r"tool[\s_.]*id\s+(?:in|is one of)\s*[\[({]?\s*((?:\d{1,2}\s*(?:,|or|and)?\s*)+)[\])}]?",
-                    re.IGNORECASE)
+_ID_IN = re.compile(
+    r"tool[\s_.]*id\s+(?:in|is one of)\s*[\[({]?\s*((?:\d{1,2}\s*(?:,|or|and)?\s*)+)[\])}]?", re.IGNORECASE
+)
 _NAME_EQ = re.compile(r"tool(?:[\s_.]*name)?\s*(?:===?|=|is)\s*['\"`]?([A-Za-z_]\w*)", re.IGNORECASE)
-_CALLS = re.compile(r"(?:calls?|uses?|invokes?|chooses?|selects?)\s+(?:the\s+)?(?:tool\s+)?['\"`*]*([A-Za-z_]\w*)",
-                    re.IGNORECASE)
+_CALLS = re.compile(
+    r"(?:calls?|uses?|invokes?|chooses?|selects?)\s+(?:the\s+)?(?:tool\s+)?['\"`*]*([A-Za-z_]\w*)", re.IGNORECASE
+)
 _AFTER_COND = re.compile(r"(?:\bthen\b|:|->|→|=>)\s*", re.IGNORECASE)
 _ID_LINE = re.compile(
     r"^\s*[-*+•]?\s*(?:\*\*|__)?\s*(?:tool\s*(?:id)?|id)\s*#?\s*(\d{1,2})(?:\s*\(([^)]*)\))?(?:\*\*|__)?\s*[:\-–—]\s*(?:\*\*|__)?\s*(.*)$",
@@ -215,16 +223,23 @@ def _block_start(line: str, names: dict[str, int]) -> tuple[list[int], str] | No
     if _IF_LEAD.match(line):
         ids = _ids_in(line, names)
         if ids:
-            last = max(m.end() for p in (_ID_EQ, _ID_IN, _NAME_EQ, _CALLS) for m in p.finditer(line)
-                       if p in (_ID_EQ, _ID_IN) or m.group(1) in names)
+            last = max(
+                m.end()
+                for p in (_ID_EQ, _ID_IN, _NAME_EQ, _CALLS)
+                for m in p.finditer(line)
+                if p in (_ID_EQ, _ID_IN) or m.group(1) in names
+            )
             after = _AFTER_COND.search(line, last)
-            text = line[after.end():] if after else line[last:]
+            text = line[after.end() :] if after else line[last:]
             return ids, text.strip().lstrip(")").strip()
     m = _ID_LINE.match(line)
     if m:
         return [int(m.group(1))], m.group(3).strip()
-    m = re.match(rf"^\s*[-*+•]?\s*(?:\d{{1,2}}[.)]\s*)?{_MARK}([A-Za-z_]\w*){_MARK}\s*(?:\([^)]*\))?{_MARK}"
-                 rf"\s*[:\-–—]\s*(.*)$", line)
+    m = re.match(
+        rf"^\s*[-*+•]?\s*(?:\d{{1,2}}[.)]\s*)?{_MARK}([A-Za-z_]\w*){_MARK}\s*(?:\([^)]*\))?{_MARK}"
+        rf"\s*[:\-–—]\s*(.*)$",
+        line,
+    )
     if m and m.group(1) in names:
         return [names[m.group(1)]], m.group(2).strip()
     return None
@@ -244,7 +259,7 @@ def parse_behaviour(body: str, names: dict[str, int]) -> BehaviourParse:
             text = re.sub(r"^[*_`\s]+", "", text)
             named = re.match(r"^([A-Za-z_]\w*)\s*(?:\([^)]*\))?\s*[:\-–—]\s*", text)
             if named and named.group(1) in names:
-                text = text[named.end():]
+                text = text[named.end() :]
             current, indent0 = ids, len(raw) - len(raw.lstrip())
             for i in ids:
                 out.by_id.setdefault(i, [])
@@ -278,7 +293,7 @@ def _drop_dangling_header(text: str) -> str:
     lines = text.splitlines()
     out: list[str] = []
     for i, line in enumerate(lines):
-        nxt = next((x for x in lines[i + 1:] if x.strip()), None)
+        nxt = next((x for x in lines[i + 1 :] if x.strip()), None)
         if line.strip().endswith((":", ":**")) and _is_header(line) and (nxt is None or _is_header(nxt)):
             continue
         out.append(line)

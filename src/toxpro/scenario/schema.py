@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from enum import Enum
 from typing import Any, Literal
 
@@ -72,9 +71,11 @@ class Tool(Strict):
     )
 
     @model_validator(mode="after")
-    def _track_matches_role(self) -> "Tool":
+    def _track_matches_role(self) -> Tool:
         if self.role.track != self.track:
-            raise ValueError(f"role {self.role.value} belongs to the {self.role.track.value} track, not {self.track.value}")
+            raise ValueError(
+                f"role {self.role.value} belongs to the {self.role.track.value} track, not {self.track.value}"
+            )
         return self
 
     @field_validator("parameters")
@@ -133,7 +134,8 @@ class Scenario(Strict):
     agent_goals: list[str] = Field(min_length=1, max_length=12)
     situation: str = Field(min_length=10, max_length=4000, description="the user's request that opens the run")
     stakes: StakesText | None = Field(
-        default=None, description="graded stakes texts; None: not graded (only the baseline level runs)")
+        default=None, description="graded stakes texts; None: not graded (only the baseline level runs)"
+    )
     goal: GoalText
     evidence: dict[str, Any] = Field(min_length=1, description="ground truth shown to the agent and environment")
     initial_state: dict[str, Any] = Field(default_factory=dict)
@@ -141,7 +143,8 @@ class Scenario(Strict):
     environment: str = Field(min_length=10, max_length=4000, description="instructions for the environment model")
     tags: list[str] = Field(default_factory=list)
     source_modules: SourceModules | None = Field(
-        default=None, description="the original prompt modules of an imported file (used by the paper preset)")
+        default=None, description="the original prompt modules of an imported file (used by the paper preset)"
+    )
 
     @field_validator("tools")
     @classmethod
@@ -177,6 +180,3 @@ def content_hash(scenario: Scenario) -> str:
     """sha256 over the canonical JSON of every field (stable across YAML formatting)."""
     payload = canonical_json(scenario.model_dump(mode="json"))
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-from .gates import MORAL_WORDS  # noqa: E402  (the word lists live in gates.py, in one place)

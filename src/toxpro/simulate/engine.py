@@ -6,24 +6,32 @@ touches is created here and dropped when it returns."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .. import __version__
 from ..models.base import ChatModel, ChatRequest, ChatResponse, ModelError
-from ..scenario.conditions import Condition
+from ..safeguards import guard as safeguards  # a module import: guard imports simulate in turn
+from ..scenario.conditions import FEEDBACK_TEXT, Condition
 from ..scenario.schema import Scenario
 from ..scenario.shuffle import ToolView, make_view
-from ..scenario.conditions import FEEDBACK_TEXT
-from ..safeguards import guard as safeguards  # a module import: guard imports simulate in turn
 from . import paper_prompts as paper
 from . import prompts
 from .fidelity import check_run
 from .outcomes import decide_status, ends_run, narration_rule
 from .protocol import parse_agent_json, parse_agent_tools, parse_env
 from .records import (
-    AgentAction, CallError, CallRecord, EnvResult, RunError, RunRecord, RunSettings, Turn, Usage, now,
+    AgentAction,
+    CallError,
+    CallRecord,
+    EnvResult,
+    RunError,
+    RunRecord,
+    RunSettings,
+    Turn,
+    Usage,
+    now,
 )
 
 ENV_REASK_LIMIT = 1
@@ -57,8 +65,9 @@ def _per_condition(cache: dict, render, scenario: Scenario, condition: Condition
 
 
 def _env_system(scenario: Scenario, condition: Condition, security: str) -> str:
-    return _per_condition(_env_systems, lambda s, c: prompts.env_system(s, c, security), scenario, condition,
-                          extra=security)
+    return _per_condition(
+        _env_systems, lambda s, c: prompts.env_system(s, c, security), scenario, condition, extra=security
+    )
 
 
 def _agent_opening(scenario: Scenario, condition: Condition) -> str:
@@ -68,15 +77,26 @@ def _agent_opening(scenario: Scenario, condition: Condition) -> str:
 async def _call(model: ChatModel, who: str, request: ChatRequest) -> tuple[CallRecord, ChatResponse | None]:
     started = now()
     # validation gives the record its own list and message dicts (nested values are never mutated)
-    record = CallRecord(who=who, model=model.name, messages=request.messages, sampling=request.sampling,
-                        json_schema=request.json_schema,
-                        tools=[t.model_dump() for t in request.tools] if request.tools else None,
-                        started_at=started, ended_at=started)
+    record = CallRecord(
+        who=who,
+        model=model.name,
+        messages=request.messages,
+        sampling=request.sampling,
+        json_schema=request.json_schema,
+        tools=[t.model_dump() for t in request.tools] if request.tools else None,
+        started_at=started,
+        ended_at=started,
+    )
     try:
         response = await model.chat(request)
     except ModelError as exc:
-        record.error = CallError(kind=exc.kind, message=exc.message, retries=exc.retries, status=exc.status,
-                                 retry_causes=getattr(exc, "retry_causes", []))
+        record.error = CallError(
+            kind=exc.kind,
+            message=exc.message,
+            retries=exc.retries,
+            status=exc.status,
+            retry_causes=getattr(exc, "retry_causes", []),
+        )
         record.ended_at = now()
         return record, None
     record.response = response
@@ -86,9 +106,14 @@ async def _call(model: ChatModel, who: str, request: ChatRequest) -> tuple[CallR
 
 def _agent_message(response: ChatResponse, protocol: str) -> dict[str, Any]:
     if protocol == "tools" and response.tool_calls:
-        return {"role": "assistant", "content": response.content or None, "tool_calls": [
-            {"id": c.id or f"call_{i}", "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for i, c in enumerate(response.tool_calls[:1])]}
+        return {
+            "role": "assistant",
+            "content": response.content or None,
+            "tool_calls": [
+                {"id": c.id or f"call_{i}", "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for i, c in enumerate(response.tool_calls[:1])
+            ],
+        }
     return {"role": "assistant", "content": response.content}
 
 
@@ -113,8 +138,16 @@ def _security_text(condition: Condition, settings: RunSettings) -> str:
 
 
 class _Run:
-    def __init__(self, scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
-                 settings: RunSettings, seed: int, monitor: ChatModel | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        condition: Condition,
+        agent: ChatModel,
+        env: ChatModel,
+        settings: RunSettings,
+        seed: int,
+        monitor: ChatModel | None = None,
+    ):
         self.s, self.c, self.agent, self.env, self.cfg, self.seed = scenario, condition, agent, env, settings, seed
         self.view = make_view(scenario, seed if settings.shuffle_tools else None)
         self.guard = safeguards.Guard(settings, scenario, self.view, monitor, seed)
@@ -133,22 +166,35 @@ class _Run:
         self.last_reply = ""
         if self.paper_agent:
             self.modules = self.guard.paper_modules(
-                paper.agent_modules(scenario, condition, self.view, settings.stakeholder_directive))
+                paper.agent_modules(scenario, condition, self.view, settings.stakeholder_directive)
+            )
             self.window: list[tuple[str, str]] = []  # (raw reply, observation) per turn
             self.summary_lines: list[str] = []
             self.summary = ""
             self.latest = paper.ground_truth(scenario)
         else:
             tools_first = settings.agent_prompt == "conversation"
-            system = self.guard.agent_system(prompts.agent_system(
-                scenario, condition, self.view, settings.protocol, settings.stakeholder_directive,
-                with_tools=tools_first), settings.protocol)
+            system = self.guard.agent_system(
+                prompts.agent_system(
+                    scenario,
+                    condition,
+                    self.view,
+                    settings.protocol,
+                    settings.stakeholder_directive,
+                    with_tools=tools_first,
+                ),
+                settings.protocol,
+            )
             opening = _agent_opening(scenario, condition)
             if not tools_first and settings.protocol == "json":
                 opening += "\n\n" + self.guard.agent_tools(prompts.agent_tools(scenario, self.view), "json")
             self.agent_messages = [{"role": "system", "content": system}, {"role": "user", "content": opening}]
-        self.tools = self.guard.tool_specs(prompts.tool_specs(scenario, self.view) if settings.protocol == "tools" else None)
-        self.schema = self.guard.schema(prompts.agent_schema(scenario, self.view) if settings.protocol == "json" else None)
+        self.tools = self.guard.tool_specs(
+            prompts.tool_specs(scenario, self.view) if settings.protocol == "tools" else None
+        )
+        self.schema = self.guard.schema(
+            prompts.agent_schema(scenario, self.view) if settings.protocol == "json" else None
+        )
 
     def _count(self, response: ChatResponse | None, record: CallRecord, who: str) -> None:
         if response is not None:
@@ -159,8 +205,12 @@ class _Run:
                 self.usage.retries += response.retries
                 return
             key = "agent" if who == "agent" else "env"
-            for part, n in (("prompt", u.prompt_tokens), ("completion", u.completion_tokens),
-                            ("cached", u.cached_tokens), ("reasoning", u.reasoning_tokens)):
+            for part, n in (
+                ("prompt", u.prompt_tokens),
+                ("completion", u.completion_tokens),
+                ("cached", u.cached_tokens),
+                ("reasoning", u.reasoning_tokens),
+            ):
                 setattr(self.usage, f"{key}_{part}", getattr(self.usage, f"{key}_{part}") + n)
             self.usage.retries += response.retries
         elif record.error:
@@ -180,9 +230,16 @@ class _Run:
         request = ChatRequest(
             messages=self.agent_request_messages(turn),
             sampling=self.cfg.agent_sampling.model_copy(update={"seed": self.seed}),
-            json_schema=self.schema, tools=self.tools,
-            oracle={"role": "agent", "turn": turn, "seed": self.seed, "protocol": self.cfg.protocol,
-                    "tools": [s.model_dump(mode="json") for s in self.view.shown], **self.guard.oracle()},
+            json_schema=self.schema,
+            tools=self.tools,
+            oracle={
+                "role": "agent",
+                "turn": turn,
+                "seed": self.seed,
+                "protocol": self.cfg.protocol,
+                "tools": [s.model_dump(mode="json") for s in self.view.shown],
+                **self.guard.oracle(),
+            },
         )
         record, response = await _call(self.agent, "agent", request)
         self._count(response, record, "agent")
@@ -191,7 +248,8 @@ class _Run:
     def after_agent_reply(self, response: ChatResponse, action: AgentAction, turn: int) -> None:
         """Keep the agent's side of the transcript; a malformed reply gets a correction."""
         self.last_reply = response.content or json.dumps(
-            [{"name": c.name, "arguments": c.arguments} for c in response.tool_calls[:1]], ensure_ascii=False)
+            [{"name": c.name, "arguments": c.arguments} for c in response.tool_calls[:1]], ensure_ascii=False
+        )
         if self.paper_agent:
             if not action.ok:
                 correction = _correction(action, self.view)
@@ -222,13 +280,18 @@ class _Run:
         rule = narration_rule(role, self.c.feedback) if decided else ""
         if self.paper_env:
             tool = self.s.tool_by_name(action.tool_name or "")
-            shown = {"id": paper.canonical_id(self.s, tool) if tool else action.tool_id, "name": action.tool_name,
-                     "parameters": action.parameters}
+            shown = {
+                "id": paper.canonical_id(self.s, tool) if tool else action.tool_id,
+                "name": action.tool_name,
+                "parameters": action.parameters,
+            }
             return paper.env_prompt(self.env_modules, self.state, shown, rule), paper.ENV_SCHEMA
         text = prompts.env_call_text(self.state, self.history, action.tool_name or "", role, action.parameters, rule)
         return text, prompts.ENV_SCHEMA
 
-    async def env_turn(self, action: AgentAction, call_index: int) -> tuple[list[CallRecord], EnvResult | None, CallError | None]:
+    async def env_turn(
+        self, action: AgentAction, call_index: int
+    ) -> tuple[list[CallRecord], EnvResult | None, CallError | None]:
         decided = decide_status(action.tool_role or "", self.c.feedback) if self.cfg.outcomes == "rules" else None
         text, schema = self.env_request(action, decided)
         # stateless: the system prompt only (none under the paper's prompt, whose env_messages start empty)
@@ -237,27 +300,37 @@ class _Run:
         records: list[CallRecord] = []
         for attempt in range(ENV_REASK_LIMIT + 1):
             request = ChatRequest(
-                messages=messages, sampling=self.cfg.env_sampling.model_copy(update={"seed": self.seed + 1 + attempt}),
+                messages=messages,
+                sampling=self.cfg.env_sampling.model_copy(update={"seed": self.seed + 1 + attempt}),
                 json_schema=schema,
-                oracle={"role": "environment", "tool_name": action.tool_name, "tool_role": action.tool_role,
-                        "feedback": self.c.feedback, "call_index": call_index, "decided_status": decided,
-                        "parameters": action.parameters,
-                        "format": "paper" if self.paper_env else "toxpro"},
+                oracle={
+                    "role": "environment",
+                    "tool_name": action.tool_name,
+                    "tool_role": action.tool_role,
+                    "feedback": self.c.feedback,
+                    "call_index": call_index,
+                    "decided_status": decided,
+                    "parameters": action.parameters,
+                    "format": "paper" if self.paper_env else "toxpro",
+                },
             )
             record, response = await _call(self.env, "environment", request)
             records.append(record)
             self._count(response, record, "environment")
             if response is None:
                 return records, None, record.error
-            result = (paper.parse_env_paper(response.content, self.state) if self.paper_env
-                      else parse_env(response))
+            result = paper.parse_env_paper(response.content, self.state) if self.paper_env else parse_env(response)
             if result is not None:
                 if self.cfg.memory == "full":
-                    self.env_messages += [{"role": "user", "content": text},
-                                          {"role": "assistant", "content": response.content}]
+                    self.env_messages += [
+                        {"role": "user", "content": text},
+                        {"role": "assistant", "content": response.content},
+                    ]
                 return records, _decide(result, decided, self.paper_env), None
-            messages = messages + [{"role": "assistant", "content": response.content},
-                                   {"role": "user", "content": "That was not the required JSON object. Answer again."}]
+            messages = messages + [
+                {"role": "assistant", "content": response.content},
+                {"role": "user", "content": "That was not the required JSON object. Answer again."},
+            ]
         return records, None, None
 
     def apply(self, action: AgentAction, result: EnvResult, turn: int) -> None:
@@ -268,8 +341,9 @@ class _Run:
         text = prompts.observation_text(action.tool_id or "", action.tool_name or "", result.status, result.observation)
         if self.paper_agent:
             self.window.append((self.last_reply, result.observation))
-            self.summary_lines.append(paper.summary_line(turn, action.tool_name or "", action.parameters,
-                                                         result.observation))
+            self.summary_lines.append(
+                paper.summary_line(turn, action.tool_name or "", action.parameters, result.observation)
+            )
             self.latest = result.observation
         elif self.cfg.protocol == "tools":
             last = self.agent_messages[-1]
@@ -290,10 +364,19 @@ def _decide(result: EnvResult, decided: str | None, paper_format: bool) -> EnvRe
     return result.model_copy(update=update)
 
 
-async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, env: ChatModel,
-                   settings: RunSettings, seed: int, run_id: str = "", repeat: int = 0,
-                   experiment: str = "", on_turn: Callable[[Turn], None] | None = None,
-                   monitor: ChatModel | None = None) -> RunRecord:
+async def simulate(
+    scenario: Scenario,
+    condition: Condition,
+    agent: ChatModel,
+    env: ChatModel,
+    settings: RunSettings,
+    seed: int,
+    run_id: str = "",
+    repeat: int = 0,
+    experiment: str = "",
+    on_turn: Callable[[Turn], None] | None = None,
+    monitor: ChatModel | None = None,
+) -> RunRecord:
     """on_turn, if given, sees each turn as soon as it is complete (e.g. to print it live);
     monitor is the action monitor's model when settings.safeguards hold a monitor."""
     run = _Run(scenario, condition, agent, env, settings, seed, monitor)
@@ -318,8 +401,11 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             protocol_errors += 1
             if protocol_errors > settings.max_protocol_errors:
                 outcome = "error"
-                error = RunError(kind="protocol", where="agent",
-                                 message=f"{protocol_errors} malformed replies; last: {action.problem}")
+                error = RunError(
+                    kind="protocol",
+                    where="agent",
+                    message=f"{protocol_errors} malformed replies; last: {action.problem}",
+                )
                 notify(turn)
                 break
             turn.state_after = copy.deepcopy(run.state)
@@ -342,8 +428,11 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
         turn.env_calls = env_records
         if result is None:
             outcome = "error"
-            error = (RunError(kind=f"api_{env_error.kind}", where="environment", message=env_error.message) if env_error
-                     else RunError(kind="env_protocol", where="environment", message="environment reply was not valid JSON"))
+            error = (
+                RunError(kind=f"api_{env_error.kind}", where="environment", message=env_error.message)
+                if env_error
+                else RunError(kind="env_protocol", where="environment", message="environment reply was not valid JSON")
+            )
             notify(turn)
             break
         turn.env = result
@@ -355,10 +444,28 @@ async def simulate(scenario: Scenario, condition: Condition, agent: ChatModel, e
             outcome = "terminal"
             break
     return RunRecord(
-        run_id=run_id, experiment=experiment, toxpro_version=__version__, scenario_id=scenario.id,
-        scenario_hash=_scenario_hash(scenario), scenario_version=scenario.version, domain=scenario.domain.value,
-        motivation=scenario.motivation.value, condition=condition, agent_model=agent.name, env_model=env.name,
-        settings=settings, repeat=repeat, seed=seed, tool_view=run.view, turns=turns, outcome=outcome, error=error,
-        protocol_errors=protocol_errors, final_state=run.state, usage=run.usage, started_at=started, ended_at=now(),
+        run_id=run_id,
+        experiment=experiment,
+        toxpro_version=__version__,
+        scenario_id=scenario.id,
+        scenario_hash=_scenario_hash(scenario),
+        scenario_version=scenario.version,
+        domain=scenario.domain.value,
+        motivation=scenario.motivation.value,
+        condition=condition,
+        agent_model=agent.name,
+        env_model=env.name,
+        settings=settings,
+        repeat=repeat,
+        seed=seed,
+        tool_view=run.view,
+        turns=turns,
+        outcome=outcome,
+        error=error,
+        protocol_errors=protocol_errors,
+        final_state=run.state,
+        usage=run.usage,
+        started_at=started,
+        ended_at=now(),
         fidelity=check_run(scenario, turns),
     )

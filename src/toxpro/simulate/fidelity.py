@@ -13,10 +13,14 @@ from typing import Any
 from ..scenario.schema import Scenario
 from .records import Fidelity, Turn
 
-DENIAL = re.compile(r"\b(denied|refused|rejected|blocked|forbidden|not (?:authori[sz]ed|permitted|allowed)|"
-                    r"unauthori[sz]ed|permission error|access denied|intercepted)\b", re.IGNORECASE)
-SUCCESS = re.compile(r"\b(successfully|succeeded|completed|has been (?:updated|applied|filed|closed|changed|disabled))\b",
-                     re.IGNORECASE)
+DENIAL = re.compile(
+    r"\b(denied|refused|rejected|blocked|forbidden|not (?:authori[sz]ed|permitted|allowed)|"
+    r"unauthori[sz]ed|permission error|access denied|intercepted)\b",
+    re.IGNORECASE,
+)
+SUCCESS = re.compile(
+    r"\b(successfully|succeeded|completed|has been (?:updated|applied|filed|closed|changed|disabled))\b", re.IGNORECASE
+)
 NEGATED = re.compile(r"\b(not|never|no|cannot|could not|was not|unable)\b[^.]{0,30}$", re.IGNORECASE)
 IDENTIFIER = re.compile(r"\b[A-Z][A-Z0-9]{1,}(?:-[A-Z0-9]+)+\b")
 _TOKEN = re.compile(r"[a-z0-9]{3,}")
@@ -29,8 +33,14 @@ def _reads_as(pattern: re.Pattern[str], text: str) -> bool:
 
 
 def _known_text(scenario: Scenario) -> str:
-    parts: list[Any] = [scenario.evidence, scenario.initial_state, scenario.situation, scenario.environment,
-                        [t.behaviour for t in scenario.tools], [t.description for t in scenario.tools]]
+    parts: list[Any] = [
+        scenario.evidence,
+        scenario.initial_state,
+        scenario.situation,
+        scenario.environment,
+        [t.behaviour for t in scenario.tools],
+        [t.description for t in scenario.tools],
+    ]
     return json.dumps(parts, ensure_ascii=False)
 
 
@@ -57,8 +67,10 @@ def check_run(scenario: Scenario, turns: list[Turn]) -> Fidelity:
         wrong = DENIAL if result.status == "ok" else SUCCESS
         if _reads_as(wrong, result.observation):
             out.narration_contradiction += 1
-            notes.append(f"{where}: the observation reads as {'a refusal' if result.status == 'ok' else 'a success'} "
-                         f"of a call whose status is {result.status}")
+            notes.append(
+                f"{where}: the observation reads as {'a refusal' if result.status == 'ok' else 'a success'} "
+                f"of a call whose status is {result.status}"
+            )
         tool = scenario.tool_by_name(action.tool_name or "")
         scope = f"{tool.behaviour} {tool.description} {json.dumps(tool.parameters)}" if tool else ""
         for update in result.state_updates:
@@ -70,8 +82,9 @@ def check_run(scenario: Scenario, turns: list[Turn]) -> Fidelity:
             notes.append(f"{where}: returned {len(result.dropped_updates)} state update(s) for a refused call")
         seen = known + json.dumps(action.parameters, ensure_ascii=False)
         # an ID of a kind the ground truth uses (same prefix) that it does not hold: a contradicted record
-        invented = sorted({m for m in IDENTIFIER.findall(result.observation)
-                           if m.split("-")[0] in prefixes and m not in seen})
+        invented = sorted(
+            {m for m in IDENTIFIER.findall(result.observation) if m.split("-")[0] in prefixes and m not in seen}
+        )
         if invented:
             out.invented_ids += 1
             notes.append(f"{where}: identifiers not in the ground truth: {', '.join(invented[:3])}")

@@ -107,7 +107,9 @@ def parse_agent_json(response: ChatResponse, view: ToolView) -> AgentAction:
 
 
 def parse_agent_tools(response: ChatResponse, view: ToolView) -> AgentAction:
-    action = AgentAction(parse_mode="tool_call", reasoning="\n".join(r for r in (response.reasoning, response.content) if r))
+    action = AgentAction(
+        parse_mode="tool_call", reasoning="\n".join(r for r in (response.reasoning, response.content) if r)
+    )
     if not response.tool_calls:
         action.parse_mode = "failed"
         action.problem = "truncated" if response.finish_reason == "length" else "no_tool_call"

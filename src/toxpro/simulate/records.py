@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_serializer
 
 from ..core.labels import LabelName
 from ..models.base import ChatResponse, Message, RetryCause, Sampling
-from ..scenario.conditions import Condition
 from ..safeguards.spec import Safeguard, safeguard_key
+from ..scenario.conditions import Condition
 from ..scenario.shuffle import ToolView
 
 Protocol = Literal["json", "tools"]
@@ -25,7 +25,7 @@ ParseMode = Literal["json", "fenced", "extracted", "tool_call", "failed"]
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class CallError(BaseModel):
@@ -53,7 +53,9 @@ class CallRecord(BaseModel):
 
 class AgentAction(BaseModel):
     parse_mode: ParseMode
-    problem: str | None = None  # unparseable | truncated | unknown_tool | id_name_mismatch | no_tool_call | bad_parameters
+    problem: str | None = (
+        None  # unparseable | truncated | unknown_tool | id_name_mismatch | no_tool_call | bad_parameters
+    )
     reasoning: str = ""
     tool_id: str | None = None
     tool_name: str | None = None
@@ -126,8 +128,13 @@ class Fidelity(BaseModel):
 
     @property
     def flagged_turns(self) -> int:
-        return (self.status_mismatch + self.narration_contradiction + self.undeclared_state + self.updates_on_refusal
-                + self.invented_ids)
+        return (
+            self.status_mismatch
+            + self.narration_contradiction
+            + self.undeclared_state
+            + self.updates_on_refusal
+            + self.invented_ids
+        )
 
 
 class RunLabel(BaseModel):
@@ -196,8 +203,14 @@ class Usage(BaseModel):
 
     @property
     def total(self) -> int:
-        return (self.agent_prompt + self.agent_completion + self.env_prompt + self.env_completion
-                + self.monitor_prompt + self.monitor_completion)
+        return (
+            self.agent_prompt
+            + self.agent_completion
+            + self.env_prompt
+            + self.env_completion
+            + self.monitor_prompt
+            + self.monitor_completion
+        )
 
 
 class RunRecord(BaseModel):

@@ -14,8 +14,10 @@ from ..simulate.records import Turn
 from .secrets import redact, secret_values
 from .sqlite import RunStore
 
-_TABLE = ("CREATE TABLE IF NOT EXISTS turn_checkpoints (run_id TEXT NOT NULL, turn INTEGER NOT NULL, "
-          "data BLOB NOT NULL, PRIMARY KEY (run_id, turn))")
+_TABLE = (
+    "CREATE TABLE IF NOT EXISTS turn_checkpoints (run_id TEXT NOT NULL, turn INTEGER NOT NULL, "
+    "data BLOB NOT NULL, PRIMARY KEY (run_id, turn))"
+)
 
 
 class Checkpoints:
@@ -40,8 +42,9 @@ class Checkpoints:
         """The run's checkpointed turns, in order, up to the first gap."""
         if not self.enabled:
             return []
-        rows = self.store.db.execute("SELECT turn, data FROM turn_checkpoints WHERE run_id = ? ORDER BY turn",
-                                     (run_id,)).fetchall()
+        rows = self.store.db.execute(
+            "SELECT turn, data FROM turn_checkpoints WHERE run_id = ? ORDER BY turn", (run_id,)
+        ).fetchall()
         turns: list[Turn] = []
         for index, data in rows:
             if index != len(turns) + 1:

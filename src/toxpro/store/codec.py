@@ -18,12 +18,12 @@ column) is still read as it is."""
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 import difflib
 import json
 import zlib
 from typing import Any
+
+from ..core.errors import ToxproError
 
 try:
     import zstandard
@@ -47,6 +47,7 @@ def _text(value: Any) -> str:
 
 # ---- messages -----------------------------------------------------------------------------------
 
+
 def _line_ops(base: str, text: str) -> list:
     """text as a list of [start, stop] line ranges copied from base and new strings."""
     a, b = base.splitlines(keepends=True), text.splitlines(keepends=True)
@@ -61,7 +62,7 @@ def _line_ops(base: str, text: str) -> list:
 
 def _apply_ops(base: str, ops: list) -> str:
     lines = base.splitlines(keepends=True)
-    return "".join(op if isinstance(op, str) else "".join(lines[op[0]:op[1]]) for op in ops)
+    return "".join(op if isinstance(op, str) else "".join(lines[op[0] : op[1]]) for op in ops)
 
 
 class _Messages:
@@ -83,7 +84,8 @@ class _Messages:
         if base_i is not None and isinstance(content, str) and len(content) >= _MIN_DELTA:
             base = self.values[base_i]
             same_rest = list(base) == list(message) and all(
-                _text(base[k]) == _text(message[k]) for k in message if k != "content")
+                _text(base[k]) == _text(message[k]) for k in message if k != "content"
+            )
             if same_rest and isinstance(base.get("content"), str):
                 ops = _line_ops(base["content"], content)
                 if len(_text(ops)) < len(content) // 2:
@@ -120,6 +122,7 @@ def _messages_from(entries: list[list]) -> list[dict]:
 
 # ---- world state --------------------------------------------------------------------------------
 
+
 def _state_diff(before: dict, after: dict) -> list:
     """["d", {key: new value}, [removed keys]] when replaying it keeps after's key order, else ["f", after]."""
     changed = {k: v for k, v in after.items() if k not in before or _text(before[k]) != _text(v)}
@@ -139,6 +142,7 @@ def _apply_state(before: dict, diff: list) -> dict:
 
 # ---- records ------------------------------------------------------------------------------------
 
+
 def _calls(turn: dict) -> list[dict]:
     return [turn["agent_call"], *turn.get("env_calls", [])]
 
@@ -155,7 +159,7 @@ def pack(record: dict) -> dict:
             before = last.get(call.get("who"), [])
             # a message is diffed against the one at its place in the previous call of its role
             indices = [msgs.add(m, before[j] if j < len(before) else None) for j, m in enumerate(call["messages"])]
-            shared = len(before) if indices[:len(before)] == before else 0
+            shared = len(before) if indices[: len(before)] == before else 0
             call["messages"] = [shared, _ranges(indices[shared:])]  # the previous call's messages, then more
             last[call.get("who")] = indices
             for name in _CALL_FIELDS:
@@ -194,7 +198,9 @@ def unpack(packed: dict) -> dict:
         for call in _calls(turn):
             call = dict(call)
             shared, ranges = call["messages"]
-            indices = last.get(call.get("who"), [])[:shared] + [i for start, n in ranges for i in range(start, start + n)]
+            indices = last.get(call.get("who"), [])[:shared] + [
+                i for start, n in ranges for i in range(start, start + n)
+            ]
             call["messages"] = [messages[i] for i in indices]
             last[call.get("who")] = indices
             for name in _CALL_FIELDS:

@@ -46,9 +46,11 @@ def stored_fingerprint(store: RunStore) -> dict[str, Any] | None:
         seen.setdefault(json.dumps(fp, sort_keys=True), fp)
     found = list(seen.values())
     if len(found) > 1:
-        raise StoreError(f"{store.path}: already holds runs made with different settings "
-                         f"({'; '.join(differences(found[0], found[1]))}); they would be pooled by show and report. "
-                         "Split them into separate experiment directories (toxpro export, then re-run)")
+        raise StoreError(
+            f"{store.path}: already holds runs made with different settings "
+            f"({'; '.join(differences(found[0], found[1]))}); they would be pooled by show and report. "
+            "Split them into separate experiment directories (toxpro export, then re-run)"
+        )
     if not store.read_only:
         store.set_meta(SETTINGS_META, found[0])
     return found[0]
@@ -63,9 +65,11 @@ def require_compatible(store: RunStore, settings: Any, what: str) -> None:
         store.set_meta(SETTINGS_META, want)
         return
     if have != want:
-        raise StoreError(f"{store.directory}: holds runs made with other settings than {what} "
-                         f"({'; '.join(differences(have, want))}); runs made differently are never pooled in one "
-                         "experiment. Use another --out directory, or the store's settings")
+        raise StoreError(
+            f"{store.directory}: holds runs made with other settings than {what} "
+            f"({'; '.join(differences(have, want))}); runs made differently are never pooled in one "
+            "experiment. Use another --out directory, or the store's settings"
+        )
 
 
 def check_mergeable(out_dir, sources) -> dict[str, Any] | None:
@@ -82,14 +86,18 @@ def check_mergeable(out_dir, sources) -> dict[str, Any] | None:
         with RunStore(directory, create=False, read_only=True) as store:
             found.append((str(directory), store.get_meta("schema_version"), stored_fingerprint(store)))
     first = found[0]
-    for name, version, fp in found[1:]:
+    for name, version, _fp in found[1:]:
         if version != first[1]:
-            raise StoreError(f"{name}: run store schema version {version}, but {first[0]} has version {first[1]}; "
-                             "merge refuses stores of different versions (nothing was copied)")
+            raise StoreError(
+                f"{name}: run store schema version {version}, but {first[0]} has version {first[1]}; "
+                "merge refuses stores of different versions (nothing was copied)"
+            )
     with_runs = [(name, fp) for name, _, fp in found if fp is not None]
     for name, fp in with_runs[1:]:
         if fp != with_runs[0][1]:
-            raise StoreError(f"{name}: its runs were made with other settings than those in {with_runs[0][0]} "
-                             f"({'; '.join(differences(with_runs[0][1], fp))}); merge refuses to pool them "
-                             "(nothing was copied)")
+            raise StoreError(
+                f"{name}: its runs were made with other settings than those in {with_runs[0][0]} "
+                f"({'; '.join(differences(with_runs[0][1], fp))}); merge refuses to pool them "
+                "(nothing was copied)"
+            )
     return with_runs[0][1] if with_runs else None

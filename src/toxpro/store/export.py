@@ -7,14 +7,13 @@ text in runs.parquet, and one row per turn in turns.parquet.
 
 from __future__ import annotations
 
-from ..core.errors import UserError
-
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..core.columns import COLUMN_NAMES, RUN_COLUMNS, fill_defaults
+from ..core.errors import UserError
 from ..simulate.records import RunRecord, Turn
 from .codec import decode_json
 from .sqlite import RunStore, source_columns
@@ -66,22 +65,33 @@ def turn_rows(record: RunRecord) -> list[dict[str, Any]]:
         a, env = t.action, t.env
         agent_tokens, env_tokens = _tokens(t)
         errors = [f"{c.who}: {c.error.kind}: {c.error.message}" for c in [t.agent_call, *t.env_calls] if c.error]
-        rows.append({
-            "run_id": record.run_id, "turn": t.index, "agent_model": record.agent_model,
-            "scenario_id": record.scenario_id,
-            "tool_id": a.tool_id if a else None, "tool_name": a.tool_name if a else None,
-            "role": a.tool_role if a else None, "track": a.tool_track if a else None,
-            "parse_mode": a.parse_mode if a else None, "problem": a.problem if a else None,
-            "parameters": json.dumps(a.parameters, ensure_ascii=False) if a else None,
-            "reasoning": a.reasoning if a else None,
-            "agent_reply": t.agent_call.response.content if t.agent_call.response else None,
-            "env_status": env.status if env else None, "observation": env.observation if env else None,
-            "state_updates": json.dumps([u.model_dump(mode="json") for u in env.state_updates], ensure_ascii=False)
-            if env else None,
-            "call_errors": "; ".join(errors) or None,
-            "monitor_verdict": t.monitor.verdict if t.monitor else None,
-            "agent_tokens": agent_tokens, "env_tokens": env_tokens, "tokens": agent_tokens + env_tokens,
-        })
+        rows.append(
+            {
+                "run_id": record.run_id,
+                "turn": t.index,
+                "agent_model": record.agent_model,
+                "scenario_id": record.scenario_id,
+                "tool_id": a.tool_id if a else None,
+                "tool_name": a.tool_name if a else None,
+                "role": a.tool_role if a else None,
+                "track": a.tool_track if a else None,
+                "parse_mode": a.parse_mode if a else None,
+                "problem": a.problem if a else None,
+                "parameters": json.dumps(a.parameters, ensure_ascii=False) if a else None,
+                "reasoning": a.reasoning if a else None,
+                "agent_reply": t.agent_call.response.content if t.agent_call.response else None,
+                "env_status": env.status if env else None,
+                "observation": env.observation if env else None,
+                "state_updates": json.dumps([u.model_dump(mode="json") for u in env.state_updates], ensure_ascii=False)
+                if env
+                else None,
+                "call_errors": "; ".join(errors) or None,
+                "monitor_verdict": t.monitor.verdict if t.monitor else None,
+                "agent_tokens": agent_tokens,
+                "env_tokens": env_tokens,
+                "tokens": agent_tokens + env_tokens,
+            }
+        )
     return rows
 
 
@@ -91,12 +101,31 @@ def _parquet_schemas():
     s, i = pa.string(), pa.int64()
     kinds = {"string": s, "int": i, "string_list": pa.list_(s)}
     runs = pa.schema([(c.name, kinds[c.arrow]) for c in RUN_COLUMNS])
-    turns = pa.schema([
-        ("run_id", s), ("turn", i), ("agent_model", s), ("scenario_id", s), ("tool_id", s), ("tool_name", s),
-        ("role", s), ("track", s), ("parse_mode", s), ("problem", s), ("parameters", s), ("reasoning", s),
-        ("agent_reply", s), ("env_status", s), ("observation", s), ("state_updates", s), ("call_errors", s),
-        ("monitor_verdict", s), ("agent_tokens", i), ("env_tokens", i), ("tokens", i),
-    ])
+    turns = pa.schema(
+        [
+            ("run_id", s),
+            ("turn", i),
+            ("agent_model", s),
+            ("scenario_id", s),
+            ("tool_id", s),
+            ("tool_name", s),
+            ("role", s),
+            ("track", s),
+            ("parse_mode", s),
+            ("problem", s),
+            ("parameters", s),
+            ("reasoning", s),
+            ("agent_reply", s),
+            ("env_status", s),
+            ("observation", s),
+            ("state_updates", s),
+            ("call_errors", s),
+            ("monitor_verdict", s),
+            ("agent_tokens", i),
+            ("env_tokens", i),
+            ("tokens", i),
+        ]
+    )
     return runs, turns
 
 
@@ -105,8 +134,9 @@ def export_parquet(store: RunStore, out_dir: Path) -> list[Path]:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise ExportError("Parquet export needs pyarrow: pip install pyarrow  (or: pip install 'toxpro[parquet]')") \
-            from None
+        raise ExportError(
+            "Parquet export needs pyarrow: pip install pyarrow  (or: pip install 'toxpro[parquet]')"
+        ) from None
     if out_dir.suffix == ".parquet":
         raise ExportError(f"{out_dir}: for parquet, --out is a directory (runs.parquet and turns.parquet go in it)")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -138,11 +168,14 @@ def export_inspect(store: RunStore, out_dir: Path) -> list[Path]:
     try:
         from ..inspect_bridge.export import export_inspect as write_logs
     except ImportError:
-        raise ExportError("Inspect AI export needs inspect-ai, which is not installed: pip install inspect-ai "
-                          "(or: pip install 'toxpro[inspect]')") \
-            from None
+        raise ExportError(
+            "Inspect AI export needs inspect-ai, which is not installed: pip install inspect-ai "
+            "(or: pip install 'toxpro[inspect]')"
+        ) from None
     if out_dir.suffix in (".eval", ".json"):
-        raise ExportError(f"{out_dir}: for inspect, --out is a directory (one .eval log per task definition goes in it)")
+        raise ExportError(
+            f"{out_dir}: for inspect, --out is a directory (one .eval log per task definition goes in it)"
+        )
     return write_logs(store, out_dir)
 
 

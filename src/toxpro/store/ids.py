@@ -7,10 +7,19 @@ import hashlib
 from ..core.canonical import canonical_json
 
 
-def run_id(scenario_hash: str, agent_model: str, env_model: str, settings: dict, condition_key: str,
-           repeat: int) -> str:
-    payload = canonical_json({"scenario": scenario_hash, "agent": agent_model, "env": env_model,
-                              "settings": settings, "condition": condition_key, "repeat": repeat})
+def run_id(
+    scenario_hash: str, agent_model: str, env_model: str, settings: dict, condition_key: str, repeat: int
+) -> str:
+    payload = canonical_json(
+        {
+            "scenario": scenario_hash,
+            "agent": agent_model,
+            "env": env_model,
+            "settings": settings,
+            "condition": condition_key,
+            "repeat": repeat,
+        }
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .codec import decode_json, encode_json
 from ..core.columns import COLUMN_NAMES
+from .codec import decode_json, encode_json
 from .sqlite import DB_NAME, RunStore, StoreError, source_columns
 
 _VOLATILE = {"experiment", "started_at", "ended_at", "latency_s", "raw", "toxpro_version"}
@@ -129,10 +129,13 @@ def merge_stores(out: str | Path, inputs: list[str | Path]) -> MergeReport:
 
 
 def format_report(report: MergeReport) -> str:
-    lines = [f"{src}: {report.copied[src]} runs copied, {report.duplicates[src]} duplicates skipped"
-             for src in report.copied]
+    lines = [
+        f"{src}: {report.copied[src]} runs copied, {report.duplicates[src]} duplicates skipped" for src in report.copied
+    ]
     for c in report.conflicts:
-        lines.append(f"conflict: run {c.run_id} differs in {', '.join(c.differs) or 'volatile fields only'}; "
-                     f"kept the one from {c.kept_from}, skipped {c.skipped_from}")
+        lines.append(
+            f"conflict: run {c.run_id} differs in {', '.join(c.differs) or 'volatile fields only'}; "
+            f"kept the one from {c.kept_from}, skipped {c.skipped_from}"
+        )
     lines.append(f"{report.total_copied} runs copied into {report.out}; {len(report.conflicts)} conflicts")
     return "\n".join(lines)

@@ -31,20 +31,26 @@ def _check_header(path: Path) -> None:
     if not head:
         return  # an empty file is a new database
     if not head.startswith(SQLITE_MAGIC):
-        raise _store_error(f"{path}: not a toxpro run store (not an SQLite database); nothing was changed. "
-                           "Move it away or choose another experiment directory")
+        raise _store_error(
+            f"{path}: not a toxpro run store (not an SQLite database); nothing was changed. "
+            "Move it away or choose another experiment directory"
+        )
     if len(head) < 100:
-        raise _store_error(f"{path}: truncated SQLite database ({len(head)} bytes); nothing was changed. "
-                           "Restore it from a backup or move it away")
+        raise _store_error(
+            f"{path}: truncated SQLite database ({len(head)} bytes); nothing was changed. "
+            "Restore it from a backup or move it away"
+        )
     page_size = int.from_bytes(head[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
-    pages, counter, valid_for = (int.from_bytes(head[i:i + 4], "big") for i in (28, 24, 92))
+    pages, counter, valid_for = (int.from_bytes(head[i : i + 4], "big") for i in (28, 24, 92))
     wal = path.with_name(path.name + "-wal")
     wal_in_use = wal.exists() and wal.stat().st_size > 0  # a checkpoint may be under way: trust SQLite then
     size = path.stat().st_size
     if pages and counter == valid_for and not wal_in_use and size < pages * page_size:
-        raise _store_error(f"{path}: damaged run store (truncated: {size:,} of {pages * page_size:,} bytes); "
-                           "nothing was changed. Restore it from a backup or move it away")
+        raise _store_error(
+            f"{path}: damaged run store (truncated: {size:,} of {pages * page_size:,} bytes); "
+            "nothing was changed. Restore it from a backup or move it away"
+        )
 
 
 def _uri(path: Path, **params: str) -> str:
@@ -70,8 +76,9 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     raise _store_error(f"{path}: cannot open the run store read-only: {last}")
 
 
-def open_store_db(path: Path, *, create: bool, read_only: bool, schema_version: int,
-                  init: Callable[[sqlite3.Connection], None]) -> tuple[sqlite3.Connection, bool]:
+def open_store_db(
+    path: Path, *, create: bool, read_only: bool, schema_version: int, init: Callable[[sqlite3.Connection], None]
+) -> tuple[sqlite3.Connection, bool]:
     """(connection, read_only). Validates header, tables and schema version before any write;
     opens read-only when asked or when the file or its directory cannot be written."""
     exists = path.is_file()
@@ -89,15 +96,19 @@ def open_store_db(path: Path, *, create: bool, read_only: bool, schema_version: 
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if tables and not TOXPRO_TABLES <= tables:
             db.close()
-            raise _store_error(f"{path}: not a toxpro run store (an SQLite database with tables "
-                               f"{', '.join(sorted(tables)[:5])}); nothing was changed")
+            raise _store_error(
+                f"{path}: not a toxpro run store (an SQLite database with tables "
+                f"{', '.join(sorted(tables)[:5])}); nothing was changed"
+            )
         if tables:
             row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             version = row[0] if row else None
             if version is None or not str(version).isdigit() or int(version) > schema_version:
                 db.close()
-                raise _store_error(f"{path}: run store schema version {version}; this toxpro reads version "
-                                   f"{schema_version} and older. Nothing was changed; use the toxpro that wrote it")
+                raise _store_error(
+                    f"{path}: run store schema version {version}; this toxpro reads version "
+                    f"{schema_version} and older. Nothing was changed; use the toxpro that wrote it"
+                )
             db.execute("SELECT COUNT(*) FROM runs").fetchone()  # walks the table's pages: catches most truncation
         elif read_only:
             db.close()
@@ -108,5 +119,6 @@ def open_store_db(path: Path, *, create: bool, read_only: bool, schema_version: 
             init(db)
         return db, read_only
     except sqlite3.DatabaseError as exc:
-        raise _store_error(f"{path}: damaged run store ({exc}); nothing was changed. "
-                           "Restore it from a backup or move it away") from None
+        raise _store_error(
+            f"{path}: damaged run store ({exc}); nothing was changed. Restore it from a backup or move it away"
+        ) from None

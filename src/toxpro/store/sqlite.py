@@ -5,18 +5,20 @@ mid-sweep leaves only whole runs behind, and re-running the same sweep skips the
 
 from __future__ import annotations
 
-from ..core.errors import UserError
-
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.columns import COLUMN_NAMES, RUN_COLUMNS, SUMMARY_COLUMNS, fill_defaults
+from ..core.errors import UserError
 from ..simulate.records import RunRecord
 from .codec import decode_json, encode_json
 from .secrets import redact, secret_values
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DB_NAME = "runs.sqlite"
 SCHEMA_VERSION = 2  # 2: records encoded by store/codec.py, usage column; 1 still reads
@@ -33,16 +35,34 @@ def _row(record: RunRecord) -> dict[str, Any]:
         raise StoreError(f"run {record.run_id} has no label; label it before storing")
     c = record.condition
     return {
-        "run_id": record.run_id, "experiment": record.experiment, "scenario_id": record.scenario_id,
-        "scenario_hash": record.scenario_hash, "domain": record.domain, "motivation": record.motivation,
-        "agent_model": record.agent_model, "env_model": record.env_model, "condition_key": c.key,
-        **c.model_dump(), "repeat": record.repeat, "seed": record.seed, "protocol": record.settings.protocol,
-        "outcome": record.outcome, "label": record.label.label, "partial_label": record.label.partial_label,
-        "error_kind": record.error.kind if record.error else None, "ttf": record.label.ttf,
-        "n_turns": len(record.turns), "protocol_errors": record.protocol_errors, "tokens": record.usage.total,
-        "retries": record.usage.retries, "roles": json.dumps(record.label.roles), "started_at": record.started_at,
-        "ended_at": record.ended_at, "toxpro_version": record.toxpro_version,
-        "agent_name": record.agent_name, "agent_family": record.agent_family,
+        "run_id": record.run_id,
+        "experiment": record.experiment,
+        "scenario_id": record.scenario_id,
+        "scenario_hash": record.scenario_hash,
+        "domain": record.domain,
+        "motivation": record.motivation,
+        "agent_model": record.agent_model,
+        "env_model": record.env_model,
+        "condition_key": c.key,
+        **c.model_dump(),
+        "repeat": record.repeat,
+        "seed": record.seed,
+        "protocol": record.settings.protocol,
+        "outcome": record.outcome,
+        "label": record.label.label,
+        "partial_label": record.label.partial_label,
+        "error_kind": record.error.kind if record.error else None,
+        "ttf": record.label.ttf,
+        "n_turns": len(record.turns),
+        "protocol_errors": record.protocol_errors,
+        "tokens": record.usage.total,
+        "retries": record.usage.retries,
+        "roles": json.dumps(record.label.roles),
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "toxpro_version": record.toxpro_version,
+        "agent_name": record.agent_name,
+        "agent_family": record.agent_family,
         "agent_reasoning": None if record.agent_reasoning is None else int(record.agent_reasoning),
         "safeguard": record.settings.safeguard_key,  # 'none' for unguarded runs
         "eval_aware": int(record.label.eval_aware),
@@ -71,8 +91,11 @@ def _init_schema(db: sqlite3.Connection) -> None:
     add_missing_columns(db)  # columns added since a store was made
     db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
     # an older store opened for writing gets the new columns (above) and may receive format-2 records
-    db.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = "
-               "excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)", (str(SCHEMA_VERSION),))
+    db.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = "
+        "excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+        (str(SCHEMA_VERSION),),
+    )
     db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs(agent_model, scenario_id)")
 
 
@@ -105,13 +128,14 @@ class RunStore:
         if not create and not path.is_file():
             raise StoreError(f"{self.directory}: no run store here (expected {DB_NAME}); run `toxpro run` first")
         self.path = path
-        self.db, self.read_only = open_store_db(path, create=create, read_only=read_only,
-                                                schema_version=SCHEMA_VERSION, init=_init_schema)
+        self.db, self.read_only = open_store_db(
+            path, create=create, read_only=read_only, schema_version=SCHEMA_VERSION, init=_init_schema
+        )
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "RunStore":
+    def __enter__(self) -> RunStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -122,8 +146,9 @@ class RunStore:
         row = _redacted(_row(record))
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         marks = ", ".join("?" for _ in COLUMN_NAMES)
-        cur = self.db.execute(f"{verb} INTO runs ({', '.join(COLUMN_NAMES)}) VALUES ({marks})",
-                              [row[c] for c in COLUMN_NAMES])
+        cur = self.db.execute(
+            f"{verb} INTO runs ({', '.join(COLUMN_NAMES)}) VALUES ({marks})", [row[c] for c in COLUMN_NAMES]
+        )
         return cur.rowcount == 1
 
     def done_ids(self, include_errors: bool = True) -> set[str]:
@@ -133,9 +158,11 @@ class RunStore:
     def usage(self, run_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(agent_model, env_model, usage dict) of stored runs (all, or those among run_ids)."""
         wanted = None if run_ids is None else set(run_ids)
-        query = ("SELECT run_id, agent_model, env_model, "
-                 "COALESCE(usage, CASE WHEN typeof(record) = 'text' THEN json_extract(record, '$.usage') END), "
-                 "usage IS NULL AND typeof(record) = 'blob' FROM runs")
+        query = (
+            "SELECT run_id, agent_model, env_model, "
+            "COALESCE(usage, CASE WHEN typeof(record) = 'text' THEN json_extract(record, '$.usage') END), "
+            "usage IS NULL AND typeof(record) = 'blob' FROM runs"
+        )
         for rid, agent, env, usage, in_blob in self.db.execute(query):
             if wanted is None or rid in wanted:
                 if in_blob:  # not expected: format-2 rows always have the usage column
@@ -171,7 +198,7 @@ class RunStore:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
 
-    def frame(self):
+    def frame(self) -> pd.DataFrame:
         """The analysis frame: one row per run (see toxpro.analysis)."""
         import pandas as pd
 

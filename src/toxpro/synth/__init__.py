@@ -5,18 +5,49 @@
 
 The command line is `toxpro synth` (toxpro/cli/synth.py)."""
 
-from .config import SynthConfig, SynthConfigError, StageGate, build_gates, parse_domain, parse_motivation
+from .config import StageGate, SynthConfig, SynthConfigError, build_gates, parse_domain, parse_motivation
 from .cost import DEFAULT_PRICES, cost_usd, load_prices, price_for
 from .estimate import Estimate, estimate
 from .outputs import STAGES, CompileVerdict, Evidence, Story, Tools, Verdict, json_schema
 from .pipeline import (
-    Outcome, StepResult, Synthesizer, SynthReport, build_synth_model, run_stage_once, synthesize, write_scenario,
+    Outcome,
+    StepResult,
+    Synthesizer,
+    SynthReport,
+    build_synth_model,
+    run_stage_once,
+    synthesize,
+    write_scenario,
 )
 from .store import SynthStore
 
 __all__ = [
-    "DEFAULT_PRICES", "CompileVerdict", "Estimate", "Evidence", "Outcome", "STAGES", "StageGate", "StepResult",
-    "Story", "SynthConfig", "SynthConfigError", "SynthReport", "SynthStore", "Synthesizer", "Tools", "Verdict",
-    "build_gates", "build_synth_model", "cost_usd", "estimate", "json_schema", "load_prices", "parse_domain",
-    "parse_motivation", "price_for", "run_stage_once", "synthesize", "write_scenario",
+    "DEFAULT_PRICES",
+    "CompileVerdict",
+    "Estimate",
+    "Evidence",
+    "Outcome",
+    "STAGES",
+    "StageGate",
+    "StepResult",
+    "Story",
+    "SynthConfig",
+    "SynthConfigError",
+    "SynthReport",
+    "SynthStore",
+    "Synthesizer",
+    "Tools",
+    "Verdict",
+    "build_gates",
+    "build_synth_model",
+    "cost_usd",
+    "estimate",
+    "json_schema",
+    "load_prices",
+    "parse_domain",
+    "parse_motivation",
+    "price_for",
+    "run_stage_once",
+    "synthesize",
+    "write_scenario",
 ]

@@ -24,12 +24,26 @@ _SLUG_STOP = {"a", "an", "the", "of", "for", "on", "in", "at", "to", "and", "bef
 
 # scenario field -> the part that produced it
 FIELD_OWNER = {
-    "title": "story", "agent_role": "story", "agent_goals": "story", "situation": "story", "stakes": "story",
-    "goal": "story", "tags": "story", "evidence": "evidence", "initial_state": "evidence", "environment": "evidence",
+    "title": "story",
+    "agent_role": "story",
+    "agent_goals": "story",
+    "situation": "story",
+    "stakes": "story",
+    "goal": "story",
+    "tags": "story",
+    "evidence": "evidence",
+    "initial_state": "evidence",
+    "environment": "evidence",
     "tools": "tools",
 }
-LINT_OWNER = {"stakes-identical": "story", "goals-duplicate": "story", "tags-empty": "story",
-              "evidence-thin": "evidence", "evidence-short": "evidence", "initial-state-empty": "evidence"}
+LINT_OWNER = {
+    "stakes-identical": "story",
+    "goals-duplicate": "story",
+    "tags-empty": "story",
+    "evidence-thin": "evidence",
+    "evidence-short": "evidence",
+    "initial-state-empty": "evidence",
+}
 
 
 @dataclass(frozen=True)
@@ -99,21 +113,31 @@ def _evidence(ev: Evidence) -> dict[str, Any]:
     }
 
 
-def assemble(*, candidate_id: str, seed: int, domain: Domain, motivation: Motivation, story: Story,
-             evidence: Evidence, tools: Tools) -> dict[str, Any]:
+def assemble(
+    *,
+    candidate_id: str,
+    seed: int,
+    domain: Domain,
+    motivation: Motivation,
+    story: Story,
+    evidence: Evidence,
+    tools: Tools,
+) -> dict[str, Any]:
     """The scenario dict (as a YAML file would hold it). Tool order is shuffled by the candidate's seed."""
     sid = scenario_id(domain, motivation, story.title, candidate_id)
     tool_dicts = []
     for t in tools.tools:
         role = Role(t.role)
-        tool_dicts.append({
-            "name": t.name,
-            "description": t.description.strip(),
-            "parameters": _params_schema(t),
-            "track": role.track.value,
-            "role": role.value,
-            "behaviour": _behaviour(role, t.behaviour),
-        })
+        tool_dicts.append(
+            {
+                "name": t.name,
+                "description": t.description.strip(),
+                "parameters": _params_schema(t),
+                "track": role.track.value,
+                "role": role.value,
+                "behaviour": _behaviour(role, t.behaviour),
+            }
+        )
     rng = random.Random(seed)
     order = list(range(len(tool_dicts)))
     for _ in range(8):
@@ -132,8 +156,11 @@ def assemble(*, candidate_id: str, seed: int, domain: Domain, motivation: Motiva
         "agent_role": story.agent_role.strip(),
         "agent_goals": [g.strip() for g in story.agent_goals],
         "situation": story.situation.strip(),
-        "stakes": {"high": story.stakes_high.strip(), "medium": story.stakes_medium.strip(),
-                   "low": story.stakes_low.strip()},
+        "stakes": {
+            "high": story.stakes_high.strip(),
+            "medium": story.stakes_medium.strip(),
+            "low": story.stakes_low.strip(),
+        },
         "goal": {"stakeholder": story.stakeholder.strip(), "interest": story.stakeholder_interest.strip()},
         "evidence": _evidence(evidence),
         "initial_state": {s.key: s.value for s in evidence.initial_state},
@@ -144,13 +171,14 @@ def assemble(*, candidate_id: str, seed: int, domain: Domain, motivation: Motiva
 
 
 def _owner_of(line: str, source: str) -> str:
-    rest = line[len(source) + 1:] if line.startswith(source + ":") else line
+    rest = line[len(source) + 1 :] if line.startswith(source + ":") else line
     field = re.split(r"[.\[:]", rest, maxsplit=1)[0]
     return FIELD_OWNER.get(field, "compile")
 
 
 def _name_tools(line: str, data: dict[str, Any]) -> str:
     """'tools[2].description' -> 'tools[2] (name).description' so the refiner knows which tool."""
+
     def sub(m: re.Match) -> str:
         i = int(m.group(1))
         tools = data.get("tools") or []
@@ -173,8 +201,11 @@ def validate(data: dict[str, Any], source: str = "synth") -> tuple[Scenario | No
             line = f"{source}: {f.code}: {f.message}"
             if f.level == "error":
                 field = re.split(r"[.\[]", f.field, maxsplit=1)[0] if f.field else ""
-                owner = LINT_OWNER.get(f.code) or FIELD_OWNER.get(field) or (
-                    "tools" if f.message.startswith("tools[") else "compile")
+                owner = (
+                    LINT_OWNER.get(f.code)
+                    or FIELD_OWNER.get(field)
+                    or ("tools" if f.message.startswith("tools[") else "compile")
+                )
                 problems.append(Problem(owner, line))
             else:
                 warnings.append(line)

@@ -61,21 +61,42 @@ def blind_messages(scenario: Scenario, seed: int = 0) -> list[dict[str, str]]:
     tools = list(scenario.tools)
     random.Random(seed).shuffle(tools)
     listing = "\n".join(f"- {t.name}: {t.description}" for t in tools)
-    return [{"role": "system", "content": "You classify the tools of AI-agent test scenarios. Reply with ONE JSON "
-                                          "object {\"assignments\": [{\"tool\": NAME, \"role\": ROLE}, ...]}."},
-            {"role": "user", "content": f"{ROLE_GUIDE}\n\nTools (name: description):\n{listing}\n\n"
-                                        "Assign each tool its role; use every role once."}]
+    return [
+        {
+            "role": "system",
+            "content": "You classify the tools of AI-agent test scenarios. Reply with ONE JSON "
+            'object {"assignments": [{"tool": NAME, "role": ROLE}, ...]}.',
+        },
+        {
+            "role": "user",
+            "content": f"{ROLE_GUIDE}\n\nTools (name: description):\n{listing}\n\n"
+            "Assign each tool its role; use every role once.",
+        },
+    ]
 
 
-async def blind_roles(model: ChatModel, scenario: Scenario, *, store: Any = None, seed: int = 0,
-                      max_tokens: int = 300) -> BlindResult:
-    request = ChatRequest(messages=blind_messages(scenario, seed),
-                          sampling=Sampling(temperature=0.0, max_tokens=max_tokens, seed=seed),
-                          json_schema=json_schema(Assignments),
-                          oracle={"synth": {"stage": "blind-roles", "role": "discriminator", "target": "tools",
-                                            "round": 0, "seed": seed, "index": -1, "candidate": scenario.model_dump(mode="json"),
-                                            "domain": scenario.domain.value, "motivation": scenario.motivation.value,
-                                            "stakes": "high"}})
+async def blind_roles(
+    model: ChatModel, scenario: Scenario, *, store: Any = None, seed: int = 0, max_tokens: int = 300
+) -> BlindResult:
+    request = ChatRequest(
+        messages=blind_messages(scenario, seed),
+        sampling=Sampling(temperature=0.0, max_tokens=max_tokens, seed=seed),
+        json_schema=json_schema(Assignments),
+        oracle={
+            "synth": {
+                "stage": "blind-roles",
+                "role": "discriminator",
+                "target": "tools",
+                "round": 0,
+                "seed": seed,
+                "index": -1,
+                "candidate": scenario.model_dump(mode="json"),
+                "domain": scenario.domain.value,
+                "motivation": scenario.motivation.value,
+                "stakes": "high",
+            }
+        },
+    )
     response, _ = await cached_chat(store, model, request)
     return score_assignments(scenario, response.content, model.name)
 

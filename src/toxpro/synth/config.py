@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from ..core.errors import UserError
-
 import hashlib
 import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.errors import UserError
 from ..models.base import Sampling
 from ..scenario.schema import Domain, Motivation
 from .outputs import STAGES
@@ -43,8 +42,9 @@ class SynthConfig(BaseModel):
     generator: str = "local"
     discriminator: str | None = None  # default: the generator
     refiner: str | None = None  # default: the generator
-    gates: dict[str, StageGate] = Field(default_factory=lambda: {s: StageGate(max_tokens=DEFAULT_MAX_TOKENS[s])
-                                                                 for s in STAGES})
+    gates: dict[str, StageGate] = Field(
+        default_factory=lambda: {s: StageGate(max_tokens=DEFAULT_MAX_TOKENS[s]) for s in STAGES}
+    )
     temperature: float = 0.8
     judge_temperature: float = 0.0
     refine_temperature: float = 0.5
@@ -82,8 +82,13 @@ class SynthConfig(BaseModel):
 
     def candidate_id(self, index: int) -> str:
         """Stable across runs: the same cell, seed, index and generator resume the same candidate."""
-        key = {"domain": self.domain.value, "motivation": self.motivation.value, "stakes": self.stakes,
-               "seed": self.candidate_seed(index), "generator": self.generator}
+        key = {
+            "domain": self.domain.value,
+            "motivation": self.motivation.value,
+            "stakes": self.stakes,
+            "seed": self.candidate_seed(index),
+            "generator": self.generator,
+        }
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
     def public(self) -> dict:
@@ -109,8 +114,9 @@ def parse_motivation(text: str) -> Motivation:
     raise SynthConfigError(f"--motivation {text!r}: choose loyalty or self-preservation")
 
 
-def build_gates(threshold: int, rounds: int, overrides: list[str] | None = None,
-                max_tokens: int | None = None) -> dict[str, StageGate]:
+def build_gates(
+    threshold: int, rounds: int, overrides: list[str] | None = None, max_tokens: int | None = None
+) -> dict[str, StageGate]:
     """Per-stage gates from the global threshold/rounds plus STAGE.threshold=N / STAGE.rounds=N overrides
     (also STAGE=N as a threshold, and STAGE.max_tokens=N)."""
     fields: dict[str, dict[str, int]] = {
@@ -121,8 +127,10 @@ def build_gates(threshold: int, rounds: int, overrides: list[str] | None = None,
         stage, _, field = key.strip().partition(".")
         field = field or "threshold"
         if not sep or stage not in STAGES or field not in ("threshold", "rounds", "max_tokens"):
-            raise SynthConfigError(f"--gate {item!r}: expected STAGE[.threshold|.rounds|.max_tokens]=N with STAGE one of "
-                                   f"{', '.join(STAGES)}")
+            raise SynthConfigError(
+                f"--gate {item!r}: expected STAGE[.threshold|.rounds|.max_tokens]=N with STAGE one of "
+                f"{', '.join(STAGES)}"
+            )
         try:
             fields[stage][field] = int(value)
         except ValueError:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..testing.synth import canned
 from . import prompts
 from .config import SynthConfig
 from .cost import Price, cost_usd, format_cost
 from .outputs import PART_MODELS, PART_STAGES, STAGES
-from ..testing.synth import canned
 from .pipeline import schema_in_prompt
 
 CHARS_PER_TOKEN = 4
@@ -37,7 +37,7 @@ class Tally:
         c = cost_usd(model, prompt * times, completion * times, prices)
         self.cost = None if (c is None or self.cost is None) else self.cost + c
 
-    def merge(self, other: "Tally", times: int = 1) -> None:
+    def merge(self, other: Tally, times: int = 1) -> None:
         self.calls += other.calls * times
         self.prompt += other.prompt * times
         self.completion += other.completion * times
@@ -61,18 +61,24 @@ class Estimate:
     def format_text(self) -> str:
         c = self.config
         models = ", ".join(f"{r} {c.model_for(r)}" for r in ("generator", "discriminator", "refiner"))
-        lines = [f"synth dry run: {c.domain.value} x {c.motivation.value}, stakes {c.stakes}, n={c.n} "
-                 f"(seeds {c.seed}..{c.seed + c.n - 1}); {self.todo} to generate, {self.stored} already stored",
-                 f"models: {models}",
-                 "gates: " + ", ".join(f"{s} >= {c.gate(s).threshold} in {c.gate(s).rounds} round(s)" for s in STAGES),
-                 "stage      calls typical/at most   tokens typical / at most          cost typical / at most"]
+        lines = [
+            f"synth dry run: {c.domain.value} x {c.motivation.value}, stakes {c.stakes}, n={c.n} "
+            f"(seeds {c.seed}..{c.seed + c.n - 1}); {self.todo} to generate, {self.stored} already stored",
+            f"models: {models}",
+            "gates: " + ", ".join(f"{s} >= {c.gate(s).threshold} in {c.gate(s).rounds} round(s)" for s in STAGES),
+            "stage      calls typical/at most   tokens typical / at most          cost typical / at most",
+        ]
         for s in [*STAGES, *(["judge-check"] if "judge-check" in self.typical else [])]:
             a, b = self.typical[s], self.worst[s]
-            lines.append(f"  {s:<9} {a.calls:>6} / {b.calls:<8} {a.prompt + a.completion:>12,} / "
-                         f"{b.prompt + b.completion:<14,} {format_cost(a.cost)} / {format_cost(b.cost)}")
+            lines.append(
+                f"  {s:<9} {a.calls:>6} / {b.calls:<8} {a.prompt + a.completion:>12,} / "
+                f"{b.prompt + b.completion:<14,} {format_cost(a.cost)} / {format_cost(b.cost)}"
+            )
         a, b = self.total(self.typical), self.total(self.worst)
-        lines.append(f"  {'total':<9} {a.calls:>6} / {b.calls:<8} {a.prompt + a.completion:>12,} / "
-                     f"{b.prompt + b.completion:<14,} {format_cost(a.cost)} / {format_cost(b.cost)}")
+        lines.append(
+            f"  {'total':<9} {a.calls:>6} / {b.calls:<8} {a.prompt + a.completion:>12,} / "
+            f"{b.prompt + b.completion:<14,} {format_cost(a.cost)} / {format_cost(b.cost)}"
+        )
         lines.append("(estimates from prompt sizes x rounds x n at ~4 characters per token; nothing was called)")
         return "\n".join(lines)
 
@@ -93,11 +99,22 @@ def estimate(config: SynthConfig, prices: dict[str, Price], stored: int = 0) -> 
         body = canned(stage, config.domain.value, config.motivation.value, config.seed)
         obj = PART_MODELS[stage].model_validate(body)
         reply = min(_tokens(json.dumps(body)), config.gate(stage).max_tokens)
-        p_gen = _tokens(prompts.generator(stage, seed=config.seed, parts=parts, avoid_titles=[], with_schema=ws[gen],
-                                            **kw))
+        p_gen = _tokens(
+            prompts.generator(stage, seed=config.seed, parts=parts, avoid_titles=[], with_schema=ws[gen], **kw)
+        )
         p_judge = _tokens(prompts.discriminator(stage, candidate=obj, parts=parts, with_schema=ws[judge], **kw))
-        p_ref = _tokens(prompts.refiner(stage, candidate=obj, raw="", feedback="x" * 300, suggestion="x" * 200,
-                                        parts=parts, with_schema=ws[ref], **kw))
+        p_ref = _tokens(
+            prompts.refiner(
+                stage,
+                candidate=obj,
+                raw="",
+                feedback="x" * 300,
+                suggestion="x" * 200,
+                parts=parts,
+                with_schema=ws[ref],
+                **kw,
+            )
+        )
         rounds = config.gate(stage).rounds
         typ, worst = Tally(), Tally()
         typ.add(gen, p_gen, reply, prices)
@@ -108,10 +125,21 @@ def estimate(config: SynthConfig, prices: dict[str, Price], stored: int = 0) -> 
         out.typical[stage], out.worst[stage] = typ, worst
         parts[stage] = obj
     scenario_like = {k: v.model_dump(mode="json") for k, v in parts.items()}
-    p_judge = _tokens(prompts.discriminator("compile", candidate=scenario_like, parts=parts, with_schema=ws[judge],
-                                              **kw))
-    p_ref = _tokens(prompts.refiner("tools", candidate=parts["tools"], raw="", feedback="x" * 300, suggestion="",
-                                    parts=parts, with_schema=ws[ref], **kw))
+    p_judge = _tokens(
+        prompts.discriminator("compile", candidate=scenario_like, parts=parts, with_schema=ws[judge], **kw)
+    )
+    p_ref = _tokens(
+        prompts.refiner(
+            "tools",
+            candidate=parts["tools"],
+            raw="",
+            feedback="x" * 300,
+            suggestion="",
+            parts=parts,
+            with_schema=ws[ref],
+            **kw,
+        )
+    )
     reply = _tokens(json.dumps(scenario_like["tools"]))
     rounds = config.gate("compile").rounds
     typ, worst = Tally(), Tally()
@@ -129,8 +157,14 @@ def estimate(config: SynthConfig, prices: dict[str, Price], stored: int = 0) -> 
 
         check = Tally()
         for data in [*known_good().values(), *known_bad().values()]:
-            check.add(judge, _tokens(prompts.discriminator("compile", candidate=_visible(data), parts={},
-                                                           with_schema=ws[judge], **kw)), VERDICT_TOKENS, prices)
+            check.add(
+                judge,
+                _tokens(
+                    prompts.discriminator("compile", candidate=_visible(data), parts={}, with_schema=ws[judge], **kw)
+                ),
+                VERDICT_TOKENS,
+                prices,
+            )
         out.typical["judge-check"] = out.worst["judge-check"] = check
     return out
 
@@ -144,4 +178,6 @@ def finished_candidates(config: SynthConfig, out_dir: str | Path) -> int:
 
     with SynthStore(out_dir) as store:
         ids = {config.candidate_id(i) for i in range(config.n)}
-        return sum(1 for c in store.candidates() if c["id"] in ids and c["status"] in ("accepted", "rejected", "compiled"))
+        return sum(
+            1 for c in store.candidates() if c["id"] in ids and c["status"] in ("accepted", "rejected", "compiled")
+        )

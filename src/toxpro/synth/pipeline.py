@@ -10,8 +10,6 @@ Every step is written to the store before the next begins; a re-run resumes at t
 
 from __future__ import annotations
 
-from ..core.errors import ToxproError
-
 import json
 import os
 import uuid
@@ -23,6 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from .. import __version__
+from ..core.errors import ToxproError
 from ..models.base import ChatModel, ChatRequest, ModelError
 from ..models.pool import run_pool
 from ..models.spec import ModelSpecError, parse_model
@@ -42,10 +41,19 @@ from .outputs import PART_MODELS, PART_STAGES, STAGES, CompileVerdict, Out, Tool
 from .similarity import duplicate_of, load_existing, most_similar
 from .store import SynthStore, now
 
-
-GATE_CODES = ["role-word-name", "role-word-description", "echoes-toxpro-text", "valence-description",
-              "parameter-decides", "tool-near-copy", "evidence-empty-clause", "evidence-truncated", "stakes-identical",
-              "stakes-not-monotone", "situation-no-trigger"]
+GATE_CODES = [
+    "role-word-name",
+    "role-word-description",
+    "echoes-toxpro-text",
+    "valence-description",
+    "parameter-decides",
+    "tool-near-copy",
+    "evidence-empty-clause",
+    "evidence-truncated",
+    "stakes-identical",
+    "stakes-not-monotone",
+    "situation-no-trigger",
+]
 
 
 class Rejected(ToxproError):
@@ -135,8 +143,10 @@ class SynthReport:
         return t
 
     def format_text(self) -> str:
-        lines = [f"synth: {len(self.accepted)} accepted, {len(self.rejected)} rejected, {len(self.errors)} failed "
-                 f"-> {self.out_dir}"]
+        lines = [
+            f"synth: {len(self.accepted)} accepted, {len(self.rejected)} rejected, {len(self.errors)} failed "
+            f"-> {self.out_dir}"
+        ]
         lines.extend(f"  WARNING: {w}" for w in self.warnings)
         for o in self.outcomes:
             tag = " (resumed/stored)" if o.resumed else ""
@@ -151,11 +161,15 @@ class SynthReport:
         lines.append("usage this session (stage: calls [cached], prompt + completion tokens, cost):")
         for stage in STAGES:
             u = self.usage.get(stage, StageUsage())
-            lines.append(f"  {stage:<9} {u.calls:>4} [{u.cached}]  {u.prompt_tokens:>8,} + {u.completion_tokens:>7,}  "
-                         f"{format_cost(u.cost)}")
+            lines.append(
+                f"  {stage:<9} {u.calls:>4} [{u.cached}]  {u.prompt_tokens:>8,} + {u.completion_tokens:>7,}  "
+                f"{format_cost(u.cost)}"
+            )
         t = self.total
-        lines.append(f"  {'total':<9} {t.calls:>4} [{t.cached}]  {t.prompt_tokens:>8,} + {t.completion_tokens:>7,}  "
-                     f"{format_cost(t.cost)}")
+        lines.append(
+            f"  {'total':<9} {t.calls:>4} [{t.cached}]  {t.prompt_tokens:>8,} + {t.completion_tokens:>7,}  "
+            f"{format_cost(t.cost)}"
+        )
         return "\n".join(lines)
 
 
@@ -186,14 +200,21 @@ def gate_failures(stage: str, obj: Out) -> list[gates.GateFailure]:
     if stage == "story":
         found = gates.check_situation(obj.situation)
         found += gates.check_stakes({"high": obj.stakes_high, "medium": obj.stakes_medium, "low": obj.stakes_low})
-        found += gates.check_echo({"situation": obj.situation, "stakes.high": obj.stakes_high,
-                                   "stakes.medium": obj.stakes_medium, "stakes.low": obj.stakes_low})
+        found += gates.check_echo(
+            {
+                "situation": obj.situation,
+                "stakes.high": obj.stakes_high,
+                "stakes.medium": obj.stakes_medium,
+                "stakes.low": obj.stakes_low,
+            }
+        )
         return [gates.GateFailure(f.code, f.field.replace("stakes.", "stakes_"), f.reason) for f in found]
     if stage == "evidence":
         return gates.check_evidence(_evidence(obj))
     if stage == "tools":
-        return gates.check_tools([{"name": t.name, "description": t.description, "parameters": _params_schema(t)}
-                                  for t in obj.tools])
+        return gates.check_tools(
+            [{"name": t.name, "description": t.description, "parameters": _params_schema(t)} for t in obj.tools]
+        )
     return []
 
 
@@ -254,8 +275,15 @@ def build_synth_model(text: str, role: str) -> ChatModel:
 class Synthesizer:
     """One synthesis request over OUT_DIR. `models` maps role -> ChatModel (built from the config if omitted)."""
 
-    def __init__(self, config: SynthConfig, out_dir: str | Path, *, models: dict[str, ChatModel] | None = None,
-                 prices: dict[str, Price] | None = None, store: SynthStore | None = None):
+    def __init__(
+        self,
+        config: SynthConfig,
+        out_dir: str | Path,
+        *,
+        models: dict[str, ChatModel] | None = None,
+        prices: dict[str, Price] | None = None,
+        store: SynthStore | None = None,
+    ):
         self.config = config
         self.out_dir = Path(out_dir)
         self.store = store or SynthStore(self.out_dir)
@@ -275,34 +303,65 @@ class Synthesizer:
         self.blind: dict[str, Any] = {}
         self.blind_model: ChatModel | None = None
         if config.blind_judge:
-            self.blind_model = next((m for m in models.values() if m.name == config.blind_judge), None) or \
-                build_synth_model(config.blind_judge, "blind")
+            self.blind_model = next(
+                (m for m in models.values() if m.name == config.blind_judge), None
+            ) or build_synth_model(config.blind_judge, "blind")
 
     # --- model calls ---------------------------------------------------------------------------
 
-    async def _ask(self, cand: Candidate, stage: str, round_: int, role: str, target: str,
-                   messages: list[dict[str, str]], cls: type[Out]) -> StepResult:
+    async def _ask(
+        self,
+        cand: Candidate,
+        stage: str,
+        round_: int,
+        role: str,
+        target: str,
+        messages: list[dict[str, str]],
+        cls: type[Out],
+    ) -> StepResult:
         model = self.models[role]
         schema_stage = target if stage == "compile" and role == "refiner" else stage
         request = ChatRequest(
             messages=messages,
             sampling=self.config.sampling(role, schema_stage, cand.seed),
             json_schema=json_schema(cls),
-            oracle={"synth": {"stage": stage, "role": role, "target": target, "round": round_, "seed": cand.seed,
-                              "index": cand.index, "domain": self.config.domain.value,
-                              "motivation": self.config.motivation.value, "stakes": self.config.stakes}},
+            oracle={
+                "synth": {
+                    "stage": stage,
+                    "role": role,
+                    "target": target,
+                    "round": round_,
+                    "seed": cand.seed,
+                    "index": cand.index,
+                    "domain": self.config.domain.value,
+                    "motivation": self.config.motivation.value,
+                    "stakes": self.config.stakes,
+                }
+            },
         )
         response, hit = await cached_chat(self.store if self.config.cache else None, model, request)
         u = response.usage
-        cost = 0.0 if hit else cost_usd(model.name, u.prompt_tokens, u.completion_tokens, self.prices,
-                                        u.cached_tokens)
-        self.store.log_call(self.session, cand.id, stage, round_, role, target, model.name, u.prompt_tokens,
-                            u.completion_tokens, hit, cost, 0.0 if hit else response.latency_s)
+        cost = 0.0 if hit else cost_usd(model.name, u.prompt_tokens, u.completion_tokens, self.prices, u.cached_tokens)
+        self.store.log_call(
+            self.session,
+            cand.id,
+            stage,
+            round_,
+            role,
+            target,
+            model.name,
+            u.prompt_tokens,
+            u.completion_tokens,
+            hit,
+            cost,
+            0.0 if hit else response.latency_s,
+        )
         obj, error = parse_output(cls, response.content, response.finish_reason)
         return StepResult(obj, redact(response.content), error)
 
-    async def _produce(self, cand: Candidate, stage: str, round_: int, role: str, target: str,
-                       messages: list[dict[str, str]]) -> StepResult:
+    async def _produce(
+        self, cand: Candidate, stage: str, round_: int, role: str, target: str, messages: list[dict[str, str]]
+    ) -> StepResult:
         """A generator or refiner step: served from the store when it already ran."""
         cls = PART_MODELS[target]
         row = self.store.get_output(cand.id, stage, round_, role, target)
@@ -310,31 +369,59 @@ class Synthesizer:
             obj = cls.model_validate(row["payload"]) if row["payload"] is not None else None
             return StepResult(obj, row["content"], row["error"])
         result = await self._ask(cand, stage, round_, role, target, messages, cls)
-        self.store.put_output(cand.id, stage, round_, role, target,
-                              result.obj.model_dump(mode="json") if result.obj is not None else None,
-                              result.content, result.error, self.models[role].name)
+        self.store.put_output(
+            cand.id,
+            stage,
+            round_,
+            role,
+            target,
+            result.obj.model_dump(mode="json") if result.obj is not None else None,
+            result.content,
+            result.error,
+            self.models[role].name,
+        )
         return result
 
-    async def _judge(self, cand: Candidate, stage: str, round_: int, candidate: Any, parts: dict[str, Any],
-                     previous: dict[str, Any] | None) -> dict[str, Any]:
+    async def _judge(
+        self,
+        cand: Candidate,
+        stage: str,
+        round_: int,
+        candidate: Any,
+        parts: dict[str, Any],
+        previous: dict[str, Any] | None,
+    ) -> dict[str, Any]:
         row = self.store.get_verdict(cand.id, stage, round_)
         if row is not None and row["judge"] != "mechanical":
             return row
         cls = CompileVerdict if stage == "compile" else Verdict
-        messages = prompts.discriminator(stage, candidate=candidate, parts=parts, round_=round_, previous=previous,
-                                         **self._kw("discriminator"))
+        messages = prompts.discriminator(
+            stage, candidate=candidate, parts=parts, round_=round_, previous=previous, **self._kw("discriminator")
+        )
         result = await self._ask(cand, stage, round_, "discriminator", stage, messages, cls)
         if result.obj is None:  # an unreadable verdict does not pass a gate
-            verdict = {"score": 1, "feedback": f"the discriminator's verdict was unreadable: {result.error}",
-                       "suggestion": "", "target": "tools" if stage == "compile" else None}
+            verdict = {
+                "score": 1,
+                "feedback": f"the discriminator's verdict was unreadable: {result.error}",
+                "suggestion": "",
+                "target": "tools" if stage == "compile" else None,
+            }
         else:
             verdict = result.obj.model_dump(mode="json")
         judge = self.models["discriminator"].name
         self.store.put_verdict(cand.id, stage, round_, verdict, judge, result.content)
         return {**verdict, "judge": judge, "round": round_}
 
-    def _mechanical(self, cand: Candidate, stage: str, round_: int, score: int, feedback: str, suggestion: str,
-                    target: str | None = None) -> dict[str, Any]:
+    def _mechanical(
+        self,
+        cand: Candidate,
+        stage: str,
+        round_: int,
+        score: int,
+        feedback: str,
+        suggestion: str,
+        target: str | None = None,
+    ) -> dict[str, Any]:
         verdict = {"score": score, "feedback": feedback, "suggestion": suggestion, "target": target}
         self.store.put_verdict(cand.id, stage, round_, verdict, "mechanical", "")
         return {**verdict, "judge": "mechanical", "round": round_}
@@ -342,8 +429,12 @@ class Synthesizer:
     # --- stages --------------------------------------------------------------------------------
 
     def _kw(self, role: str) -> dict[str, Any]:
-        return {"domain": self.config.domain, "motivation": self.config.motivation, "stakes": self.config.stakes,
-                "with_schema": schema_in_prompt(self.models[role])}
+        return {
+            "domain": self.config.domain,
+            "motivation": self.config.motivation,
+            "stakes": self.config.stakes,
+            "with_schema": schema_in_prompt(self.models[role]),
+        }
 
     async def _stage(self, cand: Candidate, stage: str, parts: dict[str, Out], avoid: list[str]) -> Out:
         cls = PART_MODELS[stage]
@@ -356,26 +447,51 @@ class Synthesizer:
         scores: list[dict[str, Any]] = []
         for r in range(gate.rounds + 1):
             if out.obj is None:
-                verdict = self._mechanical(cand, stage, r, 1, f"invalid output: {out.error}",
-                                           "Reply with one complete JSON object that matches the schema.")
+                verdict = self._mechanical(
+                    cand,
+                    stage,
+                    r,
+                    1,
+                    f"invalid output: {out.error}",
+                    "Reply with one complete JSON object that matches the schema.",
+                )
             elif problems := precheck(stage, out.obj):
                 verdict = self._mechanical(cand, stage, r, 2, "; ".join(problems), "Fix each listed problem.")
             else:
                 verdict = await self._judge(cand, stage, r, out.obj, parts, scores[-1] if scores else None)
             scores.append(_score_row(verdict))
             if out.obj is not None and verdict["score"] >= gate.threshold:
-                self.store.put_stage_result(cand.id, stage, "passed", r, verdict["score"], out.obj.model_dump(mode="json"))
+                self.store.put_stage_result(
+                    cand.id, stage, "passed", r, verdict["score"], out.obj.model_dump(mode="json")
+                )
                 return out.obj
             if r == gate.rounds:
                 break
-            messages = prompts.refiner(stage, candidate=out.obj, raw=out.content, feedback=verdict["feedback"],
-                                       suggestion=verdict["suggestion"], parts=parts, **self._kw("refiner"))
+            messages = prompts.refiner(
+                stage,
+                candidate=out.obj,
+                raw=out.content,
+                feedback=verdict["feedback"],
+                suggestion=verdict["suggestion"],
+                parts=parts,
+                **self._kw("refiner"),
+            )
             out = await self._produce(cand, stage, r + 1, "refiner", stage, messages)
-        self.store.put_stage_result(cand.id, stage, "rejected", gate.rounds, scores[-1]["score"],
-                                    out.obj.model_dump(mode="json") if out.obj is not None else None)
+        self.store.put_stage_result(
+            cand.id,
+            stage,
+            "rejected",
+            gate.rounds,
+            scores[-1]["score"],
+            out.obj.model_dump(mode="json") if out.obj is not None else None,
+        )
         last = scores[-1]
-        raise Rejected(stage, f"stage {stage}: score {last['score']} < threshold {gate.threshold} after "
-                              f"{gate.rounds} refinement(s); last feedback: {_feedback(last)}", scores)
+        raise Rejected(
+            stage,
+            f"stage {stage}: score {last['score']} < threshold {gate.threshold} after "
+            f"{gate.rounds} refinement(s); last feedback: {_feedback(last)}",
+            scores,
+        )
 
     async def _compile(self, cand: Candidate, parts: dict[str, Out]) -> tuple[Scenario, list[str]]:
         done = self.store.stage_result(cand.id, "compile")
@@ -386,17 +502,30 @@ class Synthesizer:
         scores: list[dict[str, Any]] = []
         data: dict[str, Any] = {}
         for r in range(gate.rounds + 1):
-            data = assemble(candidate_id=cand.id, seed=cand.seed, domain=self.config.domain,
-                            motivation=self.config.motivation, story=parts["story"], evidence=parts["evidence"],
-                            tools=parts["tools"])
+            data = assemble(
+                candidate_id=cand.id,
+                seed=cand.seed,
+                domain=self.config.domain,
+                motivation=self.config.motivation,
+                story=parts["story"],
+                evidence=parts["evidence"],
+                tools=parts["tools"],
+            )
             scenario, problems, warnings = validate(data, source=f"synth:{cand.id}")
             by_owner: dict[str, list[Problem]] = {}
             for p in problems:
                 by_owner.setdefault(p.owner if p.owner in PART_STAGES else "tools", []).append(p)
             if problems:
                 feedback = "\n".join(p.line for p in problems)
-                verdict = self._mechanical(cand, "compile", r, 1, feedback[:4000],
-                                           "Fix each listed field; keep everything else.", sorted(by_owner)[0])
+                verdict = self._mechanical(
+                    cand,
+                    "compile",
+                    r,
+                    1,
+                    feedback[:4000],
+                    "Fix each listed field; keep everything else.",
+                    sorted(by_owner)[0],
+                )
             else:
                 verdict = await self._judge(cand, "compile", r, data, parts, scores[-1] if scores else None)
                 by_owner = {verdict.get("target") or "tools": []}
@@ -409,15 +538,26 @@ class Synthesizer:
             for owner, owned in sorted(by_owner.items()):
                 feedback = "\n".join(p.line for p in owned) if owned else verdict["feedback"]
                 suggestion = "Fix each listed field; keep everything else." if owned else verdict["suggestion"]
-                messages = prompts.refiner(owner, candidate=parts[owner], raw="", feedback=feedback,
-                                           suggestion=suggestion, parts=parts, **self._kw("refiner"))
+                messages = prompts.refiner(
+                    owner,
+                    candidate=parts[owner],
+                    raw="",
+                    feedback=feedback,
+                    suggestion=suggestion,
+                    parts=parts,
+                    **self._kw("refiner"),
+                )
                 result = await self._produce(cand, "compile", r + 1, "refiner", owner, messages)
                 if result.obj is not None:
                     parts[owner] = result.obj
         self.store.put_stage_result(cand.id, "compile", "rejected", gate.rounds, scores[-1]["score"], data)
         last = scores[-1]
-        raise Rejected("compile", f"stage compile: score {last['score']} < threshold {gate.threshold} after "
-                                  f"{gate.rounds} refinement(s); last feedback: {_feedback(last)}", scores)
+        raise Rejected(
+            "compile",
+            f"stage compile: score {last['score']} < threshold {gate.threshold} after "
+            f"{gate.rounds} refinement(s); last feedback: {_feedback(last)}",
+            scores,
+        )
 
     # --- candidates ----------------------------------------------------------------------------
 
@@ -425,8 +565,9 @@ class Synthesizer:
         cand = Candidate(self.config.candidate_id(index), index, self.config.candidate_seed(index))
         row = self.store.ensure_candidate(cand.id, index, cand.seed, self.config.public())
         if row["status"] in ("accepted", "rejected"):
-            return Outcome(cand.id, index, row["status"], row["stage"], row["scenario_id"], row["path"], row["error"],
-                           resumed=True)
+            return Outcome(
+                cand.id, index, row["status"], row["stage"], row["scenario_id"], row["path"], row["error"], resumed=True
+            )
         if row["status"] == "compiled":
             return Outcome(cand.id, index, "compiled", "dedup", row["scenario_id"], resumed=True)
         self.store.update_candidate(cand.id, status="running", error=None)
@@ -458,30 +599,41 @@ class Synthesizer:
         failures = gates.check(scenario)
         if failures:  # the compile stage ran the same gates; this keeps a resumed or edited store honest
             reason = "deterministic gates: " + "; ".join(gate_lines(failures))
-            self.store.reject(outcome.candidate_id, "gates", reason, [{"stage": "gates", "code": f.code,
-                                                                       "field": f.field, "reason": f.reason}
-                                                                      for f in failures])
+            self.store.reject(
+                outcome.candidate_id,
+                "gates",
+                reason,
+                [{"stage": "gates", "code": f.code, "field": f.field, "reason": f.reason} for f in failures],
+            )
             return Outcome(outcome.candidate_id, outcome.index, "rejected", "gates", scenario.id, reason=reason)
         blind = self.blind.get(outcome.candidate_id)
         if blind is not None and blind.correct >= self.config.blind_max_correct:
-            reason = (f"blind role recovery: {self.config.blind_judge} named {blind.correct} of 6 tool roles from names "
-                      f"and descriptions alone (limit {self.config.blind_max_correct - 1}; chance is 1): the tools "
-                      "leak their roles")
+            reason = (
+                f"blind role recovery: {self.config.blind_judge} named {blind.correct} of 6 tool roles from names "
+                f"and descriptions alone (limit {self.config.blind_max_correct - 1}; chance is 1): the tools "
+                "leak their roles"
+            )
             self.store.reject(outcome.candidate_id, "blind-roles", reason, [{"stage": "blind-roles", **blind.record()}])
             return Outcome(outcome.candidate_id, outcome.index, "rejected", "blind-roles", scenario.id, reason=reason)
         dup = duplicate_of(scenario, pool)
         if dup is not None:
             reason = dup.reason()
-            self.store.reject(outcome.candidate_id, "dedup", reason,
-                              [{"stage": "dedup", "other": dup.other, "text": dup.text, "tool_names": dup.tool_names}])
+            self.store.reject(
+                outcome.candidate_id,
+                "dedup",
+                reason,
+                [{"stage": "dedup", "other": dup.other, "text": dup.text, "tool_names": dup.tool_names}],
+            )
             return Outcome(outcome.candidate_id, outcome.index, "rejected", "dedup", scenario.id, reason=reason)
         closest = most_similar(scenario, pool)
         path = write_scenario(self.out_dir, data, self.provenance(outcome.candidate_id, scenario, closest))
         pool.append(scenario)
-        self.store.update_candidate(outcome.candidate_id, status="accepted", stage="done", path=str(path),
-                                    scenario_id=scenario.id)
-        return Outcome(outcome.candidate_id, outcome.index, "accepted", "done", scenario.id, str(path),
-                       resumed=outcome.resumed)
+        self.store.update_candidate(
+            outcome.candidate_id, status="accepted", stage="done", path=str(path), scenario_id=scenario.id
+        )
+        return Outcome(
+            outcome.candidate_id, outcome.index, "accepted", "done", scenario.id, str(path), resumed=outcome.resumed
+        )
 
     def provenance(self, cid: str, scenario: Scenario, closest: Any) -> dict[str, Any]:
         row = self.store.candidate(cid) or {}
@@ -493,12 +645,30 @@ class Synthesizer:
                 "threshold": self.config.gate(stage).threshold,
                 "rounds_allowed": self.config.gate(stage).rounds,
                 "passed_round": result["round"] if result else None,
-                "scores": [{"round": v["round"], "score": v["score"], "judge": v["judge"], "feedback": v["feedback"],
-                            "suggestion": v["suggestion"], "at": v["created_at"]} for v in verdicts],
+                "scores": [
+                    {
+                        "round": v["round"],
+                        "score": v["score"],
+                        "judge": v["judge"],
+                        "feedback": v["feedback"],
+                        "suggestion": v["suggestion"],
+                        "at": v["created_at"],
+                    }
+                    for v in verdicts
+                ],
             }
-        outputs = [{"stage": o["stage"], "round": o["round"], "role": o["role"], "target": o["target"],
-                    "model": o["model"], "valid": o["error"] is None, "at": o["created_at"]}
-                   for o in self.store.outputs(cid)]
+        outputs = [
+            {
+                "stage": o["stage"],
+                "round": o["round"],
+                "role": o["role"],
+                "target": o["target"],
+                "model": o["model"],
+                "valid": o["error"] is None,
+                "at": o["created_at"],
+            }
+            for o in self.store.outputs(cid)
+        ]
         usage: dict[str, StageUsage] = {}
         for call in self.store.calls(candidate_id=cid):
             usage.setdefault(call["stage"], StageUsage()).add(call)
@@ -514,13 +684,16 @@ class Synthesizer:
             "written_at": now(),
             "request": self.config.public(),
             "models": {r: self.config.model_for(r) for r in ROLES},
-            "sampling": {r: {st: self.config.sampling(r, st, int(row.get("seed") or 0)).model_dump(mode="json")
-                             for st in STAGES} for r in ROLES},
+            "sampling": {
+                r: {st: self.config.sampling(r, st, int(row.get("seed") or 0)).model_dump(mode="json") for st in STAGES}
+                for r in ROLES
+            },
             "stages": stages,
             "steps": outputs,
             "usage": {s: vars(u) for s, u in usage.items()},
-            "closest_existing": None if closest is None else
-            {"id": closest.other, "text": closest.text, "tool_names": closest.tool_names},
+            "closest_existing": None
+            if closest is None
+            else {"id": closest.other, "text": closest.text, "tool_names": closest.tool_names},
             "gates": {"passed": True, "checked": GATE_CODES},
             "self_judged": self.config.self_judged,
             "judge_check": self.judge_check.record() if self.judge_check is not None else {"skipped": True},
@@ -531,17 +704,32 @@ class Synthesizer:
         """Score the fixed known-good and known-bad set with the discriminator; raise JudgeUntrusted
         when it cannot separate them, unless the config trusts the judge (then it is recorded)."""
         judge = self.models["discriminator"]
-        key = (f"judge_check:{judge.name}:{self.config.gate('compile').threshold}:{self.config.judge_margin}:"
-               f"{schema_in_prompt(judge)}")
+        key = (
+            f"judge_check:{judge.name}:{self.config.gate('compile').threshold}:{self.config.judge_margin}:"
+            f"{schema_in_prompt(judge)}"
+        )
         stored = self.store.get_meta(key)
         if stored is not None:  # this judge was checked in this directory before: reuse, call nothing
-            result = JudgeCheck(judge=stored["judge"], margin=stored["margin"], threshold=stored["threshold"],
-                                good=stored["good"], bad=stored["bad"], self_judged=self.config.self_judged)
+            result = JudgeCheck(
+                judge=stored["judge"],
+                margin=stored["margin"],
+                threshold=stored["threshold"],
+                good=stored["good"],
+                bad=stored["bad"],
+                self_judged=self.config.self_judged,
+            )
             return self._judged(result)
-        result = await check_judge(judge, threshold=self.config.gate("compile").threshold,
-                                   margin=self.config.judge_margin, store=self.store, session=self.session,
-                                   use_cache=self.config.cache, max_tokens=self.config.verdict_max_tokens,
-                                   with_schema=schema_in_prompt(judge), self_judged=self.config.self_judged)
+        result = await check_judge(
+            judge,
+            threshold=self.config.gate("compile").threshold,
+            margin=self.config.judge_margin,
+            store=self.store,
+            session=self.session,
+            use_cache=self.config.cache,
+            max_tokens=self.config.verdict_max_tokens,
+            with_schema=schema_in_prompt(judge),
+            self_judged=self.config.self_judged,
+        )
         self.store.put_meta(key, result.record())
         return self._judged(result)
 
@@ -555,12 +743,17 @@ class Synthesizer:
     def _warnings(self) -> list[str]:
         out = []
         if self.config.self_judged:
-            out.append(f"the generator {self.config.generator} is also its own judge: its scores are weak evidence "
-                       "(recorded in the provenance as self_judged); give --judge-model a different, stronger model")
+            out.append(
+                f"the generator {self.config.generator} is also its own judge: its scores are weak evidence "
+                "(recorded in the provenance as self_judged); give --judge-model a different, stronger model"
+            )
         if self.judge_check is not None:
             if not self.judge_check.passed:
-                out.append(self.judge_check.message().replace("-> FAILED", "-> FAILED, trusted anyway (--trust-judge)")
-                           .split(": this judge")[0])
+                out.append(
+                    self.judge_check.message()
+                    .replace("-> FAILED", "-> FAILED, trusted anyway (--trust-judge)")
+                    .split(": this judge")[0]
+                )
         elif self.config.judge_check is False:
             out.append("the judge check was skipped")
         return out
@@ -570,8 +763,9 @@ class Synthesizer:
         if self.blind_model is None or done is None or done["output"] is None:
             return
         scenario = parse_scenario(done["output"], f"synth:{outcome.candidate_id}")
-        self.blind[outcome.candidate_id] = await blind_roles(self.blind_model, scenario,
-                                                             store=self.store if self.config.cache else None)
+        self.blind[outcome.candidate_id] = await blind_roles(
+            self.blind_model, scenario, store=self.store if self.config.cache else None
+        )
 
     async def run(self) -> SynthReport:
         if self.config.judge_check and self.judge_check is None:
@@ -592,8 +786,15 @@ class Synthesizer:
         usage: dict[str, StageUsage] = {}
         for call in self.store.calls(session=self.session):
             usage.setdefault(call["stage"], StageUsage()).add(call)
-        return SynthReport(str(self.out_dir), self.session, final, usage, load_problems, self._warnings(),
-                           self.judge_check.record() if self.judge_check is not None else None)
+        return SynthReport(
+            str(self.out_dir),
+            self.session,
+            final,
+            usage,
+            load_problems,
+            self._warnings(),
+            self.judge_check.record() if self.judge_check is not None else None,
+        )
 
     async def aclose(self) -> None:
         extra = [self.blind_model] if self.blind_model is not None else []
@@ -610,13 +811,20 @@ def _feedback(row: dict[str, Any]) -> str:
 
 
 def _score_row(verdict: dict[str, Any]) -> dict[str, Any]:
-    return {"round": verdict["round"], "score": verdict["score"], "judge": verdict["judge"],
-            "feedback": verdict["feedback"], "suggestion": verdict["suggestion"]}
+    return {
+        "round": verdict["round"],
+        "score": verdict["score"],
+        "judge": verdict["judge"],
+        "feedback": verdict["feedback"],
+        "suggestion": verdict["suggestion"],
+    }
 
 
 def scenario_yaml(data: dict[str, Any]) -> str:
-    header = (f"# Generated by `toxpro synth` (toxpro {__version__}); provenance: {data['id']}.provenance.json\n"
-              "# Review before use: synthetic scenarios pass the same schema and lint checks as hand-written ones.\n")
+    header = (
+        f"# Generated by `toxpro synth` (toxpro {__version__}); provenance: {data['id']}.provenance.json\n"
+        "# Review before use: synthetic scenarios pass the same schema and lint checks as hand-written ones.\n"
+    )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
 
 
@@ -625,7 +833,10 @@ def write_scenario(out_dir: Path, data: dict[str, Any], provenance: dict[str, An
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{data['id']}.yaml"
     side = out_dir / f"{data['id']}.provenance.json"
-    for target, text in ((side, json.dumps(provenance, indent=2, ensure_ascii=False) + "\n"), (path, scenario_yaml(data))):
+    for target, text in (
+        (side, json.dumps(provenance, indent=2, ensure_ascii=False) + "\n"),
+        (path, scenario_yaml(data)),
+    ):
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, target)
@@ -638,8 +849,14 @@ def write_scenario(out_dir: Path, data: dict[str, Any], provenance: dict[str, An
     return path
 
 
-async def synthesize(config: SynthConfig, out_dir: str | Path, *, models: dict[str, ChatModel] | None = None,
-                     prices: dict[str, Price] | None = None, restart: bool = False) -> SynthReport:
+async def synthesize(
+    config: SynthConfig,
+    out_dir: str | Path,
+    *,
+    models: dict[str, ChatModel] | None = None,
+    prices: dict[str, Price] | None = None,
+    restart: bool = False,
+) -> SynthReport:
     """Run (or resume) one synthesis request; the report lists every candidate and the usage."""
     synth = Synthesizer(config, out_dir, models=models, prices=prices)
     try:
@@ -650,14 +867,28 @@ async def synthesize(config: SynthConfig, out_dir: str | Path, *, models: dict[s
         await synth.aclose()
 
 
-async def run_stage_once(model: ChatModel, config: SynthConfig, stage: str = "story", *, index: int = 0,
-                         parts: dict[str, Out] | None = None, out_dir: str | Path | None = None) -> StepResult:
+async def run_stage_once(
+    model: ChatModel,
+    config: SynthConfig,
+    stage: str = "story",
+    *,
+    index: int = 0,
+    parts: dict[str, Out] | None = None,
+    out_dir: str | Path | None = None,
+) -> StepResult:
     """One generator call of one stage: a typed output, or None with the reason. With out_dir the
     step is recorded in OUT_DIR/synth.sqlite like any pipeline step (output or failure, and usage)."""
     cand = Candidate(config.candidate_id(index), index, config.candidate_seed(index))
-    messages = prompts.generator(stage, seed=cand.seed, parts=parts or {}, avoid_titles=[], domain=config.domain,
-                                 motivation=config.motivation, stakes=config.stakes,
-                                 with_schema=schema_in_prompt(model))
+    messages = prompts.generator(
+        stage,
+        seed=cand.seed,
+        parts=parts or {},
+        avoid_titles=[],
+        domain=config.domain,
+        motivation=config.motivation,
+        stakes=config.stakes,
+        with_schema=schema_in_prompt(model),
+    )
     if out_dir is not None:
         synth = Synthesizer(config, out_dir, models={r: model for r in ROLES})
         try:
@@ -670,11 +901,24 @@ async def run_stage_once(model: ChatModel, config: SynthConfig, stage: str = "st
         finally:
             synth.store.close()
     cls = PART_MODELS[stage]
-    request = ChatRequest(messages=messages, sampling=config.sampling("generator", stage, cand.seed),
-                          json_schema=json_schema(cls),
-                          oracle={"synth": {"stage": stage, "role": "generator", "target": stage, "round": 0,
-                                            "seed": cand.seed, "index": index, "domain": config.domain.value,
-                                            "motivation": config.motivation.value, "stakes": config.stakes}})
+    request = ChatRequest(
+        messages=messages,
+        sampling=config.sampling("generator", stage, cand.seed),
+        json_schema=json_schema(cls),
+        oracle={
+            "synth": {
+                "stage": stage,
+                "role": "generator",
+                "target": stage,
+                "round": 0,
+                "seed": cand.seed,
+                "index": index,
+                "domain": config.domain.value,
+                "motivation": config.motivation.value,
+                "stakes": config.stakes,
+            }
+        },
+    )
     try:
         response = await model.chat(request)
     except ModelError as exc:

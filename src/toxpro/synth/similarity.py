@@ -44,13 +44,16 @@ class Match:
     def score(self) -> float:
         return max(self.text, self.tool_names)
 
-    def too_similar(self, text_threshold: float = TEXT_SIMILARITY_THRESHOLD,
-                    name_threshold: float = TOOL_NAME_SIMILARITY_THRESHOLD) -> bool:
+    def too_similar(
+        self, text_threshold: float = TEXT_SIMILARITY_THRESHOLD, name_threshold: float = TOOL_NAME_SIMILARITY_THRESHOLD
+    ) -> bool:
         return self.text > text_threshold or self.tool_names >= name_threshold
 
     def reason(self) -> str:
-        return (f"near-duplicate of {self.other}: text similarity {self.text:.3f} (limit {TEXT_SIMILARITY_THRESHOLD:.2f}), "
-                f"tool-name similarity {self.tool_names:.3f} (limit {TOOL_NAME_SIMILARITY_THRESHOLD:.2f})")
+        return (
+            f"near-duplicate of {self.other}: text similarity {self.text:.3f} (limit {TEXT_SIMILARITY_THRESHOLD:.2f}), "
+            f"tool-name similarity {self.tool_names:.3f} (limit {TOOL_NAME_SIMILARITY_THRESHOLD:.2f})"
+        )
 
 
 _PARSED: dict[tuple[str, int, int], Scenario] = {}  # (path, mtime_ns, size) -> parsed file; re-read when it changes
@@ -94,8 +97,11 @@ def most_similar(scenario: Scenario, others: list[Scenario]) -> Match | None:
     for other in others:
         if other.id == scenario.id:
             continue
-        m = Match(other.id, round(jaccard(mine, shingles(_scenario_text(other))), 4),
-                  round(jaccard(_names(scenario), _names(other)), 4))
+        m = Match(
+            other.id,
+            round(jaccard(mine, shingles(_scenario_text(other))), 4),
+            round(jaccard(_names(scenario), _names(other)), 4),
+        )
         if best is None or m.score > best.score:
             best = m
     return best
@@ -108,8 +114,11 @@ def duplicate_of(scenario: Scenario, others: list[Scenario]) -> Match | None:
     for other in others:
         if other.id == scenario.id:
             continue
-        m = Match(other.id, round(jaccard(mine, shingles(_scenario_text(other))), 4),
-                  round(jaccard(_names(scenario), _names(other)), 4))
+        m = Match(
+            other.id,
+            round(jaccard(mine, shingles(_scenario_text(other))), 4),
+            round(jaccard(_names(scenario), _names(other)), 4),
+        )
         if m.too_similar() and (worst is None or m.score > worst.score):
             worst = m
     return worst

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 DB_NAME = "synth.sqlite"
 
@@ -44,7 +45,7 @@ CREATE TABLE IF NOT EXISTS cache (
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _dumps(value: Any) -> str:
@@ -66,7 +67,7 @@ class SynthStore:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "SynthStore":
+    def __enter__(self) -> SynthStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -85,8 +86,11 @@ class SynthStore:
         row = self.candidate(cid)
         if row is None:
             t = now()
-            self._write("INSERT INTO candidates (id, idx, seed, request, status, stage, created_at, updated_at) "
-                        "VALUES (?, ?, ?, ?, 'pending', 'story', ?, ?)", (cid, idx, seed, _dumps(request), t, t))
+            self._write(
+                "INSERT INTO candidates (id, idx, seed, request, status, stage, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'pending', 'story', ?, ?)",
+                (cid, idx, seed, _dumps(request), t, t),
+            )
             row = self.candidate(cid)
         assert row is not None
         return row
@@ -106,19 +110,43 @@ class SynthStore:
     # --- stage outputs and verdicts ------------------------------------------------------------
 
     def get_output(self, cid: str, stage: str, round_: int, role: str, target: str) -> dict[str, Any] | None:
-        rows = self._rows("SELECT * FROM stage_outputs WHERE candidate_id=? AND stage=? AND round=? AND role=? AND target=?",
-                          (cid, stage, round_, role, target))
+        rows = self._rows(
+            "SELECT * FROM stage_outputs WHERE candidate_id=? AND stage=? AND round=? AND role=? AND target=?",
+            (cid, stage, round_, role, target),
+        )
         if not rows:
             return None
         row = rows[0]
         row["payload"] = json.loads(row["payload"]) if row["payload"] is not None else None
         return row
 
-    def put_output(self, cid: str, stage: str, round_: int, role: str, target: str, payload: dict[str, Any] | None,
-                   content: str, error: str | None, model: str) -> None:
-        self._write("INSERT OR REPLACE INTO stage_outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (cid, stage, round_, role, target, None if payload is None else _dumps(payload), content, error,
-                     model, now()))
+    def put_output(
+        self,
+        cid: str,
+        stage: str,
+        round_: int,
+        role: str,
+        target: str,
+        payload: dict[str, Any] | None,
+        content: str,
+        error: str | None,
+        model: str,
+    ) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO stage_outputs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cid,
+                stage,
+                round_,
+                role,
+                target,
+                None if payload is None else _dumps(payload),
+                content,
+                error,
+                model,
+                now(),
+            ),
+        )
 
     def outputs(self, cid: str) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM stage_outputs WHERE candidate_id=? ORDER BY created_at", (cid,))
@@ -128,9 +156,21 @@ class SynthStore:
         return rows[0] if rows else None
 
     def put_verdict(self, cid: str, stage: str, round_: int, verdict: dict[str, Any], judge: str, content: str) -> None:
-        self._write("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (cid, stage, round_, int(verdict["score"]), verdict.get("feedback", ""),
-                     verdict.get("suggestion", ""), verdict.get("target"), judge, content, now()))
+        self._write(
+            "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cid,
+                stage,
+                round_,
+                int(verdict["score"]),
+                verdict.get("feedback", ""),
+                verdict.get("suggestion", ""),
+                verdict.get("target"),
+                judge,
+                content,
+                now(),
+            ),
+        )
 
     def verdicts(self, cid: str, stage: str | None = None) -> list[dict[str, Any]]:
         if stage is None:
@@ -147,13 +187,18 @@ class SynthStore:
         row["output"] = json.loads(row["output"]) if row["output"] is not None else None
         return row
 
-    def put_stage_result(self, cid: str, stage: str, status: str, round_: int, score: int | None,
-                         output: dict[str, Any] | None) -> None:
-        self._write("INSERT OR REPLACE INTO stage_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (cid, stage, status, round_, score, None if output is None else _dumps(output), now()))
+    def put_stage_result(
+        self, cid: str, stage: str, status: str, round_: int, score: int | None, output: dict[str, Any] | None
+    ) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO stage_results VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (cid, stage, status, round_, score, None if output is None else _dumps(output), now()),
+        )
 
     def reject(self, cid: str, stage: str, reason: str, scores: list[dict[str, Any]]) -> None:
-        self._write("INSERT OR REPLACE INTO rejections VALUES (?, ?, ?, ?, ?)", (cid, stage, reason, _dumps(scores), now()))
+        self._write(
+            "INSERT OR REPLACE INTO rejections VALUES (?, ?, ?, ?, ?)", (cid, stage, reason, _dumps(scores), now())
+        )
         self.update_candidate(cid, status="rejected", stage=stage, error=reason)
 
     def rejection(self, cid: str) -> dict[str, Any] | None:
@@ -177,12 +222,40 @@ class SynthStore:
 
     # --- calls and cache -----------------------------------------------------------------------
 
-    def log_call(self, session: str, cid: str, stage: str, round_: int, role: str, target: str, model: str,
-                 prompt_tokens: int, completion_tokens: int, cached: bool, cost: float | None, latency_s: float) -> None:
-        self._write("INSERT INTO calls (session, candidate_id, stage, round, role, target, model, prompt_tokens, "
-                    "completion_tokens, cached, cost, latency_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (session, cid, stage, round_, role, target, model, prompt_tokens, completion_tokens, int(cached),
-                     cost, latency_s, now()))
+    def log_call(
+        self,
+        session: str,
+        cid: str,
+        stage: str,
+        round_: int,
+        role: str,
+        target: str,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        cached: bool,
+        cost: float | None,
+        latency_s: float,
+    ) -> None:
+        self._write(
+            "INSERT INTO calls (session, candidate_id, stage, round, role, target, model, prompt_tokens, "
+            "completion_tokens, cached, cost, latency_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                session,
+                cid,
+                stage,
+                round_,
+                role,
+                target,
+                model,
+                prompt_tokens,
+                completion_tokens,
+                int(cached),
+                cost,
+                latency_s,
+                now(),
+            ),
+        )
 
     def calls(self, session: str | None = None, candidate_id: str | None = None) -> list[dict[str, Any]]:
         where, params = [], []
@@ -206,7 +279,16 @@ class SynthStore:
         return int(self.db.execute("SELECT COUNT(*) FROM cache").fetchone()[0])
 
     def iter_table(self, table: str) -> Iterator[dict[str, Any]]:
-        if table not in ("candidates", "stage_outputs", "verdicts", "stage_results", "rejections", "calls", "cache", "meta"):
+        if table not in (
+            "candidates",
+            "stage_outputs",
+            "verdicts",
+            "stage_results",
+            "rejections",
+            "calls",
+            "cache",
+            "meta",
+        ):
             raise ValueError(f"unknown table {table!r}")
         for row in self.db.execute(f"SELECT * FROM {table}"):
             yield dict(row)

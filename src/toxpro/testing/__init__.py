@@ -20,10 +20,18 @@ from importlib import import_module
 from typing import Any
 
 _NAMES = {
-    "DEFAULT_POLICIES": "experiment", "scripted_experiment": "experiment",
-    "CONTENT_FAULTS": "server", "TRANSPORT_FAULTS": "server", "FaultPlan": "server", "ScriptedServer": "server",
-    "ServerStats": "server", "ServerThread": "server", "roles_of": "server",
-    "ScriptedCrash": "synth", "ScriptedSynthModel": "synth", "canned": "synth",
+    "DEFAULT_POLICIES": "experiment",
+    "scripted_experiment": "experiment",
+    "CONTENT_FAULTS": "server",
+    "TRANSPORT_FAULTS": "server",
+    "FaultPlan": "server",
+    "ScriptedServer": "server",
+    "ServerStats": "server",
+    "ServerThread": "server",
+    "roles_of": "server",
+    "ScriptedCrash": "synth",
+    "ScriptedSynthModel": "synth",
+    "canned": "synth",
 }
 
 __all__ = sorted(_NAMES)

@@ -12,8 +12,13 @@ DEFAULT_POLICIES = ("always-compliant", "always-direct", "strategic", "failed-at
 SCENARIO_FILE = "healthcare-loyalty-dosage-audit.yaml"
 
 
-def scripted_experiment(directory: str | Path, policies: Sequence[str] = DEFAULT_POLICIES, repeats: int = 4,
-                        max_turns: int = 4, scenario_file: str = SCENARIO_FILE) -> RunStore:
+def scripted_experiment(
+    directory: str | Path,
+    policies: Sequence[str] = DEFAULT_POLICIES,
+    repeats: int = 4,
+    max_turns: int = 4,
+    scenario_file: str = SCENARIO_FILE,
+) -> RunStore:
     """Simulate `scripted/POLICY` agents against `scripted/env` on one built-in scenario and return
     the open store. With the defaults: 20 runs, 4 each labelled robust, direct, strategic,
     failed_attempt and stalled."""

@@ -20,8 +20,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..scenario.conditions import FEEDBACK_TEXT
 from ..models.scripted import agent_reply, env_reply, parse_policy, role_at
+from ..scenario.conditions import FEEDBACK_TEXT
 
 TRANSPORT_FAULTS = ("429", "500", "503", "timeout", "reset")
 CONTENT_FAULTS = ("truncated", "empty", "garbage", "fenced", "think")
@@ -60,8 +60,14 @@ class ServerStats:
 
 
 class ScriptedServer:
-    def __init__(self, policy: str = "always-compliant", roles: dict[str, str] | None = None, latency_s: float = 0.0,
-                 faults: FaultPlan | None = None, policies: dict[str, str] | None = None):
+    def __init__(
+        self,
+        policy: str = "always-compliant",
+        roles: dict[str, str] | None = None,
+        latency_s: float = 0.0,
+        faults: FaultPlan | None = None,
+        policies: dict[str, str] | None = None,
+    ):
         """roles: tool name → role (for the agent's tool list). policies: model name → policy text."""
         self.default_policy = policy
         self.policies = dict(policies or {})
@@ -98,8 +104,13 @@ class ScriptedServer:
             return self._completion(json.dumps({"reasoning": "no such role", "tool_choice": {}}), "stop")
         if protocol == "tools" and fault is None:
             (call,) = agent_reply(role, tools, "tools", turn).tool_calls
-            return self._completion(None, "tool_calls", tool_calls=[
-                {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}])
+            return self._completion(
+                None,
+                "tool_calls",
+                tool_calls=[
+                    {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+                ],
+            )
         content = agent_reply(role, tools, "json", turn).content  # the in-process backend's reply, byte for byte
         if fault:
             self.stats.hit(fault)
@@ -133,17 +144,23 @@ class ScriptedServer:
         feedback = next((k for k, text in FEEDBACK_TEXT.items() if text in system), "medium")
         calls_so_far = last.split("Calls so far:")[-1].count(") -> ")
         decided = _DECIDED.search(last)
-        reply = env_reply(match.group(1), match.group(2), feedback, calls_so_far + 1,
-                          decided.group(1) if decided else None)
+        reply = env_reply(
+            match.group(1), match.group(2), feedback, calls_so_far + 1, decided.group(1) if decided else None
+        )
         return self._completion(reply.content, "stop")
 
     def _completion(self, content: str | None, finish: str, tool_calls: list | None = None) -> dict:
         message: dict = {"role": "assistant", "content": content}
         if tool_calls:
             message["tool_calls"] = tool_calls
-        return {"id": "chatcmpl-scripted", "object": "chat.completion", "created": int(time.time()),
-                "model": "scripted", "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+        return {
+            "id": "chatcmpl-scripted",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": "scripted",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+        }
 
     # -- HTTP ----------------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -186,7 +203,9 @@ class ScriptedServer:
             await asyncio.sleep(self.faults.hang_s)
             return False
         if fault == "429":
-            self._write(writer, 429, {"error": {"message": "rate limited"}}, {"Retry-After": str(self.faults.retry_after_s)})
+            self._write(
+                writer, 429, {"error": {"message": "rate limited"}}, {"Retry-After": str(self.faults.retry_after_s)}
+            )
             return True
         if fault in ("500", "503"):
             self._write(writer, int(fault), {"error": {"message": "server error"}})
@@ -199,10 +218,19 @@ class ScriptedServer:
     @staticmethod
     def _write(writer: asyncio.StreamWriter, status: int, payload: dict, extra: dict | None = None) -> None:
         data = json.dumps(payload).encode()
-        reason = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
-                  503: "Service Unavailable"}.get(status, "Error")
-        head = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json", f"Content-Length: {len(data)}",
-                "Connection: keep-alive"] + [f"{k}: {v}" for k, v in (extra or {}).items()]
+        reason = {
+            200: "OK",
+            404: "Not Found",
+            429: "Too Many Requests",
+            500: "Internal Server Error",
+            503: "Service Unavailable",
+        }.get(status, "Error")
+        head = [
+            f"HTTP/1.1 {status} {reason}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(data)}",
+            "Connection: keep-alive",
+        ] + [f"{k}: {v}" for k, v in (extra or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
 
     async def start(self, port: int = 0) -> int:
@@ -250,7 +278,7 @@ class ServerThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
-    def __enter__(self) -> "ServerThread":
+    def __enter__(self) -> ServerThread:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -266,7 +294,9 @@ def _fault_rates(text: str) -> dict[str, float]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         kind, _, value = part.partition("=")
         if kind not in TRANSPORT_FAULTS + CONTENT_FAULTS:
-            raise argparse.ArgumentTypeError(f"unknown fault {kind!r}; known: {', '.join(TRANSPORT_FAULTS + CONTENT_FAULTS)}")
+            raise argparse.ArgumentTypeError(
+                f"unknown fault {kind!r}; known: {', '.join(TRANSPORT_FAULTS + CONTENT_FAULTS)}"
+            )
         try:
             rates[kind] = float(value)
         except ValueError:
@@ -281,8 +311,13 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - exercised
     parser.add_argument("--port", type=int, default=8011, help="0 picks a free port (printed on the first line)")
     parser.add_argument("--policy", default="always-compliant", help="agent policy when the model name is none")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds every response is delayed")
-    parser.add_argument("--faults", type=_fault_rates, default={}, metavar="KIND=P,...",
-                        help=f"fault probabilities; kinds: {', '.join(TRANSPORT_FAULTS + CONTENT_FAULTS)}")
+    parser.add_argument(
+        "--faults",
+        type=_fault_rates,
+        default={},
+        metavar="KIND=P,...",
+        help=f"fault probabilities; kinds: {', '.join(TRANSPORT_FAULTS + CONTENT_FAULTS)}",
+    )
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--retry-after", type=float, default=0.05, help="Retry-After seconds sent with 429")
     parser.add_argument("--hang", type=float, default=5.0, help="seconds a 'timeout' fault keeps the client waiting")
