@@ -180,3 +180,6 @@ def content_hash(scenario: Scenario) -> str:
     """sha256 over the canonical JSON of every field (stable across YAML formatting)."""
     payload = canonical_json(scenario.model_dump(mode="json"))
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+from .gates import MORAL_WORDS as MORAL_WORDS  # noqa: E402  (re-exported; the word lists live in gates.py)
