@@ -87,7 +87,9 @@ class ScriptedServer:
             tools = [{"id": t["function"]["name"], "name": t["function"]["name"]} for t in body["tools"]]
             protocol = "tools"
         else:
-            tools = [{"id": i, "name": n} for i, n in _TOOL_LINE.findall(system)]
+            # the tool list: in the first user message (situation-first) or the system prompt (conversation)
+            opening = next((m.get("content") or "" for m in messages if m.get("role") == "user"), "")
+            tools = [{"id": i, "name": n} for i, n in _TOOL_LINE.findall(system) or _TOOL_LINE.findall(opening)]
             protocol = "json"
         for t in tools:
             t["role"] = self.roles.get(t["name"], "unknown")
