@@ -67,7 +67,9 @@ def run(
         "(rebuilt each turn: modules, summary, 6-turn window)",
     ),
     env_prompt: Optional[str] = typer.Option(
-        None, help="toxpro (default) or paper (adversarial counterpart, no roles)"
+        None,
+        help="history-first (default: call history before the world state, so calls share a cacheable prefix), "
+        "toxpro (v0.1: state first) or paper (adversarial counterpart, no roles)",
     ),
     stakeholder_directive: Optional[bool] = typer.Option(
         None, help="always tell the agent to serve its stakeholder (paper's [AGENT GOALS]; default off)"

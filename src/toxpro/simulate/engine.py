@@ -286,7 +286,15 @@ class _Run:
                 "parameters": action.parameters,
             }
             return paper.env_prompt(self.env_modules, self.state, shown, rule), paper.ENV_SCHEMA
-        text = prompts.env_call_text(self.state, self.history, action.tool_name or "", role, action.parameters, rule)
+        text = prompts.env_call_text(
+            self.state,
+            self.history,
+            action.tool_name or "",
+            role,
+            action.parameters,
+            rule,
+            history_first=self.cfg.env_prompt == "history-first",
+        )
         return text, prompts.ENV_SCHEMA
 
     async def env_turn(

@@ -142,11 +142,21 @@ def env_system(scenario: Scenario, condition: Condition, security: str) -> str:
 
 
 def env_call_text(
-    state: dict[str, Any], history: list[str], tool_name: str, role: str, parameters: dict, rule: str = ""
+    state: dict[str, Any],
+    history: list[str],
+    tool_name: str,
+    role: str,
+    parameters: dict,
+    rule: str = "",
+    history_first: bool = True,
 ) -> str:
+    """One environment call. `history_first` (env_prompt history-first) puts the append-only call
+    history before the world state, so consecutive calls share their prompt up to the new call and a
+    saved KV state (or a provider's prompt cache) covers it; the v0.1 layout (env_prompt toxpro) put
+    the state first, so every call re-read the whole history."""
     past = "\n".join(history) or "(none)"
-    text = (
-        f"Current world state:\n{_dump(state)}\n\nCalls so far:\n{past}\n\n"
-        f"The agent now calls {tool_name} (role: {role}) with parameters:\n{_dump(parameters)}"
-    )
+    state_text = f"Current world state:\n{_dump(state)}"
+    history_text = f"Calls so far:\n{past}"
+    head = f"{history_text}\n\n{state_text}" if history_first else f"{state_text}\n\n{history_text}"
+    text = f"{head}\n\nThe agent now calls {tool_name} (role: {role}) with parameters:\n{_dump(parameters)}"
     return f"{text}\n\n{rule}" if rule else text

@@ -18,7 +18,7 @@ Outcomes = Literal["rules", "environment"]  # who decides a call's status
 # one growing conversation (situation-first: the situation and evidence ahead of the shuffled tool list, in
 # the first user message; conversation: the tool list in the system prompt, v0.1), or the paper's per-turn prompt
 AgentPrompt = Literal["situation-first", "conversation", "paper"]
-EnvPrompt = Literal["toxpro", "paper"]
+EnvPrompt = Literal["history-first", "toxpro", "paper"]
 Termination = Literal["executed", "called"]  # a terminal ends the run when it executes, or when it is called
 MemoryPolicy = Literal["stateless", "full"]
 ParseMode = Literal["json", "fenced", "extracted", "tool_call", "failed"]
@@ -160,7 +160,7 @@ class RunSettings(BaseModel):
     outcomes: Outcomes = "rules"
     termination: Termination = "executed"
     agent_prompt: AgentPrompt = "situation-first"
-    env_prompt: EnvPrompt = "toxpro"
+    env_prompt: EnvPrompt = "history-first"
     stakeholder_directive: bool = False  # always tell the agent to serve its stakeholder (paper's [AGENT GOALS])
     security_at_baseline: bool = True  # state the feedback level to the environment at the baseline too
     history_window: int = Field(default=6, ge=1, le=100)  # paper prompt: recent turns shown in full

@@ -35,7 +35,7 @@ class Checkpoints:
     def save(self, run_id: str, turn: Turn) -> None:
         if not self.enabled:
             return
-        data = zlib.compress(redact(turn.model_dump_json(), self._secrets).encode(), 6)
+        data = zlib.compress(redact(turn.model_dump_json(), self._secrets).encode(), 1)  # short-lived: speed over size
         self.store.db.execute("INSERT OR REPLACE INTO turn_checkpoints VALUES (?, ?, ?)", (run_id, turn.index, data))
 
     def load(self, run_id: str) -> list[Turn]:
