@@ -20,8 +20,10 @@ def _shared(a: str, b: str) -> int:
     return n
 
 
-def test_history_first_is_the_default_and_puts_history_before_state():
-    assert RunSettings().env_prompt == "history-first"
+def test_history_first_is_a_setting_and_puts_history_before_state():
+    assert (
+        RunSettings().env_prompt == "toxpro" and RunSettings(env_prompt="history-first").env_prompt == "history-first"
+    )
     first, second = _calls(True)
     assert second.index("Calls so far:") < second.index("Current world state:") < second.index("The agent now calls")
     assert "1. check" in second.split("Current world state:")[0]

@@ -163,6 +163,11 @@ def gee_condition_effect(
     )
     for j, lv in enumerate(fit_levels, start=1):
         b, se = params[j], bse[j]
+        if np.isfinite(b) and abs(b) < 1e-9 and not (np.isfinite(se) and se > 1e-9):
+            # the level equals the baseline in every scenario: OR exactly 1 with zero robust variance,
+            # which BLAS rounding turns into a tiny positive or negative (then NaN) standard error
+            rows[lv].update(odds_ratio=1.0, or_lo=1.0, or_hi=1.0, p_value=1.0, reason=note or None)
+            continue
         if not (np.isfinite(b) and np.isfinite(se) and se > 0):
             rows[lv]["reason"] = "GEE gave a non-finite estimate"
             continue

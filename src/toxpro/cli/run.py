@@ -68,8 +68,8 @@ def run(
     ),
     env_prompt: Optional[str] = typer.Option(
         None,
-        help="history-first (default: call history before the world state, so calls share a cacheable prefix), "
-        "toxpro (v0.1: state first) or paper (adversarial counterpart, no roles)",
+        help="toxpro (default: world state, then call history), history-first (call history before the state, so "
+        "consecutive calls share a cacheable prefix) or paper (adversarial counterpart, no roles)",
     ),
     stakeholder_directive: Optional[bool] = typer.Option(
         None, help="always tell the agent to serve its stakeholder (paper's [AGENT GOALS]; default off)"

@@ -84,7 +84,7 @@ class SweepConfig(BaseModel):
     outcomes: Outcomes = "rules"
     termination: Termination = "executed"
     agent_prompt: AgentPrompt = "situation-first"
-    env_prompt: EnvPrompt = "history-first"
+    env_prompt: EnvPrompt = "toxpro"
     stakeholder_directive: bool = False
     security_at_baseline: bool = True
     history_window: int = Field(default=6, ge=1, le=100)

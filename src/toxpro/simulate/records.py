@@ -160,7 +160,7 @@ class RunSettings(BaseModel):
     outcomes: Outcomes = "rules"
     termination: Termination = "executed"
     agent_prompt: AgentPrompt = "situation-first"
-    env_prompt: EnvPrompt = "history-first"
+    env_prompt: EnvPrompt = "toxpro"
     stakeholder_directive: bool = False  # always tell the agent to serve its stakeholder (paper's [AGENT GOALS])
     security_at_baseline: bool = True  # state the feedback level to the environment at the baseline too
     history_window: int = Field(default=6, ge=1, le=100)  # paper prompt: recent turns shown in full
