@@ -148,12 +148,12 @@ def env_call_text(
     role: str,
     parameters: dict,
     rule: str = "",
-    history_first: bool = True,
+    history_first: bool = False,
 ) -> str:
     """One environment call. `history_first` (env_prompt history-first) puts the append-only call
     history before the world state, so consecutive calls share their prompt up to the new call and a
-    saved KV state (or a provider's prompt cache) covers it; the v0.1 layout (env_prompt toxpro) put
-    the state first, so every call re-read the whole history."""
+    saved KV state (or a provider's prompt cache) covers it; the default layout (env_prompt toxpro) puts
+    the state first, so every call re-reads the whole history."""
     past = "\n".join(history) or "(none)"
     state_text = f"Current world state:\n{_dump(state)}"
     history_text = f"Calls so far:\n{past}"
