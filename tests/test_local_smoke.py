@@ -73,3 +73,43 @@ def test_roles_share_one_model_and_reuse_saved_prefixes(dosage):
     # a repeated run reuses the agent's stable prefix (its system prompt up to the shuffled tool list)
     u, t = again.response.usage, again.response.raw["timings"]
     assert u.cached_tokens > 20 and t["prompt_evaluated"] <= u.prompt_tokens - u.cached_tokens + 1
+
+
+def test_grammar_is_checked_token_by_token_and_replies_still_fit_the_schema():
+    """Sampling in llama.cpp's order (models/local_sampling.py): the tiny model's own choices are
+    checked against the grammar one token at a time, and a rejected token is sampled again under it."""
+    require_local()
+    import json
+
+    from toxpro.models import ChatRequest, Sampling, build_model
+    from toxpro.models.local_sampling import LazyGrammarSampler
+
+    schema = {
+        "type": "object",
+        "properties": {"verdict": {"enum": ["qzx-approve", "qzx-refuse"]}, "n": {"type": "integer"}},
+        "required": ["verdict", "n"],
+        "additionalProperties": False,
+    }
+    model = build_model("local/smollm2-135m", slot="agent")
+    request = ChatRequest(
+        messages=[{"role": "user", "content": "Write a short poem about the sea."}],
+        json_schema=schema,
+        sampling=Sampling(temperature=0.7, max_tokens=64, seed=3),
+    )
+    seen = []
+    original = LazyGrammarSampler.sample
+
+    def counting(self, ctx, idx=-1):
+        seen.append(self)
+        return original(self, ctx, idx)
+
+    LazyGrammarSampler.sample = counting
+    try:
+        reply = asyncio.run(model.chat(request))
+    finally:
+        LazyGrammarSampler.sample = original
+    value = json.loads(reply.content)
+    assert value["verdict"] in ("qzx-approve", "qzx-refuse") and isinstance(value["n"], int)
+    sampler = seen[-1]
+    # a poem is not this JSON: the grammar must have sent tokens back, and most were the model's own
+    assert sampler.sampled >= reply.usage.completion_tokens > 0 and 0 < sampler.rejected < sampler.sampled

@@ -80,3 +80,21 @@ def test_a_killed_sweep_resumes_each_run_at_its_turn(tmp_path, dosage, monkeypat
     remaining = total - first_calls
     assert again_agent.calls + again_env.calls == remaining - replayed
     assert RunStore(tmp_path / "killed").db.execute("SELECT COUNT(*) FROM turn_checkpoints").fetchone()[0] == 0
+
+
+def test_checkpoints_of_an_earlier_version_still_load(tmp_path, dosage, monkeypatch):
+    import zlib
+
+    agent, env = Counting(POLICY), Counting("env")
+    _run(tmp_path / "clean", agent, env, monkeypatch, dosage, repeats=1)
+    record = next(RunStore(tmp_path / "clean").records())
+    store = RunStore(tmp_path / "store")
+    checkpoints = Checkpoints(store)
+    checkpoints.save("new", record.turns[0])  # this version: zstd
+    store.db.execute(  # as v0.1 wrote them: zlib
+        "INSERT INTO turn_checkpoints VALUES (?, ?, ?)",
+        ("old", 1, zlib.compress(record.turns[0].model_dump_json().encode())),
+    )
+    assert checkpoints.load("new") == checkpoints.load("old") == [record.turns[0]]
+    data = store.db.execute("SELECT data FROM turn_checkpoints WHERE run_id = 'new'").fetchone()[0]
+    assert data[:4] == b"\x28\xb5\x2f\xfd"

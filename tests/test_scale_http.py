@@ -1,4 +1,4 @@
-"""The opt-in direct transport (models/direct_http.py): proxy fallback, compressed replies, status errors, pools."""
+"""The direct transport (models/direct_http.py): proxy fallback, compressed replies, status errors, keep-alive, timeouts."""
 
 import asyncio
 import gzip
@@ -83,19 +83,54 @@ def test_status_errors_keep_the_sdk_messages(dosage):
     assert info.value.message == "HTTP 400: Error code: 400 - max_tokens is too large"
 
 
-def test_calls_spread_over_pools_only_when_busy(dosage):
+def test_connections_are_kept_alive_and_reused(dosage):
     # 0.5 s per reply: all 64 calls are in flight before the first returns, however loaded the machine
     with ServerThread(ScriptedServer(roles=roles_of([dosage]), latency_s=0.5)) as srv:
         model = build_model(f"compat/always-compliant@{srv.base_url}", policy=FAST)
         assert isinstance(model, DirectHTTPModel)
         request = ChatRequest(messages=[{"role": "user", "content": "hi"}])
 
-        async def go(n):
-            await asyncio.gather(*(model.chat(request) for _ in range(n)))
-            pools = len(model._pools)
+        async def go():
+            for _ in range(3):  # one after another: one connection
+                await model.chat(request)
+            one = srv.server.stats.connections
+            await asyncio.gather(*(model.chat(request) for _ in range(64)))
+            burst = srv.server.stats.connections
+            await asyncio.gather(*(model.chat(request) for _ in range(64)))  # the same 64 again
             await model.aclose()
-            return pools
+            return one, burst, srv.server.stats.connections
 
-        assert asyncio.run(go(1)) == 1
+        assert asyncio.run(go()) == (1, 64, 64)
+        assert srv.server.stats.requests == 3 + 2 * 64
+
+
+def test_a_model_used_from_a_second_event_loop_opens_a_new_session(dosage):
+    with ServerThread(ScriptedServer(roles=roles_of([dosage]))) as srv:
         model = build_model(f"compat/always-compliant@{srv.base_url}", policy=FAST)
-        assert asyncio.run(go(64)) == 16  # 64 in flight, 4 per pool
+        request = ChatRequest(messages=[{"role": "user", "content": "hi"}])
+        first = asyncio.run(model.chat(request))
+        second = asyncio.run(model.chat(request))  # the first loop is closed by now
+        asyncio.run(model.aclose())
+    assert first.content == second.content != "" and srv.server.stats.connections == 2
+
+
+def test_timeouts_and_refused_connections_are_retryable_kinds():
+    import socket
+
+    with socket.socket() as s:  # a port that listens but never answers
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        slow = build_model(
+            f"compat/x@http://127.0.0.1:{port}/v1",
+            policy=RetryPolicy(max_attempts=1, timeout_s=0.3, transport="direct"),
+        )
+        with pytest.raises(ModelError) as info:
+            asyncio.run(slow.chat(ChatRequest(messages=[{"role": "user", "content": "hi"}])))
+        assert info.value.kind == "timeout"
+    dead = build_model(
+        f"compat/x@http://127.0.0.1:{port}/v1", policy=RetryPolicy(max_attempts=1, timeout_s=2, transport="direct")
+    )
+    with pytest.raises(ModelError) as info:  # the socket is closed now: connection refused
+        asyncio.run(dead.chat(ChatRequest(messages=[{"role": "user", "content": "hi"}])))
+    assert info.value.kind == "connection"

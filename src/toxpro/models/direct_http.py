@@ -1,18 +1,17 @@
 """The direct transport: OpenAI-compatible endpoints without the SDK's request pipeline.
 
 The default for self-hosted servers (`--transport auto`, models/providers.self_hosted); hosted APIs
-use the official SDK (models/openai_compat.py). This one sends the same
-request: the request and its error classes are those of the official SDK (same JSON body, Bearer auth,
-status → error mapping and messages), but the call goes straight to the HTTP engine the SDK sits
-on: the SDK's request pipeline (option models, a TypedDict transform of every message, a dozen
-telemetry headers) cost ~0.7 ms of CPU per call and httpx2's client layer (URL, header and cookie
-merging, auth and redirect flows) another ~0.3 ms, more than everything else toxpro does per call
-(see benchmarks/RESULTS.md). Calls go through httpcore2 connection pools; when a proxy is
-configured in the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) they go through httpx2's client,
-which honours it (and NO_PROXY) exactly as the SDK would."""
+use the official SDK (models/openai_compat.py). This one sends the same request (JSON body, Bearer
+auth) and maps statuses to the same errors and messages, but skips the SDK's request pipeline
+(option models, a TypedDict transform of every message, telemetry headers: ~0.7 ms of CPU per call)
+and httpx2's client layer: calls go through aiohttp, whose C parser and keep-alive pool cost a third
+of httpcore2's per-request CPU (benchmarks/RESULTS.md, issue 13). When a proxy is configured in the
+environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) calls go through httpx2's client, which honours it
+(and NO_PROXY) exactly as the SDK would."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import os
@@ -20,8 +19,9 @@ import time
 import zlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-import httpcore2
+import aiohttp
 import httpx2
 
 from .base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
@@ -34,9 +34,6 @@ try:  # the SDK's own User-Agent, without importing the SDK (~0.5 s)
     USER_AGENT = f"AsyncOpenAI/Python {version('openai')}"
 except PackageNotFoundError:  # pragma: no cover
     USER_AGENT = "AsyncOpenAI/Python"
-
-
-_CORE_ERRORS = (httpcore2.NetworkError, httpcore2.ProtocolError, httpcore2.ProxyError, httpcore2.UnsupportedProtocol)
 
 
 def _status_message(response: httpx2.Response | _Reply) -> str:
@@ -99,9 +96,9 @@ def status_error(status: int, text: str, retry_after: float | None) -> Exception
 
 def _classify(exc: Exception) -> Exception:
     """Transport failures → retryable ModelErrors (kinds and messages as the SDK-based client had)."""
-    if isinstance(exc, (httpx2.TimeoutException, httpcore2.TimeoutException)):
+    if isinstance(exc, (httpx2.TimeoutException, asyncio.TimeoutError)):  # aiohttp's timeouts are TimeoutErrors
         return RetryableError(ModelError("timeout", "request timed out"))
-    if isinstance(exc, (httpx2.HTTPError, *_CORE_ERRORS)):
+    if isinstance(exc, (httpx2.HTTPError, aiohttp.ClientError)):
         return RetryableError(ModelError("connection", f"connection failed: {type(exc).__name__}"))
     return ModelError("other", f"{type(exc).__name__}: {exc}")
 
@@ -212,68 +209,70 @@ def request_body(model: str, request: ChatRequest, merge_extra: bool = True) -> 
     return {**kwargs, **s.extra_body} if s.extra_body and merge_extra else kwargs
 
 
-class DirectHTTPModel:
-    """Calls are spread over a few small connection pools (the least busy first): a pool's
-    bookkeeping probes every idle connection on each request, O(connections) per call."""
+def _without_userinfo(url: str) -> str:
+    """The URL without user:password@ (the key goes in the Bearer header; aiohttp refuses both)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])) if "@" in parts.netloc else url
 
-    POOL_CONNECTIONS = 16  # connections per pool; at most max_connections / this pools
-    POOL_SPREAD = 4  # open another pool once every pool has this many calls in flight
+
+class DirectHTTPModel:
+    """Calls go through one aiohttp session (C HTTP parser, asyncio-native keep-alive pool: ~0.4 ms
+    of client CPU per request against httpcore2's 1.3 ms, benchmarks/RESULTS.md), or through httpx2's
+    client when a proxy is configured. A session belongs to the event loop that made it: a call from
+    another loop opens a new one."""
 
     def __init__(self, spec: ModelSpec, policy: RetryPolicy | None = None, max_connections: int = 256):
         self.spec = spec
         self.name = spec.raw
         self.endpoint = spec.base_url or spec.raw
         self.policy = policy or RetryPolicy()
-        url = f"{spec.base_url}/chat/completions"
-        headers = {
+        self.max_connections = max_connections
+        self._url = _without_userinfo(f"{spec.base_url}/chat/completions")
+        self._headers = {
             "Authorization": f"Bearer {api_key(spec)}",
             "Accept": "application/json",
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         }
-        self._per_pool = min(self.POOL_CONNECTIONS, max_connections)
-        self._max_pools = max(1, -(-max_connections // self._per_pool))
-        self._pools: list = []
-        self._in_flight: list[int] = []
-        t = self.policy.timeout_s
-        if _proxied():  # httpx2's client resolves the environment's proxies (and NO_PROXY)
-            self._url, self._headers = httpx2.URL(url), headers
-            self._send = self._send_httpx
-        else:
-            self._url = httpcore2.URL(url)  # parsed once, not per call
-            self._headers = [(k.encode(), v.encode()) for k, v in headers.items()]
-            self._timeouts = {"connect": t, "read": t, "write": t, "pool": t}
-            self._send = self._send_core
+        self._client: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._send = self._send_httpx if _proxied() else self._send_aiohttp
 
-    def _new_pool(self):
-        if self._send == self._send_core:
-            return httpcore2.AsyncConnectionPool(
-                ssl_context=_ssl_context(),
-                max_connections=self._per_pool,
-                max_keepalive_connections=self._per_pool,
-                keepalive_expiry=5.0,
-            )
-        return httpx2.AsyncClient(
-            limits=httpx2.Limits(max_connections=self._per_pool, max_keepalive_connections=self._per_pool),
-            timeout=self.policy.timeout_s,
-            verify=_ssl_context(),
-        )
+    def _session(self):
+        """This loop's client (aiohttp session or, behind a proxy, httpx2 client), made on first use."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            if isinstance(self._client, aiohttp.ClientSession):
+                self._client.detach()  # its loop is gone: its connections cannot be closed from here
+            t = self.policy.timeout_s
+            if self._send == self._send_aiohttp:
+                self._client = aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(  # a plain-HTTP server needs no CA bundle (~80 ms to load)
+                        limit=self.max_connections,
+                        limit_per_host=0,
+                        ssl=_ssl_context() if self._url.startswith("https:") else True,
+                        keepalive_timeout=5.0,
+                    ),
+                    timeout=aiohttp.ClientTimeout(total=None, connect=t, sock_connect=t, sock_read=t),
+                    cookie_jar=aiohttp.DummyCookieJar(),
+                    auto_decompress=False,  # _decoded undoes a Content-Encoding, as for every path
+                    skip_auto_headers=("Accept-Encoding",),
+                )
+            else:  # httpx2 resolves the environment's proxies (and NO_PROXY) as the SDK would
+                self._client = httpx2.AsyncClient(
+                    limits=httpx2.Limits(
+                        max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+                    ),
+                    timeout=t,
+                    verify=_ssl_context(),
+                )
+            self._loop = loop
+        return self._client
 
-    def _pool(self) -> int:
-        """The least busy pool, opening a new one while all are busy and the cap allows."""
-        loads = self._in_flight
-        i = loads.index(min(loads)) if loads else -1
-        if (i < 0 or loads[i] >= self.POOL_SPREAD) and len(loads) < self._max_pools:
-            self._pools.append(self._new_pool())
-            loads.append(0)
-            i = len(loads) - 1
-        return i
-
-    async def _send_core(self, pool, body: bytes) -> _Reply:
-        r = await pool.request(
-            "POST", self._url, headers=self._headers, content=body, extensions={"timeout": self._timeouts}
-        )
-        return _Reply(r.status, r.headers, r.content)
+    async def _send_aiohttp(self, session, body: bytes) -> _Reply:
+        async with session.post(self._url, data=body, headers=self._headers) as r:
+            content = await r.read()
+            return _Reply(r.status, list(r.raw_headers), content)
 
     async def _send_httpx(self, client, body: bytes) -> _Reply:
         r = await client.post(self._url, content=body, headers=self._headers)  # decodes any Content-Encoding
@@ -289,15 +288,12 @@ class DirectHTTPModel:
 
     async def _once(self, request: ChatRequest) -> ChatResponse:
         body = json.dumps(request_body(self.spec.model, request), ensure_ascii=False, separators=(",", ":")).encode()
-        i = self._pool()
-        self._in_flight[i] += 1
+        client = self._session()
         start = time.perf_counter()
         try:
-            reply = await self._send(self._pools[i], body)
-        except (httpx2.HTTPError, httpcore2.TimeoutException, *_CORE_ERRORS) as exc:
+            reply = await self._send(client, body)
+        except (TimeoutError, httpx2.HTTPError, aiohttp.ClientError) as exc:
             raise _classify(exc) from None
-        finally:
-            self._in_flight[i] -= 1
         latency = time.perf_counter() - start
         if not 200 <= reply.status_code < 300:
             raise _classify_status(reply)
@@ -307,5 +303,6 @@ class DirectHTTPModel:
         return await chat_with_retries(self._once, request, self.policy)
 
     async def aclose(self) -> None:
-        for pool in self._pools:
-            await pool.aclose()
+        client, self._client = self._client, None
+        if client is not None:
+            await (client.close() if isinstance(client, aiohttp.ClientSession) else client.aclose())

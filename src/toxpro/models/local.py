@@ -78,6 +78,10 @@ def _context(path: str, n_ctx: int):
                 seed=0,
             )
             LOAD_SECONDS[key] = time.perf_counter() - start
+            if os.environ.get("TOXPRO_GRAMMAR_SAMPLING", "lazy") != "full":  # full: llama-cpp-python's own order
+                from .local_sampling import lazy_grammar_sampling
+
+                lazy_grammar_sampling(llm)
             # the KV state without the (unread) 300 MB logits buffer; logits_all stays off
             llm.save_state = lambda: save_state_light(llm)
             llm.load_state = lambda state: load_state_light(llm, state)

@@ -59,6 +59,14 @@ async def with_retries(
     Returns (result, retries); `causes` (when given) receives the cause of each failed attempt.
     Raises ModelError carrying the retry count and the causes when attempts run out."""
     causes = [] if causes is None else causes
+    try:  # the common case, a first attempt that succeeds, without building tenacity's retry loop
+        return await call(), 0
+    except RetryableError as exc:
+        causes.append(_cause(exc.error))
+        first: RetryableError | None = exc
+    except ModelError as exc:
+        exc.retries, exc.retry_causes = 0, [*causes, _cause(exc)]
+        raise
     attempts = 0
     try:
         async for attempt in AsyncRetrying(
@@ -69,6 +77,9 @@ async def with_retries(
         ):
             with attempt:
                 attempts += 1
+                if first is not None:  # attempt 1 (above) failed: tenacity waits and counts from it
+                    failed, first = first, None
+                    raise failed
                 try:
                     return await call(), attempts - 1
                 except RetryableError as exc:

@@ -209,6 +209,7 @@ async def run_one(
     experiment: str,
     on_turn: Callable[[PlannedRun, Turn], None] | None = None,
     monitor: ChatModel | None = None,
+    on_checkpoint: Callable[[Turn], None] | None = None,
 ) -> RunRecord:
     """Simulate and label one planned run. Engine bugs become stored errors; BudgetExhausted propagates."""
     hook = (lambda turn: on_turn(p, turn)) if on_turn else None
@@ -225,6 +226,7 @@ async def run_one(
             p.repeat,
             experiment,
             on_turn=hook,
+            on_checkpoint=on_checkpoint,
             monitor=monitor,
         )
     except BudgetExhausted:
@@ -351,11 +353,6 @@ async def execute(
 
     checkpoints = Checkpoints(store)
 
-    def keep_turn(p: PlannedRun, turn: Turn) -> None:
-        checkpoints.save(p.run_id, turn)
-        if on_turn is not None:
-            on_turn(p, turn)
-
     async def work(p: PlannedRun) -> None:  # one planned run, start to store
         env = replay_env(model(p.env_model, "environment"), p, replay)
         agent = model(p.agent_model, "agent")
@@ -365,7 +362,15 @@ async def execute(
         if done_turns:
             agent, env, monitor = resumed_models(done_turns, agent, env, monitor)
         try:
-            record = await run_one(p, agent, env, experiment, keep_turn, monitor=monitor)
+            record = await run_one(
+                p,
+                agent,
+                env,
+                experiment,
+                on_turn,
+                monitor=monitor,
+                on_checkpoint=lambda turn: checkpoints.save(p.run_id, turn),
+            )
         except BudgetExhausted:
             progress.dropped += 1
             return

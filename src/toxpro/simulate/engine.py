@@ -384,15 +384,20 @@ async def simulate(
     experiment: str = "",
     on_turn: Callable[[Turn], None] | None = None,
     monitor: ChatModel | None = None,
+    on_checkpoint: Callable[[Turn], None] | None = None,
 ) -> RunRecord:
     """on_turn, if given, sees each turn as soon as it is complete (e.g. to print it live);
-    monitor is the action monitor's model when settings.safeguards hold a monitor."""
+    monitor is the action monitor's model when settings.safeguards hold a monitor; on_checkpoint sees
+    each completed turn that the run goes on from, before the next turn's first call (the last turn
+    never: the finished run is stored right after it)."""
     run = _Run(scenario, condition, agent, env, settings, seed, monitor)
     notify = on_turn or (lambda turn: None)
     started = now()
     turns: list[Turn] = []
     outcome, error, protocol_errors = "turn_cap", None, 0
     for index in range(1, settings.max_turns + 1):
+        if turns and on_checkpoint is not None:
+            on_checkpoint(turns[-1])
         agent_record, response = await run.agent_turn(index)
         turn = Turn(index=index, agent_call=agent_record)
         turns.append(turn)

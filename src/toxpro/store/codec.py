@@ -45,6 +45,22 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _key(message: dict) -> Any:
+    """A key equal for two messages exactly when their JSON texts are: (keys, values) when every
+    value is a string (hashing is much cheaper than serialising a long prompt), else the JSON text."""
+    values = tuple(message.values())
+    if all(type(v) is str for v in values):
+        return tuple(message), values
+    return _text(message)
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Whether a and b have the same JSON text (== alone takes 1 == 1.0 == True, ignores key order)."""
+    if type(a) is type(b) and type(a) in (str, int, type(None)):
+        return a == b
+    return _text(a) == _text(b)
+
+
 # ---- messages -----------------------------------------------------------------------------------
 
 
@@ -68,14 +84,14 @@ def _apply_ops(base: str, ops: list) -> str:
 class _Messages:
     def __init__(self) -> None:
         self.entries: list[list] = []  # [0, message] or [1, base index, line ops]
-        self.index: dict[str, int] = {}
+        self.index: dict[Any, int] = {}
         self.values: list[dict] = []
 
     def add(self, message: dict, base_i: int | None) -> int:
         """The message's index, stored whole or as a line diff against message base_i."""
         if base_i is not None and self.values[base_i] == message and list(self.values[base_i]) == list(message):
             return base_i  # the common case, an append-only conversation: no serialisation needed
-        key = _text(message)
+        key = _key(message)
         hit = self.index.get(key)
         if hit is not None:
             return hit
@@ -84,7 +100,7 @@ class _Messages:
         if base_i is not None and isinstance(content, str) and len(content) >= _MIN_DELTA:
             base = self.values[base_i]
             same_rest = list(base) == list(message) and all(
-                _text(base[k]) == _text(message[k]) for k in message if k != "content"
+                _same_json(base[k], message[k]) for k in message if k != "content"
             )
             if same_rest and isinstance(base.get("content"), str):
                 ops = _line_ops(base["content"], content)
@@ -125,7 +141,7 @@ def _messages_from(entries: list[list]) -> list[dict]:
 
 def _state_diff(before: dict, after: dict) -> list:
     """["d", {key: new value}, [removed keys]] when replaying it keeps after's key order, else ["f", after]."""
-    changed = {k: v for k, v in after.items() if k not in before or _text(before[k]) != _text(v)}
+    changed = {k: v for k, v in after.items() if k not in before or not _same_json(before[k], v)}
     removed = [k for k in before if k not in after]
     diff = ["d", changed, removed]
     return diff if list(_apply_state(before, diff)) == list(after) else ["f", after]
@@ -235,14 +251,23 @@ def _decompress(blob: bytes) -> bytes:
     raise CodecError(f"unknown record compression {kind!r}")
 
 
-def encode_json(record_json: str) -> bytes:
-    """A record's JSON text (as RunRecord.model_dump_json writes it) → the stored bytes."""
-    record = json.loads(record_json)
+def packed_text(record: dict) -> str:
+    """A record's JSON object → the JSON text of its format-2 object (checked: it unpacks to record)."""
     packed = pack(record)
     # state key order is checked in _state_diff, message dicts are kept as they are: equality suffices
     if unpack(packed) != record:
         packed = {"v": 2, "plain": record}  # never expected; kept so that nothing can be lost
-    return _compress(_text(packed).encode("utf-8"))
+    return _text(packed)
+
+
+def encode_packed(text: str) -> bytes:
+    """packed_text's text → the stored bytes."""
+    return _compress(text.encode("utf-8"))
+
+
+def encode_json(record_json: str) -> bytes:
+    """A record's JSON text (as RunRecord.model_dump_json writes it) → the stored bytes."""
+    return encode_packed(packed_text(json.loads(record_json)))
 
 
 def decode_json(value: str | bytes) -> str:

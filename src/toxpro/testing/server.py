@@ -53,6 +53,7 @@ class FaultPlan:
 @dataclass
 class ServerStats:
     requests: int = 0
+    connections: int = 0  # TCP connections accepted (keep-alive reuse keeps this low)
     faults: dict[str, int] = field(default_factory=dict)
 
     def hit(self, kind: str) -> None:
@@ -166,6 +167,7 @@ class ScriptedServer:
 
     # -- HTTP ----------------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.stats.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -185,6 +187,10 @@ class ScriptedServer:
                 pass
 
     async def _respond(self, method: str, path: str, raw: bytes, writer: asyncio.StreamWriter) -> bool:
+        """A reply `latency_s` after the request arrived: the server's own work counts in the latency
+        (a fixed-latency endpoint), so the benchmark's ideal is concurrency / (calls x latency)."""
+        loop = asyncio.get_running_loop()
+        arrived = loop.time()
         self.stats.requests += 1
         if method != "POST" or not path.endswith("/chat/completions"):
             self._write(writer, 404, {"error": {"message": "not found"}})
@@ -194,8 +200,12 @@ class ScriptedServer:
         attempt = self._attempts.get(key, 0) + 1
         self._attempts[key] = attempt
         fault = self.faults.pick(f"transport|{key}", TRANSPORT_FAULTS) if attempt == 1 else None
+        reply = None
+        if fault is None:
+            system = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "system"), "")
+            reply = self._env(body) if system.startswith(ENV_MARKER) else self._agent(body)
         if self.latency_s:
-            await asyncio.sleep(self.latency_s)
+            await asyncio.sleep(max(0.0, arrived + self.latency_s - loop.time()))
         if fault:
             self.stats.hit(fault)
         if fault == "reset":
@@ -212,8 +222,6 @@ class ScriptedServer:
         if fault in ("500", "503"):
             self._write(writer, int(fault), {"error": {"message": "server error"}})
             return True
-        system = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "system"), "")
-        reply = self._env(body) if system.startswith(ENV_MARKER) else self._agent(body)
         self._write(writer, 200, reply)
         return True
 
