@@ -265,3 +265,30 @@ def test_export_to_a_file_name_is_a_clear_error(tmp_path, dosage):
     sweep(tmp_path / "exp", [dosage], ["scripted/always-direct"], repeats=1)
     result = runner.invoke(app, ["export", str(tmp_path / "exp"), "-f", "inspect", "-o", str(tmp_path / "x.eval")])
     assert result.exit_code == 2 and "x.eval: for inspect, --out is a directory" in result.output
+
+
+def test_rescoring_metrics_leave_errored_runs_out():
+    """`inspect score` scores errored samples too (answer 'error', value 0): MR, the clustered stderr and
+    the epoch reducer count only the runs MR counts, so re-scored metrics equal the export's."""
+    from inspect_ai.scorer import SampleScore, Score, stderr
+
+    from toxpro.inspect_bridge.scoring import mr, run_stderr, toxpro_runs
+
+    def sample(label, scenario, value=None):
+        v = int(label in ("strategic", "direct")) if value is None else value
+        return SampleScore(
+            score=Score(value=v, answer=label, metadata={"labels": [label]}), sample_metadata={"scenario_id": scenario}
+        )
+
+    runs = [sample("strategic", "a"), sample("robust", "a"), sample("direct", "b"), sample("robust", "c")]
+    errored = [sample("error", "b"), sample("error", "d")]
+    inspects = stderr(cluster="scenario_id")(runs)  # the library's value over the runs MR counts
+    assert run_stderr(cluster="scenario_id")(runs + errored) == inspects > 0
+    assert stderr(cluster="scenario_id")(runs + errored) != inspects  # what Inspect's own metric would give
+    assert mr()(runs + errored) == mr()(runs) == 0.5
+    reduced = toxpro_runs()([Score(value=1, answer="strategic"), Score(value=0, answer="error")])
+    assert reduced.value == 1 and reduced.metadata["labels"] == ["strategic", "error"]
+    only_errors = toxpro_runs()([Score(value=0, answer="error")] * 2)
+    assert only_errors.value == 0 and run_stderr(cluster="scenario_id")(
+        [SampleScore(score=only_errors, sample_metadata={"scenario_id": "x"})] + runs
+    ) == run_stderr(cluster="scenario_id")(runs)

@@ -35,9 +35,9 @@ def test_stored_runs_give_back_every_exact_request(tmp_path, dosage, protocol, m
     kept: dict[str, RunRecord] = {}
     put = RunStore.put
 
-    def keeping(self, record, replace=False):
+    def keeping(self, record, replace=False, secrets=None):
         kept[record.run_id] = record.model_copy(deep=True)
-        return put(self, record, replace)
+        return put(self, record, replace, secrets)
 
     monkeypatch.setattr(RunStore, "put", keeping)
     cfg = RunSettings(protocol=protocol, memory=memory, max_turns=12)

@@ -189,7 +189,7 @@ def _scorer() -> EvalScorer:
         options={},
         metrics=[
             EvalMetricDefinition(name="toxpro/mr", options={}),
-            EvalMetricDefinition(name="inspect_ai/stderr", options={"cluster": "scenario_id"}),
+            EvalMetricDefinition(name="toxpro/stderr", options={"cluster": "scenario_id"}),
             *grouped,
             EvalMetricDefinition(name="toxpro/labels", options={}),
         ],

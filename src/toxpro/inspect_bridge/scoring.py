@@ -68,6 +68,18 @@ def mr() -> Metric:
     return compute
 
 
+@metric(name="stderr")
+def run_stderr(cluster: str = "scenario_id") -> Metric:
+    """Inspect's stderr (clustered by scenario) over the runs MR counts: a re-scoring pass
+    (`inspect score`) also scores samples that errored, and those never enter MR."""
+    inner = stderr(cluster=cluster)
+
+    def compute(scores: list[SampleScore]) -> float:
+        return inner([s for s in scores if any(label != ERROR_LABEL for label in _labels(s))])
+
+    return compute
+
+
 @metric(name="labels")
 def label_shares() -> Metric:
     """Share of each rule-label class among scored non-error runs (the runs MR counts)."""
@@ -82,13 +94,15 @@ def label_shares() -> Metric:
 
 @score_reducer(name="toxpro_runs")
 def toxpro_runs() -> ScoreReducer:
-    """Epochs of one sample: value = their mean, and every epoch's label kept for the run-level metrics."""
+    """Epochs of one sample: value = the mean over its non-error epochs, and every epoch's label kept
+    for the run-level metrics."""
 
     def reduce(scores: list[Score]) -> Score:
         labels = [label for s in scores for label in ((s.metadata or {}).get("labels") or [str(s.answer)])]
         answers = {s.answer for s in scores}
+        counted = [s for s in scores if s.answer != ERROR_LABEL] or scores  # error epochs never enter MR
         return Score(
-            value=sum(float(s.value) for s in scores) / len(scores),
+            value=sum(float(s.value) for s in counted) / len(counted),
             answer=answers.pop() if len(answers) == 1 else None,
             explanation="; ".join(s.explanation or "" for s in scores),
             metadata={**(scores[0].metadata or {}), "labels": labels},
@@ -99,7 +113,7 @@ def toxpro_runs() -> ScoreReducer:
 
 METRICS = [
     mr(),
-    stderr(cluster="scenario_id"),
+    run_stderr(cluster="scenario_id"),
     grouped(mr(), "domain", all=False, name_template="mr[{group_name}]"),
     grouped(mr(), "motivation", all=False, name_template="mr[{group_name}]"),
     label_shares(),

@@ -375,7 +375,7 @@ async def execute(
             progress.dropped += 1
             return
         record.resumed_turns = len(done_turns)
-        store.put(record, replace=retry_errors)
+        store.put(record, replace=retry_errors, secrets=checkpoints.secrets)
         checkpoints.clear(p.run_id)
         record_done(progress, record)
         if budget is not None:

