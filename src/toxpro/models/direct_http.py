@@ -96,7 +96,7 @@ def status_error(status: int, text: str, retry_after: float | None) -> Exception
 
 def _classify(exc: Exception) -> Exception:
     """Transport failures → retryable ModelErrors (kinds and messages as the SDK-based client had)."""
-    if isinstance(exc, (httpx2.TimeoutException, asyncio.TimeoutError)):  # aiohttp's timeouts are TimeoutErrors
+    if isinstance(exc, (httpx2.TimeoutException, TimeoutError)):  # aiohttp's timeouts are TimeoutErrors
         return RetryableError(ModelError("timeout", "request timed out"))
     if isinstance(exc, (httpx2.HTTPError, aiohttp.ClientError)):
         return RetryableError(ModelError("connection", f"connection failed: {type(exc).__name__}"))

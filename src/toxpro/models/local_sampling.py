@@ -23,18 +23,17 @@ from llama_cpp.llama import Llama
 
 
 class LazyGrammarSampler:
-    """The chain (without grammar) and a grammar sampler beside it; `sample` as LlamaSampler.sample."""
+    """The chain (without grammar) and a grammar sampler beside it. llama-cpp-python calls only
+    `sample` on its sampler (as LlamaSampler.sample: it samples and accepts the token)."""
 
-    def __init__(self, llm: Llama, chain: Any, grammar: Any | None):
+    def __init__(self, llm: Llama, chain: Any, grammar: Any):
         self.chain = chain  # llama_cpp._internals.LlamaSampler
         vocab = llm._model.vocab
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(vocab))
-        self.grammar = None
-        if grammar is not None:
-            self.grammar = llama_cpp.llama_sampler_init_grammar(
-                vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
-            )
-            weakref.finalize(self, llama_cpp.llama_sampler_free, self.grammar)
+        self.grammar = llama_cpp.llama_sampler_init_grammar(
+            vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+        )
+        weakref.finalize(self, llama_cpp.llama_sampler_free, self.grammar)
         self._data = (llama_cpp.llama_token_data * self.n_vocab)()
         self._view = np.ctypeslib.as_array(self._data)  # fields id, logit, p
         self._ids = np.arange(self.n_vocab, dtype=np.int32)
@@ -66,23 +65,14 @@ class LazyGrammarSampler:
     def sample(self, ctx: Any, idx: int = -1) -> int:
         token = self._pick(self.chain.sampler, self._candidates(ctx, idx))
         self.sampled += 1
-        if self.grammar is not None:
-            if not self._allowed(token):  # mask the vocabulary by the grammar and sample again
-                self.rejected += 1
-                cur = self._candidates(ctx, idx)
-                llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(cur))
-                token = self._pick(self.chain.sampler, cur)
-            llama_cpp.llama_sampler_accept(self.grammar, token)
+        if not self._allowed(token):  # mask the vocabulary by the grammar and sample again
+            self.rejected += 1
+            cur = self._candidates(ctx, idx)
+            llama_cpp.llama_sampler_apply(self.grammar, ctypes.byref(cur))
+            token = self._pick(self.chain.sampler, cur)
+        llama_cpp.llama_sampler_accept(self.grammar, token)
         llama_cpp.llama_sampler_accept(self.chain.sampler, token)
         return token
-
-    def accept(self, token: int) -> None:  # pragma: no cover - LlamaSampler's interface
-        if self.grammar is not None:
-            llama_cpp.llama_sampler_accept(self.grammar, token)
-        llama_cpp.llama_sampler_accept(self.chain.sampler, token)
-
-    def close(self) -> None:
-        self.chain.close()
 
 
 def lazy_grammar_sampling(llm: Llama) -> None:
