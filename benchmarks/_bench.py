@@ -179,11 +179,39 @@ def run_leg(
     )
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(steal, total) CPU ticks of the whole machine since boot (/proc/stat; (0, 0) where absent)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+_TICKS_AT_IMPORT = _cpu_ticks()
+
+
+def speed_index_ms() -> float:
+    """Milliseconds for a fixed pure-Python workload (best of 5): hosts of the same VM type differ
+    by 2x and more between sessions, so figures measured on different days compare only beside it."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        total = 0
+        for i in range(300_000):
+            total += (i * i) % 7
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def machine() -> str:
     load = os.getloadavg()
+    steal, total = (now - then for now, then in zip(_cpu_ticks(), _TICKS_AT_IMPORT))
     return (
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, load average {load[0]:.1f} / {load[1]:.1f} "
-        f"/ {load[2]:.1f} (1/5/15 min) at the end"
+        f"/ {load[2]:.1f} (1/5/15 min) at the end, CPU steal {100 * steal / max(total, 1):.1f} % during the "
+        f"benchmark, speed index {speed_index_ms():.1f} ms (a fixed Python loop; lower is faster)"
     )
 
 

@@ -17,6 +17,8 @@ import asyncio
 import os
 import time
 
+from _bench import machine
+
 from toxpro.models import build_model, local
 from toxpro.scenario import Condition, load_builtin
 from toxpro.simulate import RunSettings, simulate
@@ -66,6 +68,7 @@ def main() -> None:
         if first:
             cost = sum(c.response.latency_s for c in [first.agent_call, *first.env_calls] if c.response)
             print(f"run {seed}: first turn {cost:.1f}s; wall {wall:.1f}s for {len(record.turns)} turns", flush=True)
+    print(f"machine: {machine()}")
 
 
 if __name__ == "__main__":

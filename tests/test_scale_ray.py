@@ -86,3 +86,29 @@ def test_ray_executor_budget_and_replay(tmp_path, dosage, local_ray):
     result = execute_ray(planned, capped, concurrency=2, budget=Budget(tokens={"total": 20_000}))
     assert result.budget_stop and capped.count() == result.done < 12
     assert result.done + result.dropped + result.not_started == 12
+
+
+def test_ray_workers_get_the_sweeps_timeout_and_retries(tmp_path, dosage, local_ray):
+    import toxpro
+
+    def config(out, timeout_s):
+        return toxpro.SweepConfig(
+            scenarios=["healthcare-loyalty-dosage-audit"],
+            agents=[f"compat/always-compliant@{srv.base_url}"],
+            envs=["scripted/env"],
+            repeats=2,
+            max_turns=2,
+            out=str(out),
+            executor="ray",
+            timeout_s=timeout_s,
+            retries=0,
+        )
+
+    with ServerThread(ScriptedServer(roles=roles_of([dosage]), latency_s=1.0)) as srv:  # replies after 1 s
+        short = toxpro.sweep(config(tmp_path / "short", timeout_s=0.25))
+        calls_short = srv.server.stats.requests
+        patient = toxpro.sweep(config(tmp_path / "patient", timeout_s=30))
+    kinds = [r["error_kind"] for r in RunStore(tmp_path / "short").rows()]
+    assert (short.progress.done, short.progress.errors) == (2, 2) and kinds == ["api_timeout", "api_timeout"]
+    assert calls_short == 2  # retries=0: one attempt per run (the default, 3 retries, makes 8)
+    assert patient.progress.errors == 0 and patient.progress.done == 2

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from ..core.errors import UserError
 from ..models.limits import EndpointLimits
-from ..models.retry import RetryPolicy
 from ..scenario.loader import resolve
 from ..scenario.schema import Scenario
 from ..simulate.records import RunSettings, Turn
@@ -92,8 +91,8 @@ class Sweep:
                 budget=self.budget,
                 replay=self.replay,
                 address=config.ray_address,
-                policy=RetryPolicy(transport=config.transport),
-            )  # Ray: the transport only, as before
+                policy=config.retry_policy(),  # --timeout, --retries and --transport reach every worker
+            )
         limits = EndpointLimits(config.concurrency, config.limits, config.rpm)
         return asyncio.run(
             execute(
