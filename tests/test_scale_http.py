@@ -137,9 +137,9 @@ def test_timeouts_and_refused_connections_are_retryable_kinds():
 
 
 def test_request_bytes_are_the_json_of_the_body_whatever_orjson_refuses():
-    from toxpro.models.direct_http import _request_bytes
+    from toxpro.core.canonical import compact_json  # what DirectHTTPModel._once sends
 
     body = {"model": "m", "messages": [{"role": "user", "content": 'h\u00e9 \u2028 "q"\n'}], "temperature": 0.7}
-    assert json.loads(_request_bytes(body)) == body and "é".encode() in _request_bytes(body)  # UTF-8, not \\u escapes
+    assert json.loads(compact_json(body)) == body and "é".encode() in compact_json(body)  # UTF-8, not \\u escapes
     big = {**body, "seed": 2**70}  # beyond orjson's 64-bit integers: json writes it exactly
-    assert json.loads(_request_bytes(big))["seed"] == 2**70
+    assert json.loads(compact_json(big))["seed"] == 2**70
